@@ -1,0 +1,41 @@
+/* dconfig -- the daemon's configuration: file keys and embedded defaults. */
+#ifndef TP_DCONFIG_H
+#define TP_DCONFIG_H
+
+#include <stdint.h>
+
+struct dconfig {
+	char *config_file;	/* NULL: embedded defaults */
+	char *socket_name;
+	char *socket_user;
+	char *socket_group;
+	unsigned socket_mode;
+	char *daemon_user;
+	char *daemon_group;
+	char *pid_file;
+	char *state_dir;	/* generated CA and identities */
+	char *dbenv_dir;
+	char *localid_dir;	/* <identity>.pem + .key / .p11 */
+	char *trust_anchors;	/* PEM file or directory; NULL: none */
+	int trust_system;	/* also trust the system store */
+	char *default_localid;	/* server identity when nothing names one */
+	char *tls_priority;	/* GnuTLS priority string */
+	char *dnssec_rootkey;
+	char *pkcs11_pin;	/* PIN for PKCS#11 keys, or NULL */
+	int log_level;
+	int log_stderr;
+	uint32_t facilities;	/* granted: allow & ~deny */
+	unsigned workers;	/* 0: online cores */
+	unsigned handshake_timeout_ms;
+	unsigned callback_timeout_ms;
+	int generate_identity;	/* create CA + host identity when missing */
+};
+
+/* Load path (NULL: embedded defaults for the calling user).  Unknown keys
+ * and bad values are errors with "file:line: reason" in err.
+ * 0 or -errno. */
+int dconfig_load(struct dconfig *c, const char *path, char *err,
+		 size_t errlen);
+void dconfig_free(struct dconfig *c);
+
+#endif

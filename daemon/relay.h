@@ -1,0 +1,43 @@
+/* relay -- moves data between a TLS session and the plaintext fd.
+ *
+ * Bounded buffers per direction (one TLS record, 16 KiB), allocated only
+ * while data is in flight, so an idle relay costs no buffer memory.
+ * Back-pressure: a direction stops reading its source while its sink is
+ * full (EAGAIN) and resumes on EPOLLOUT; nothing is dropped because a
+ * reader is slow.  Half-close passes through: EOF on plainfd sends
+ * close_notify and shuts the TCP write side; close_notify or EOF from
+ * the peer shuts plainfd's write side.  When both directions are done,
+ * or on an error, on_close runs once (on the worker thread).
+ */
+#ifndef TP_RELAY_H
+#define TP_RELAY_H
+
+#include <stdint.h>
+#include <gnutls/gnutls.h>
+
+struct worker;
+struct relay;
+
+struct relay_stats {
+	uint64_t crypt_to_plain;	/* plaintext bytes delivered to the app */
+	uint64_t plain_to_crypt;	/* plaintext bytes sent to the peer */
+};
+
+/* on_close: err 0 for an orderly end of both directions, else -errno or
+ * a GnuTLS error code (negative).  The relay has stopped watching both
+ * fds when on_close runs; the caller then calls relay_free and closes
+ * what it owns. */
+typedef void (*relay_close_fn)(void *ctx, int err);
+
+/* session: handshaken, its transport the non-blocking cryptfd.
+ * plainfd: non-blocking; both fds stay owned by the caller. */
+struct relay *relay_start(struct worker *w, gnutls_session_t session,
+			  int cryptfd, int plainfd, relay_close_fn on_close,
+			  void *ctx);
+
+/* Stop watching and release buffers; does not call on_close. */
+void relay_free(struct relay *r);
+
+void relay_get_stats(const struct relay *r, struct relay_stats *st);
+
+#endif

@@ -1,0 +1,63 @@
+/* worker -- one event loop per thread: fd readiness, timers, posted calls.
+ *
+ * Everything a worker owns (control connections, TLS sessions, relays) is
+ * touched only from that worker's thread.  Other threads hand work over
+ * with worker_post.  Nothing in a handler may block.
+ */
+#ifndef TP_WORKER_H
+#define TP_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker;
+
+/* An fd watched by a worker; embed it in the owning object and recover
+ * the object with container_of in the handler. */
+struct ev_source {
+	int fd;
+	uint32_t events;	/* EPOLLIN / EPOLLOUT currently watched */
+	int registered;
+	void (*handle)(struct ev_source *src, uint32_t events);
+};
+
+/* A one-shot deadline; embed it in the owning object. */
+struct ev_timer {
+	uint64_t deadline_ms;	/* CLOCK_MONOTONIC milliseconds */
+	size_t heap_idx;	/* 0 = not armed */
+	void (*fire)(struct ev_timer *t);
+};
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Start n workers; 0 or -errno. */
+int worker_start_all(unsigned n);
+/* Ask every worker to stop after draining and join them. */
+void worker_stop_all(void);
+/* Round-robin choice of a worker for a new connection. */
+struct worker *worker_next(void);
+/* The worker whose thread is calling, or NULL. */
+struct worker *worker_self(void);
+
+/* Watch src->fd for events (EPOLLIN/EPOLLOUT, level-triggered); events 0
+ * keeps it registered but quiet.  0 or -errno. */
+int worker_watch(struct worker *w, struct ev_source *src, uint32_t events);
+/* Stop watching (before closing the fd). */
+void worker_unwatch(struct worker *w, struct ev_source *src);
+
+void worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms);
+void worker_timer_cancel(struct worker *w, struct ev_timer *t);
+uint64_t worker_now_ms(void);
+
+/* Run fn(arg) on w's thread, soon.  Safe from any thread.  0 or -ENOMEM. */
+int worker_post(struct worker *w, void (*fn)(void *arg), void *arg);
+
+/* Run one worker loop on the calling thread until worker_loop_stop; for
+ * tests that need an event loop without the daemon's thread pool. */
+struct worker *worker_create(void);
+void worker_run(struct worker *w);
+void worker_loop_stop(struct worker *w);
+void worker_destroy(struct worker *w);
+
+#endif

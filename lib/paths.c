@@ -1,0 +1,93 @@
+/* paths -- where the pool's socket and state live by default. */
+#include "paths.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fmt(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s%s", a, b);
+
+	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+static const char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h != NULL && h[0] == '/')
+		return h;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_dir : NULL;
+}
+
+int paths_runtime_dir(char *buf, size_t size)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	char tmp[64];
+
+	if (getuid() == 0)
+		return fmt(buf, size, "/var/run", "");
+	if (x != NULL && x[0] == '/')
+		return fmt(buf, size, x, "/tlspool");
+	snprintf(tmp, sizeof(tmp), "/tmp/tlspool-%u", (unsigned)getuid());
+	return fmt(buf, size, tmp, "");
+}
+
+int paths_default_socket(char *buf, size_t size)
+{
+	int rc = paths_runtime_dir(buf, size);
+
+	if (rc < 0)
+		return rc;
+	return fmt(buf, size, strdupa(buf), "/tlspool.sock");
+}
+
+int paths_default_pidfile(char *buf, size_t size)
+{
+	int rc = paths_runtime_dir(buf, size);
+
+	if (rc < 0)
+		return rc;
+	return fmt(buf, size, strdupa(buf), "/tlspool.pid");
+}
+
+int paths_state_dir(char *buf, size_t size)
+{
+	const char *x = getenv("XDG_STATE_HOME");
+	const char *h;
+
+	if (getuid() == 0)
+		return fmt(buf, size, "/var/lib/tlspool", "");
+	if (x != NULL && x[0] == '/')
+		return fmt(buf, size, x, "/tlspool");
+	h = home_dir();
+	if (h == NULL)
+		return -ENOENT;
+	return fmt(buf, size, h, "/.local/state/tlspool");
+}
+
+int paths_mkdir_p(const char *path, unsigned mode)
+{
+	char tmp[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -errno;
+		tmp[i] = path[i];
+	}
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* paths -- where the pool's socket and state live by default.
+ *
+ * A daemon started without a config file by a non-root user keeps its
+ * socket in $XDG_RUNTIME_DIR/tlspool/ (else /tmp/tlspool-UID/) and its
+ * state in $XDG_STATE_HOME/tlspool/ (else ~/.local/state/tlspool/); root
+ * uses /var/run/tlspool.sock and /var/lib/tlspool.
+ */
+#ifndef TP_PATHS_H
+#define TP_PATHS_H
+
+#include <stddef.h>
+
+/* Each fills buf and returns 0, or -ENAMETOOLONG / -ENOENT. */
+int paths_runtime_dir(char *buf, size_t size);
+int paths_default_socket(char *buf, size_t size);
+int paths_default_pidfile(char *buf, size_t size);
+int paths_state_dir(char *buf, size_t size);
+
+/* mkdir -p with mode for every created component; 0 or -errno. */
+int paths_mkdir_p(const char *path, unsigned mode);
+
+#endif
