@@ -35,6 +35,10 @@ const struct cred_identity *cred_find(const struct cred_store *s,
 /* Credentials without a certificate (client that shows no identity). */
 gnutls_certificate_credentials_t cred_anonymous(const struct cred_store *s);
 size_t cred_count(const struct cred_store *s);
+/* The store's trust anchors (owned by the store, read-only once loaded)
+ * and how many certificates they hold. */
+gnutls_x509_trust_list_t cred_trust_list(const struct cred_store *s);
+unsigned cred_anchor_count(const struct cred_store *s);
 
 /* Verify a peer chain against the trust anchors and, when name is not
  * NULL, that the leaf is valid for name (DNS name, or user@domain as an

@@ -2,6 +2,7 @@
 #ifndef TP_DCONFIG_H
 #define TP_DCONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct dconfig {
@@ -27,7 +28,6 @@ struct dconfig {
 	uint32_t facilities;	/* granted: allow & ~deny */
 	unsigned workers;	/* 0: online cores */
 	unsigned handshake_timeout_ms;
-	unsigned callback_timeout_ms;
 	int generate_identity;	/* create CA + host identity when missing */
 };
 

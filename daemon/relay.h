@@ -12,6 +12,7 @@
 #ifndef TP_RELAY_H
 #define TP_RELAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <gnutls/gnutls.h>
 
@@ -29,8 +30,11 @@ struct relay_stats {
  * what it owns. */
 typedef void (*relay_close_fn)(void *ctx, int err);
 
-/* session: handshaken, its transport the non-blocking cryptfd.
- * plainfd: non-blocking; both fds stay owned by the caller. */
+/* session: handshaken, its transport the non-blocking cryptfd (created
+ * with GNUTLS_NO_SIGNAL, or SIGPIPE ignored).
+ * plainfd: non-blocking; both fds stay owned by the caller.
+ * Call on w's thread.  on_close never runs before relay_start returned;
+ * it may call relay_free.  NULL on failure (out of memory, epoll). */
 struct relay *relay_start(struct worker *w, gnutls_session_t session,
 			  int cryptfd, int plainfd, relay_close_fn on_close,
 			  void *ctx);
@@ -39,5 +43,9 @@ struct relay *relay_start(struct worker *w, gnutls_session_t session,
 void relay_free(struct relay *r);
 
 void relay_get_stats(const struct relay *r, struct relay_stats *st);
+
+/* Bytes of buffer memory the relay holds right now (0 when idle, at most
+ * two records); for tests and metrics.  On w's thread. */
+size_t relay_buffered_bytes(const struct relay *r);
 
 #endif

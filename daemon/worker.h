@@ -41,11 +41,30 @@ struct worker *worker_next(void);
 struct worker *worker_self(void);
 
 /* Watch src->fd for events (EPOLLIN/EPOLLOUT, level-triggered); events 0
- * keeps it registered but quiet.  0 or -errno. */
+ * keeps it registered but quiet.  0 or -errno.
+ *
+ * Rules for everything below but worker_post and worker_loop_stop: call
+ * them on w's thread only (or before its loop runs).  A handler receives
+ * the ready events masked to src->events plus EPOLLERR/EPOLLHUP; the
+ * kernel reports those two even for events 0, so a source that is not
+ * interested in an fd that may hang up should worker_unwatch it rather
+ * than watch it with 0, or its handler will be called on every turn.
+ *
+ * Dispatch safety: a handler (or timer callback, or posted call) may
+ * worker_unwatch and free any source, its own included; events still
+ * queued for that source in the current epoll_wait batch are discarded.
+ * Unwatch before freeing or closing: a source freed while still watched
+ * is a use-after-free. */
 int worker_watch(struct worker *w, struct ev_source *src, uint32_t events);
 /* Stop watching (before closing the fd). */
 void worker_unwatch(struct worker *w, struct ev_source *src);
 
+/* Arm t to fire once in_ms from now (re-arming moves the deadline);
+ * cancel of an unarmed timer is a no-op.  Both may be called from fd
+ * handlers and timer callbacks, also on the firing timer itself.  Timers
+ * fire in deadline order (equal deadlines in no particular order); a
+ * timer armed with 0 from a callback fires on the next loop turn, after
+ * pending I/O, never in the same pass.  Zero ev_timer before first use. */
 void worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms);
 void worker_timer_cancel(struct worker *w, struct ev_timer *t);
 uint64_t worker_now_ms(void);
@@ -54,7 +73,11 @@ uint64_t worker_now_ms(void);
 int worker_post(struct worker *w, void (*fn)(void *arg), void *arg);
 
 /* Run one worker loop on the calling thread until worker_loop_stop; for
- * tests that need an event loop without the daemon's thread pool. */
+ * tests that need an event loop without the daemon's thread pool.
+ * worker_loop_stop may be called from any thread, also from a handler;
+ * the loop ends after its current turn and then runs the calls posted so
+ * far.  worker_destroy (after worker_run returned) drops, with a warning,
+ * calls posted later. */
 struct worker *worker_create(void);
 void worker_run(struct worker *w);
 void worker_loop_stop(struct worker *w);

@@ -16,6 +16,14 @@ static int fmt(char *buf, size_t size, const char *a, const char *b)
 	return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
 }
 
+/* Append tail to the string in buf (which fits in size). */
+static int append(char *buf, size_t size, const char *tail)
+{
+	size_t len = strlen(buf);
+
+	return fmt(buf + len, size - len, tail, "");
+}
+
 static const char *home_dir(void)
 {
 	const char *h = getenv("HOME");
@@ -46,7 +54,7 @@ int paths_default_socket(char *buf, size_t size)
 
 	if (rc < 0)
 		return rc;
-	return fmt(buf, size, strdupa(buf), "/tlspool.sock");
+	return append(buf, size, "/tlspool.sock");
 }
 
 int paths_default_pidfile(char *buf, size_t size)
@@ -55,7 +63,7 @@ int paths_default_pidfile(char *buf, size_t size)
 
 	if (rc < 0)
 		return rc;
-	return fmt(buf, size, strdupa(buf), "/tlspool.pid");
+	return append(buf, size, "/tlspool.pid");
 }
 
 int paths_state_dir(char *buf, size_t size)
@@ -85,8 +93,15 @@ int paths_mkdir_p(const char *path, unsigned mode)
 		if (tmp[i] != '/' && tmp[i] != '\0')
 			continue;
 		tmp[i] = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
+		if (mkdir(tmp, mode) < 0) {
+			struct stat st;
+
+			if (errno != EEXIST)
+				return -errno;
+			/* EEXIST also covers files and dangling links */
+			if (stat(tmp, &st) < 0 || !S_ISDIR(st.st_mode))
+				return path[i] == '\0' ? -EEXIST : -ENOTDIR;
+		}
 		tmp[i] = path[i];
 	}
 	return 0;

@@ -74,9 +74,11 @@ int tpconfig_parse(struct tpconfig *cfg, const char *path, const char *text,
 	while (*text != '\0') {
 		const char *nl = strchr(text, '\n');
 		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+		/* one CR may end the line (CRLF); any other is stray */
+		size_t body = len > 0 && text[len - 1] == '\r' ? len - 1 : len;
 
 		line++;
-		if (memchr(text, '\r', len) != NULL && text[len - 1] != '\r') {
+		if (memchr(text, '\r', body) != NULL) {
 			snprintf(err, errlen, "%s:%u: stray carriage return",
 				 path, line);
 			rc = -EINVAL;

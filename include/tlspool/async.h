@@ -29,6 +29,7 @@ struct tlspool_async_pool {
 	size_t cmdsize;
 	struct tlspool_async_request *requests;
 	struct pioc_ping pingdata;
+	void *_priv;	/* private to the library (partial messages) */
 };
 
 /* Open a pool connection, ping synchronously with tlspool_identity (NULL:

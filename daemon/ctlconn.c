@@ -1,0 +1,475 @@
+/* ctlconn -- one application's control connection to the daemon. */
+#include "ctlconn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "ctlkey.h"
+#include "fdpass.h"
+#include "session.h"
+#include "tplog.h"
+#include "worker.h"
+
+/* Messages handled per readiness event before yielding to others. */
+#define BATCH 16
+
+struct outmsg {
+	struct outmsg *next;
+	struct tlspool_command cmd;
+};
+
+struct pending_cb {
+	uint16_t cbid;
+	struct session *s;
+};
+
+struct ctlconn {
+	struct ev_source src;
+	struct worker *w;
+	atomic_int refs;
+	int closed;
+	uid_t uid;
+	char peer[64];
+	unsigned char in[sizeof(struct tlspool_command)];
+	size_t inlen;
+	int infd;
+	struct outmsg *out_head, *out_tail;
+	size_t out_off;
+	struct ctlkey_owner owner;
+	struct pending_cb *cbs;
+	size_t ncbs, capcbs;
+	uint16_t next_cbid;
+};
+
+static atomic_uint open_count;
+static _Atomic uint32_t granted = PIOF_FACILITY_ALL_CURRENT;
+
+void ctlconn_set_facilities(uint32_t facilities)
+{
+	granted = facilities;
+}
+
+unsigned ctlconn_count(void)
+{
+	return open_count;
+}
+
+const char *ctlconn_peer(const struct ctlconn *c)
+{
+	return c->peer;
+}
+
+uid_t ctlconn_uid(const struct ctlconn *c)
+{
+	return c->uid;
+}
+
+struct worker *ctlconn_worker(const struct ctlconn *c)
+{
+	return c->w;
+}
+
+struct ctlkey_owner *ctlconn_owner(struct ctlconn *c)
+{
+	return &c->owner;
+}
+
+void ctlconn_ref(struct ctlconn *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+}
+
+void ctlconn_unref(struct ctlconn *c)
+{
+	struct outmsg *m;
+
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	while ((m = c->out_head) != NULL) {
+		c->out_head = m->next;
+		free(m);
+	}
+	free(c->cbs);
+	free(c);
+	atomic_fetch_sub(&open_count, 1);
+}
+
+static void update_watch(struct ctlconn *c)
+{
+	uint32_t ev = EPOLLIN | (c->out_head != NULL ? EPOLLOUT : 0);
+
+	if (!c->closed && ev != c->src.events)
+		worker_watch(c->w, &c->src, ev);
+}
+
+static void ctlconn_close(struct ctlconn *c, const char *why)
+{
+	if (c->closed)
+		return;
+	c->closed = 1;
+	tplog(LOG_INFO, "%s: control connection closed: %s", c->peer, why);
+	worker_unwatch(c->w, &c->src);
+	close(c->src.fd);
+	if (c->infd >= 0)
+		close(c->infd);
+	c->infd = -1;
+	c->ncbs = 0;
+	ctlkey_owner_gone(&c->owner, session_controller_gone);
+	ctlconn_unref(c);
+}
+
+static void flush(struct ctlconn *c)
+{
+	while (c->out_head != NULL && !c->closed) {
+		struct outmsg *m = c->out_head;
+		const char *p = (const char *)&m->cmd + c->out_off;
+		ssize_t n = send(c->src.fd, p, sizeof(m->cmd) - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			ctlconn_close(c, strerror(errno));
+			return;
+		}
+		c->out_off += (size_t)n;
+		if (c->out_off == sizeof(m->cmd)) {
+			c->out_head = m->next;
+			if (c->out_head == NULL)
+				c->out_tail = NULL;
+			c->out_off = 0;
+			free(m);
+		}
+	}
+	update_watch(c);
+}
+
+static void enqueue_local(struct ctlconn *c, struct outmsg *m)
+{
+	if (c->closed) {
+		free(m);
+		return;
+	}
+	m->next = NULL;
+	if (c->out_tail != NULL)
+		c->out_tail->next = m;
+	else
+		c->out_head = m;
+	c->out_tail = m;
+	flush(c);
+}
+
+struct posted_msg {
+	struct ctlconn *c;
+	struct outmsg *m;
+};
+
+static void enqueue_posted(void *arg)
+{
+	struct posted_msg *p = arg;
+
+	enqueue_local(p->c, p->m);
+	ctlconn_unref(p->c);
+	free(p);
+}
+
+void ctlconn_send(struct ctlconn *c, const struct tlspool_command *cmd)
+{
+	struct outmsg *m = malloc(sizeof(*m));
+	struct posted_msg *p;
+
+	if (m == NULL) {
+		tplog(LOG_ERR, "%s: out of memory, reply dropped", c->peer);
+		return;
+	}
+	m->cmd = *cmd;
+	if (worker_self() == c->w) {
+		enqueue_local(c, m);
+		return;
+	}
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		goto fail;
+	p->c = c;
+	p->m = m;
+	ctlconn_ref(c);
+	if (worker_post(c->w, enqueue_posted, p) == 0)
+		return;
+	ctlconn_unref(c);
+	free(p);
+fail:
+	free(m);
+	tplog(LOG_ERR, "%s: out of memory, reply dropped", c->peer);
+}
+
+void ctlconn_send_error(struct ctlconn *c, uint16_t reqid, int err,
+			const char *fmt, ...)
+{
+	struct tlspool_command cmd;
+	char msg[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.pio_reqid = reqid;
+	codec_set_error(&cmd, err, "%s", msg);
+	ctlconn_send(c, &cmd);
+}
+
+uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
+			  struct tlspool_command *cmd)
+{
+	uint16_t id;
+
+	if (c->closed)
+		return 0;
+	if (c->ncbs == c->capcbs) {
+		size_t cap = c->capcbs ? 2 * c->capcbs : 4;
+		struct pending_cb *n = realloc(c->cbs, cap * sizeof(*n));
+
+		if (n == NULL || cap > 65535)
+			return 0;
+		c->cbs = n;
+		c->capcbs = cap;
+	}
+	do {
+		id = ++c->next_cbid;
+		for (size_t i = 0; id != 0 && i < c->ncbs; i++)
+			if (c->cbs[i].cbid == id)
+				id = 0;
+	} while (id == 0);
+	c->cbs[c->ncbs].cbid = id;
+	c->cbs[c->ncbs].s = s;
+	c->ncbs++;
+	cmd->pio_cbid = id;
+	ctlconn_send(c, cmd);
+	return id;
+}
+
+static struct session *take_callback(struct ctlconn *c, uint16_t cbid)
+{
+	for (size_t i = 0; i < c->ncbs; i++) {
+		if (c->cbs[i].cbid == cbid) {
+			struct session *s = c->cbs[i].s;
+
+			c->cbs[i] = c->cbs[--c->ncbs];
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void ctlconn_callback_cancel(struct ctlconn *c, uint16_t cbid)
+{
+	take_callback(c, cbid);
+}
+
+static void reply_simple(struct ctlconn *c, const struct tlspool_command *req,
+			 int rc, const char *what)
+{
+	struct tlspool_command r;
+
+	if (rc < 0) {
+		ctlconn_send_error(c, req->pio_reqid, -rc, "%s: %s", what,
+				   strerror(-rc));
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.pio_reqid = req->pio_reqid;
+	r.pio_cmd = PIOC_SUCCESS_V2;
+	ctlconn_send(c, &r);
+}
+
+static void do_ping(struct ctlconn *c, const struct tlspool_command *req)
+{
+	struct tlspool_command r = *req;
+
+	memset(&r.pio_data, 0, sizeof(r.pio_data));
+	snprintf(r.pio_data.pioc_ping.YYYYMMDD_producer,
+		 sizeof(r.pio_data.pioc_ping.YYYYMMDD_producer), "%s",
+		 TLSPOOL_IDENTITY_V2);
+	r.pio_data.pioc_ping.facilities =
+		req->pio_data.pioc_ping.facilities & granted;
+	ctlconn_send(c, &r);
+}
+
+static void do_session_op(struct ctlconn *c, const struct tlspool_command *req,
+			  const uint8_t *key, int prng)
+{
+	struct session *s = ctlkey_find(key);
+
+	if (s == NULL) {
+		ctlconn_send_error(c, req->pio_reqid, ENOENT,
+				   "no session with that control key");
+		return;
+	}
+	if (prng)
+		session_request_prng(s, c, req);
+	else
+		session_request_info(s, c, req);
+	session_unref(s);
+}
+
+static void dispatch_request(struct ctlconn *c,
+			     const struct tlspool_command *req, int *fd)
+{
+	const union pio_data *d = &req->pio_data;
+
+	switch (req->pio_cmd) {
+	case PIOC_PING_V2:
+		do_ping(c, req);
+		return;
+	case PIOC_STARTTLS_V2:
+		if (!(granted & PIOF_FACILITY_STARTTLS)) {
+			ctlconn_send_error(c, req->pio_reqid, EPERM,
+					   "facility STARTTLS is denied by configuration");
+			return;
+		}
+		if (*fd < 0) {
+			ctlconn_send_error(c, req->pio_reqid, EINVAL,
+					   "STARTTLS needs the connection's socket as SCM_RIGHTS");
+			return;
+		}
+		session_start(c, req, *fd);
+		*fd = -1;
+		return;
+	case PIOC_CONTROL_DETACH_V2:
+		reply_simple(c, req, ctlkey_detach(d->pioc_control.ctlkey, c),
+			     "detach");
+		return;
+	case PIOC_CONTROL_REATTACH_V2:
+		reply_simple(c, req,
+			     ctlkey_reattach(d->pioc_control.ctlkey, c, &c->owner),
+			     "reattach");
+		return;
+	case PIOC_PRNG_V2:
+		do_session_op(c, req, d->pioc_prng.buffer, 1);
+		return;
+	case PIOC_INFO_V2:
+		do_session_op(c, req, d->pioc_info.ctlkey, 0);
+		return;
+	case PIOC_LIDENTRY_REGISTER_V2:
+	case PIOC_PINENTRY_V2:
+		ctlconn_send_error(c, req->pio_reqid, ENOTSUP,
+				   "%s is not offered by this daemon yet",
+				   codec_cmd_name(req->pio_cmd));
+		return;
+	default:
+		ctlconn_send_error(c, req->pio_reqid, EPROTO,
+				   "%s is only valid as a callback answer",
+				   codec_cmd_name(req->pio_cmd));
+		return;
+	}
+}
+
+static void dispatch(struct ctlconn *c, const struct tlspool_command *cmd,
+		     int *fd)
+{
+	char why[128];
+
+	if (codec_check(cmd, sizeof(*cmd), CODEC_TO_DAEMON, why,
+			sizeof(why)) < 0) {
+		tplog(LOG_NOTICE, "%s: malformed request: %s", c->peer, why);
+		ctlconn_send_error(c, cmd->pio_reqid, EPROTO, "malformed: %s",
+				   why);
+		return;
+	}
+	tplog(LOG_DEBUG, "%s: %s reqid=%u cbid=%u", c->peer,
+	      codec_cmd_name(cmd->pio_cmd), cmd->pio_reqid, cmd->pio_cbid);
+	if (cmd->pio_cbid != 0) {
+		struct session *s = take_callback(c, cmd->pio_cbid);
+
+		if (s == NULL) {
+			tplog(LOG_NOTICE, "%s: answer to unknown callback %u",
+			      c->peer, cmd->pio_cbid);
+			return;
+		}
+		session_callback_answer(s, cmd, *fd);
+		*fd = -1;
+		return;
+	}
+	dispatch_request(c, cmd, fd);
+}
+
+static void on_readable(struct ctlconn *c)
+{
+	for (int i = 0; i < BATCH && !c->closed; i++) {
+		ssize_t n = fdpass_recv_some(c->src.fd, c->in + c->inlen,
+					     sizeof(c->in) - c->inlen, &c->infd);
+
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n <= 0) {
+			ctlconn_close(c, n == 0 ? "end of file" : strerror((int)-n));
+			return;
+		}
+		c->inlen += (size_t)n;
+		if (c->inlen < sizeof(c->in))
+			continue;
+		c->inlen = 0;
+		ctlconn_ref(c);
+		dispatch(c, (const struct tlspool_command *)c->in, &c->infd);
+		if (c->infd >= 0) {
+			close(c->infd);
+			c->infd = -1;
+		}
+		ctlconn_unref(c);
+	}
+}
+
+static void on_event(struct ev_source *src, uint32_t events)
+{
+	struct ctlconn *c = container_of(src, struct ctlconn, src);
+
+	ctlconn_ref(c);
+	if (events & EPOLLOUT)
+		flush(c);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		on_readable(c);
+	ctlconn_unref(c);
+}
+
+void ctlconn_accept(struct worker *w, int fd)
+{
+	struct ctlconn *c = calloc(1, sizeof(*c));
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (c == NULL) {
+		tplog(LOG_ERR, "out of memory for a control connection");
+		close(fd);
+		return;
+	}
+	atomic_fetch_add(&open_count, 1);
+	c->w = w;
+	c->refs = 1;
+	c->infd = -1;
+	c->src.fd = fd;
+	c->src.handle = on_event;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->uid = cred.uid;
+		snprintf(c->peer, sizeof(c->peer), "uid=%u pid=%d",
+			 (unsigned)cred.uid, (int)cred.pid);
+	} else {
+		c->uid = (uid_t)-1;
+		snprintf(c->peer, sizeof(c->peer), "uid=? pid=?");
+	}
+	tplog(LOG_INFO, "%s: control connection opened", c->peer);
+	if (worker_watch(w, &c->src, EPOLLIN) < 0) {
+		tplog(LOG_ERR, "%s: cannot watch control connection", c->peer);
+		close(fd);
+		ctlconn_unref(c);
+	}
+}

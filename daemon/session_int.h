@@ -1,0 +1,74 @@
+/* session_int -- struct session, shared by session.c and session_info.c
+ * only. */
+#ifndef TP_SESSION_INT_H
+#define TP_SESSION_INT_H
+
+#include <stdatomic.h>
+#include <gnutls/gnutls.h>
+
+#include "ctlkey.h"
+#include "session.h"
+#include "worker.h"
+
+enum session_state {
+	S_LOCALID_CB,	/* waiting for the application's STARTTLS_LOCALID */
+	S_HANDSHAKE,
+	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
+	S_RELAY,
+	S_DONE,
+};
+
+struct session {
+	atomic_int refs;
+	struct worker *w;
+	struct ctlkey_link link;
+	struct ev_source src;		/* cryptfd while handshaking */
+	struct ev_timer deadline;
+	enum session_state state;
+	int server;
+	int cryptfd, plainfd;
+	gnutls_session_t tls;
+	struct cred_store *creds;
+	const struct cred_identity *ident;
+	struct tlspool_command req;	/* the STARTTLS request */
+	struct ctlconn *cbctl;		/* where the pending callback went */
+	uint16_t cbid;
+	int localid_checked;
+	char why[128];			/* reason recorded inside a GnuTLS hook */
+	char localid[128], remoteid[128];	/* authenticated */
+	struct relay *relay;
+	char *priority;
+	uint64_t started_ms;
+};
+
+/* session.c: a new session for a checked request on ctl's worker, with
+ * the current configuration's credentials, priority, default identity
+ * and deadline armed.  NULL when out of memory. */
+struct session *session_new(struct ctlconn *ctl,
+			    const struct tlspool_command *cmd, int cryptfd);
+
+const char *session_state_name(enum session_state st);
+
+/* Refuse the request: log, ERROR reply naming the reason, end. */
+void session_fail(struct session *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Release what the session holds and drop its own reference. */
+void session_end(struct session *s);
+/* Send a STARTTLS_LOCALID or PLAINTEXT_CONNECT callback; 0 or -ENOTCONN. */
+int session_send_callback(struct session *s, uint32_t pio_cmd,
+			  const char *localid, const char *remoteid);
+void session_watch_tls(struct session *s, uint32_t events);
+
+/* session_tls.c: the application answered the local identity callback;
+ * and: the plaintext fd is there, reply and relay. */
+void session_localid_answered(struct session *s);
+void session_go_relay(struct session *s);
+
+/* Run fn(s, ctl, cmd) on s's worker with references held (session_info.c
+ * uses it for PRNG and INFO). */
+void session_run_op(struct session *s, struct ctlconn *ctl,
+		    const struct tlspool_command *cmd,
+		    void (*fn)(struct session *s, struct ctlconn *ctl,
+			       const struct tlspool_command *cmd));
+
+#endif

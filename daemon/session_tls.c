@@ -1,0 +1,474 @@
+/* session_tls -- STARTTLS checks, the non-blocking handshake, peer
+ * validation and the hand-over to the relay. */
+#include "session_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cred.h"
+#include "ctlconn.h"
+#include "relay.h"
+#include "tplog.h"
+
+static void step_handshake(struct session *s);
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The fd must be a connected stream socket: a pipe or file is refused. */
+static int check_cryptfd(int fd, char *why, size_t whylen)
+{
+	struct stat st;
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		snprintf(why, whylen, "the passed descriptor is not a socket");
+		return -ENOTSOCK;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_STREAM) {
+		snprintf(why, whylen, "the passed socket is not a stream socket");
+		return -EPROTOTYPE;
+	}
+	if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0) {
+		snprintf(why, whylen, "the passed socket is not connected");
+		return -ENOTCONN;
+	}
+	return set_nonblock(fd);
+}
+
+static int check_flags(uint32_t flags, char *why, size_t whylen)
+{
+	uint32_t local = flags & PIOF_STARTTLS_LOCALROLE_PEER;
+
+	if (local == 0 || local == PIOF_STARTTLS_LOCALROLE_PEER) {
+		snprintf(why, whylen, "STARTTLS needs exactly one local role, "
+			 "client or server");
+		return -EINVAL;
+	}
+	if (flags & PIOF_STARTTLS_DTLS) {
+		snprintf(why, whylen, "DTLS is not supported");
+		return -EPROTONOSUPPORT;
+	}
+	if (flags & (PIOF_STARTTLS_RENEGOTIATE |
+		     PIOF_STARTTLS_LOCALID_ONTHEFLY)) {
+		snprintf(why, whylen, "%s is not supported",
+			 (flags & PIOF_STARTTLS_RENEGOTIATE) ?
+			 "RENEGOTIATE" : "LOCALID_ONTHEFLY");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* The host part of a remote identity, for SNI and name checks. */
+static const char *domain_of(const char *id)
+{
+	const char *at = strrchr(id, '@');
+
+	return at ? at + 1 : id;
+}
+
+static int is_ip_literal(const char *name)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, name, buf) == 1 ||
+	       inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static int use_identity(struct session *s, const char *name)
+{
+	s->ident = cred_find(s->creds, name);
+	if (s->ident == NULL) {
+		snprintf(s->why, sizeof(s->why),
+			 "no credential for local identity \"%s\"", name);
+		return -ENOENT;
+	}
+	return gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE,
+				      s->ident->cred);
+}
+
+/* Server side: pick the identity once the ClientHello (and its SNI) is
+ * known; with LOCALID_CHECK first ask the application. */
+static int post_client_hello(gnutls_session_t tls)
+{
+	struct session *s = gnutls_session_get_ptr(tls);
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+
+	if (!s->localid_checked) {
+		char sni[sizeof(s->localid)];
+		size_t len = sizeof(sni);
+		unsigned type;
+
+		if (st->localid[0] != '\0')
+			snprintf(s->localid, sizeof(s->localid), "%s", st->localid);
+		else if (gnutls_server_name_get(tls, sni, &len, &type, 0) == 0 &&
+			 type == GNUTLS_NAME_DNS)
+			memcpy(s->localid, sni, sizeof(sni));
+		else if (s->localid[0] == '\0') {
+			snprintf(s->why, sizeof(s->why), "no local identity: "
+				 "none requested, no SNI, no default_localid");
+			return GNUTLS_E_UNRECOGNIZED_NAME;
+		}
+		if (st->flags & PIOF_STARTTLS_LOCALID_CHECK) {
+			if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2,
+						  s->localid, "") < 0) {
+				snprintf(s->why, sizeof(s->why),
+					 "control connection closed");
+				return GNUTLS_E_INTERNAL_ERROR;
+			}
+			s->state = S_LOCALID_CB;
+			return GNUTLS_E_INTERRUPTED;
+		}
+		s->localid_checked = 1;
+	}
+	if (s->localid[0] == '\0') {
+		snprintf(s->why, sizeof(s->why),
+			 "the application gave no local identity");
+		return GNUTLS_E_UNRECOGNIZED_NAME;
+	}
+	return use_identity(s, s->localid) < 0 ? GNUTLS_E_UNRECOGNIZED_NAME : 0;
+}
+
+static int setup_client(struct session *s)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	const char *host = domain_of(st->remoteid);
+	int rc;
+
+	if (s->localid[0] != '\0') {
+		rc = use_identity(s, s->localid);
+		if (rc < 0)
+			return rc;
+	} else {
+		rc = gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE,
+					    cred_anonymous(s->creds));
+		if (rc < 0)
+			return rc;
+	}
+	if (!(st->flags & PIOF_STARTTLS_WITHOUT_SNI) && host[0] != '\0' &&
+	    !is_ip_literal(host))
+		return gnutls_server_name_set(s->tls, GNUTLS_NAME_DNS, host,
+					      strlen(host));
+	return 0;
+}
+
+static int setup_server(struct session *s)
+{
+	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
+	gnutls_certificate_request_t req = GNUTLS_CERT_REQUIRE;
+
+	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
+		req = GNUTLS_CERT_IGNORE;
+	else if (flags & PIOF_STARTTLS_REQUEST_REMOTEID)
+		req = GNUTLS_CERT_REQUEST;
+	gnutls_certificate_server_set_request(s->tls, req);
+	gnutls_handshake_set_post_client_hello_function(s->tls,
+							post_client_hello);
+	/* Credentials are chosen in post_client_hello; until then the
+	 * anonymous set keeps GnuTLS's early checks content. */
+	return gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE,
+				      cred_anonymous(s->creds));
+}
+
+static void begin_handshake(struct session *s)
+{
+	const char *errpos = NULL;
+	int rc;
+
+	rc = gnutls_init(&s->tls, (s->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+			 GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+	if (rc < 0)
+		goto fail;
+	gnutls_session_set_ptr(s->tls, s);
+	rc = gnutls_priority_set_direct(s->tls, s->priority, &errpos);
+	if (rc < 0)
+		goto fail;
+	rc = s->server ? setup_server(s) : setup_client(s);
+	if (rc < 0)
+		goto fail;
+	gnutls_transport_set_int(s->tls, s->cryptfd);
+	s->state = S_HANDSHAKE;
+	step_handshake(s);
+	return;
+fail:
+	if (s->why[0] != '\0')
+		session_fail(s, EACCES, "%s", s->why);
+	else
+		session_fail(s, EINVAL, "TLS setup failed: %s%s%s",
+			     gnutls_strerror(rc), errpos ? " at " : "",
+			     errpos ? errpos : "");
+}
+
+static const char *alert_text(struct session *s, int rc)
+{
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+	    rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		const char *n = gnutls_alert_get_name(gnutls_alert_get(s->tls));
+
+		return n ? n : "unknown alert";
+	}
+	return "";
+}
+
+static int validate_server(struct session *s, const gnutls_datum_t *chain,
+			   unsigned n, char *why, size_t whylen)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	int domain_ok = !!(st->flags & PIOF_STARTTLS_DOMAIN_REPRESENTS_USER);
+
+	if (st->remoteid[0] == '\0') {
+		snprintf(why, whylen, "client role needs a remote identity "
+			 "to check the server's name (or IGNORE_REMOTEID)");
+		return -EINVAL;
+	}
+	if (cred_verify_peer(s->creds, chain, n, st->remoteid, domain_ok,
+			     GNUTLS_KP_TLS_WWW_SERVER, why, whylen) < 0)
+		return -EACCES;
+	snprintf(s->remoteid, sizeof(s->remoteid), "%s", st->remoteid);
+	return 0;
+}
+
+static int validate_client(struct session *s, const gnutls_datum_t *chain,
+			   unsigned n, char *why, size_t whylen)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	const char *name = st->remoteid[0] != '\0' ? st->remoteid : NULL;
+	int domain_ok = !!(st->flags & PIOF_STARTTLS_DOMAIN_REPRESENTS_USER);
+
+	if (cred_verify_peer(s->creds, chain, n, name, domain_ok,
+			     GNUTLS_KP_TLS_WWW_CLIENT, why, whylen) < 0)
+		return -EACCES;
+	if (name != NULL) {
+		snprintf(s->remoteid, sizeof(s->remoteid), "%s", name);
+		return 0;
+	}
+	if (cred_cert_identity(&chain[0], s->remoteid, sizeof(s->remoteid)) < 0) {
+		snprintf(why, whylen, "client certificate names no identity");
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Fail closed: what the peer must prove follows from the flags. */
+static int validate_peer(struct session *s, char *why, size_t whylen)
+{
+	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
+	unsigned n = 0;
+	const gnutls_datum_t *chain;
+
+	s->remoteid[0] = '\0';
+	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
+		return 0;
+	chain = gnutls_certificate_get_peers(s->tls, &n);
+	if (chain == NULL || n == 0) {
+		if (s->server && (flags & PIOF_STARTTLS_REQUEST_REMOTEID))
+			return 0;
+		snprintf(why, whylen, "the peer presented no certificate");
+		return -EACCES;
+	}
+	return s->server ? validate_client(s, chain, n, why, whylen)
+			 : validate_server(s, chain, n, why, whylen);
+}
+
+static void handshake_done(struct session *s)
+{
+	char why[200];
+	int rc;
+
+	s->why[0] = '\0';
+	rc = validate_peer(s, why, sizeof(why));
+	if (rc < 0) {
+		gnutls_alert_send(s->tls, GNUTLS_AL_FATAL,
+				  GNUTLS_A_BAD_CERTIFICATE);
+		session_fail(s, -rc, "peer validation failed: %s", why);
+		return;
+	}
+	if (s->ident != NULL)
+		snprintf(s->localid, sizeof(s->localid), "%s", s->ident->name);
+	else
+		s->localid[0] = '\0';
+	session_watch_tls(s, 0);
+	if (s->state == S_DONE)
+		return;
+	if (s->plainfd >= 0) {
+		session_go_relay(s);
+		return;
+	}
+	if (session_send_callback(s, PIOC_PLAINTEXT_CONNECT_V2, s->localid,
+				  s->remoteid) < 0) {
+		session_fail(s, ENOTCONN, "control connection closed");
+		return;
+	}
+	s->state = S_PLAIN_CB;
+}
+
+static void step_handshake(struct session *s)
+{
+	int rc;
+
+	do {
+		rc = gnutls_handshake(s->tls);
+	} while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED ||
+		 (rc == GNUTLS_E_INTERRUPTED && s->state == S_HANDSHAKE));
+	if (rc == 0) {
+		handshake_done(s);
+	} else if (rc == GNUTLS_E_AGAIN) {
+		session_watch_tls(s, gnutls_record_get_direction(s->tls) ?
+				  EPOLLOUT : EPOLLIN);
+	} else if (rc == GNUTLS_E_INTERRUPTED) {
+		session_watch_tls(s, 0);	/* waiting for the app */
+	} else if (s->why[0] != '\0') {
+		gnutls_alert_send_appropriate(s->tls, rc);
+		session_fail(s, EACCES, "%s", s->why);
+	} else {
+		const char *alert = alert_text(s, rc);
+
+		gnutls_alert_send_appropriate(s->tls, rc);
+		session_fail(s, ECONNABORTED, "TLS handshake failed: %s%s%s",
+			     gnutls_strerror(rc), alert[0] ? ": " : "", alert);
+	}
+}
+
+static void on_tls_event(struct ev_source *src, uint32_t events)
+{
+	struct session *s = container_of(src, struct session, src);
+
+	(void)events;
+	if (s->state == S_HANDSHAKE)
+		step_handshake(s);
+}
+
+void session_localid_answered(struct session *s)
+{
+	if (s->server) {
+		s->localid_checked = 1;
+		s->state = S_HANDSHAKE;
+		step_handshake(s);
+		return;
+	}
+	begin_handshake(s);
+}
+
+static void go_relay_closed(void *ctx, int err)
+{
+	struct session *s = ctx;
+	struct relay_stats st;
+
+	relay_get_stats(s->relay, &st);
+	tplog(err == 0 ? LOG_INFO : LOG_NOTICE,
+	      "session local=\"%s\" remote=\"%s\" ended (%s): %llu bytes "
+	      "in, %llu bytes out", s->localid, s->remoteid,
+	      err == 0 ? "closed" : "error", (unsigned long long)st.crypt_to_plain,
+	      (unsigned long long)st.plain_to_crypt);
+	session_end(s);
+}
+
+void session_go_relay(struct session *s)
+{
+	struct tlspool_command r = s->req;
+	struct pioc_starttls *st = &r.pio_data.pioc_starttls;
+	struct ctlconn *ctl;
+	char *desc;
+	int rc;
+
+	rc = set_nonblock(s->plainfd);
+	if (rc < 0) {
+		session_fail(s, -rc, "plaintext descriptor unusable: %s",
+			     strerror(-rc));
+		return;
+	}
+	worker_timer_cancel(s->w, &s->deadline);
+	if (s->src.registered)
+		worker_unwatch(s->w, &s->src);
+	s->relay = relay_start(s->w, s->tls, s->cryptfd, s->plainfd,
+			       go_relay_closed, s);
+	if (s->relay == NULL) {
+		session_fail(s, ENOMEM, "cannot start the relay");
+		return;
+	}
+	s->state = S_RELAY;
+	snprintf(st->localid, sizeof(st->localid), "%s", s->localid);
+	snprintf(st->remoteid, sizeof(st->remoteid), "%s", s->remoteid);
+	desc = gnutls_session_get_desc(s->tls);
+	tplog(LOG_INFO, "established %s role: local=\"%s\" remote=\"%s\" %s",
+	      s->server ? "server" : "client", s->localid, s->remoteid,
+	      desc ? desc : "");
+	gnutls_free(desc);
+	ctl = ctlkey_controller(&s->link);
+	if (ctl == NULL)
+		return;
+	ctlconn_send(ctl, &r);
+	if (st->flags & PIOF_STARTTLS_DETACH)
+		ctlkey_detach(s->link.key, ctl);
+	ctlconn_unref(ctl);
+}
+
+void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
+		   int cryptfd)
+{
+	const struct pioc_starttls *st = &cmd->pio_data.pioc_starttls;
+	struct session *s;
+	char why[128];
+	int rc;
+
+	rc = check_flags(st->flags, why, sizeof(why));
+	if (rc == 0)
+		rc = check_cryptfd(cryptfd, why, sizeof(why));
+	if (rc < 0) {
+		tplog(LOG_NOTICE, "%s: refused STARTTLS: %s", ctlconn_peer(ctl),
+		      why);
+		ctlconn_send_error(ctl, cmd->pio_reqid, -rc, "%s", why);
+		close(cryptfd);
+		return;
+	}
+	s = session_new(ctl, cmd, cryptfd);
+	if (s == NULL) {
+		ctlconn_send_error(ctl, cmd->pio_reqid, ENOMEM, "out of memory");
+		close(cryptfd);
+		return;
+	}
+	rc = ctlkey_register(&s->link, ctl, ctlconn_owner(ctl));
+	if (rc < 0) {
+		ctlconn_send_error(ctl, cmd->pio_reqid, EEXIST,
+				   "control key already in use");
+		s->state = S_DONE;
+		close(s->cryptfd);
+		session_unref(s);
+		return;
+	}
+	s->src.fd = cryptfd;
+	s->src.handle = on_tls_event;
+	if (s->server) {
+		begin_handshake(s);
+		return;
+	}
+	snprintf(s->localid, sizeof(s->localid), "%s", st->localid);
+	if (st->flags & PIOF_STARTTLS_LOCALID_CHECK) {
+		if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2,
+					  s->localid, st->remoteid) < 0) {
+			session_fail(s, ENOTCONN, "control connection closed");
+			return;
+		}
+		s->state = S_LOCALID_CB;
+		return;
+	}
+	begin_handshake(s);
+}

@@ -1,0 +1,464 @@
+/* worker -- one event loop per thread: fd readiness, timers, posted calls.
+ *
+ * A worker is an epoll instance (level-triggered), a binary min-heap of
+ * armed timers ordered by deadline, and a queue of posted calls that any
+ * thread may append to; an eventfd in the epoll set wakes the loop when
+ * the queue turns non-empty.
+ *
+ * Dispatch safety: one epoll_wait fills w->batch; while its entries are
+ * dispatched, worker_unwatch clears every entry of that batch that still
+ * points at the source being removed.  A handler may therefore unwatch
+ * and free its own or any other object; a freed source is never
+ * dispatched from the batch it was removed in.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tplog.h"
+
+#define WORKER_BATCH 64
+
+struct posted {
+	struct posted *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+struct worker {
+	int epfd;
+	int evfd;
+	atomic_int stop;
+	pthread_t thread;
+
+	pthread_mutex_t lock;		/* protects head and tail */
+	struct posted *head, *tail;
+
+	struct ev_timer **heap;		/* heap[1..hlen]; heap[0] unused */
+	size_t hlen, hcap;
+
+	struct epoll_event batch[WORKER_BATCH];
+	int nbatch;			/* entries being dispatched, else 0 */
+
+	struct ev_source wake;		/* the eventfd */
+};
+
+static __thread struct worker *self;
+
+static struct worker **pool;
+static unsigned npool;
+static atomic_uint rr_next;
+
+uint64_t worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct worker *worker_self(void)
+{
+	return self;
+}
+
+/* ---- fd watching ---- */
+
+int worker_watch(struct worker *w, struct ev_source *src, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = src };
+	int op = src->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	if (src->registered && src->events == events)
+		return 0;
+	if (epoll_ctl(w->epfd, op, src->fd, &ev) < 0) {
+		int err = errno;
+
+		tplog(LOG_ERR, "worker: epoll_ctl(fd %d): %s", src->fd,
+		      strerror(err));
+		return -err;
+	}
+	src->events = events;
+	src->registered = 1;
+	return 0;
+}
+
+void worker_unwatch(struct worker *w, struct ev_source *src)
+{
+	if (!src->registered)
+		return;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, src->fd, NULL) < 0)
+		tplog(LOG_WARNING, "worker: epoll_ctl(DEL fd %d): %s", src->fd,
+		      strerror(errno));
+	for (int i = 0; i < w->nbatch; i++)
+		if (w->batch[i].data.ptr == src)
+			w->batch[i].data.ptr = NULL;
+	src->registered = 0;
+	src->events = 0;
+}
+
+/* ---- timers: binary min-heap, 1-based, heap_idx 0 = not armed ---- */
+
+static void heap_place(struct worker *w, size_t i, struct ev_timer *t)
+{
+	w->heap[i] = t;
+	t->heap_idx = i;
+}
+
+static void heap_up(struct worker *w, size_t i)
+{
+	struct ev_timer *t = w->heap[i];
+
+	while (i > 1 && w->heap[i / 2]->deadline_ms > t->deadline_ms) {
+		heap_place(w, i, w->heap[i / 2]);
+		i /= 2;
+	}
+	heap_place(w, i, t);
+}
+
+static void heap_down(struct worker *w, size_t i)
+{
+	struct ev_timer *t = w->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i;
+
+		if (c > w->hlen)
+			break;
+		if (c < w->hlen &&
+		    w->heap[c + 1]->deadline_ms < w->heap[c]->deadline_ms)
+			c++;
+		if (w->heap[c]->deadline_ms >= t->deadline_ms)
+			break;
+		heap_place(w, i, w->heap[c]);
+		i = c;
+	}
+	heap_place(w, i, t);
+}
+
+static int heap_grow(struct worker *w)
+{
+	size_t cap = w->hcap ? 2 * w->hcap : 64;
+	struct ev_timer **h = realloc(w->heap, cap * sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	w->heap = h;
+	w->hcap = cap;
+	return 0;
+}
+
+void worker_timer_cancel(struct worker *w, struct ev_timer *t)
+{
+	size_t i = t->heap_idx;
+	struct ev_timer *last;
+
+	if (i == 0)
+		return;
+	t->heap_idx = 0;
+	last = w->heap[w->hlen--];
+	if (last == t)
+		return;
+	heap_place(w, i, last);
+	heap_up(w, i);
+	heap_down(w, last->heap_idx);
+}
+
+void worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms)
+{
+	worker_timer_cancel(w, t);
+	t->deadline_ms = worker_now_ms() + in_ms;
+	/* hlen + 1 must be a valid index: heap[0] is unused */
+	if (w->hlen + 2 > w->hcap && heap_grow(w) < 0) {
+		/* Cannot happen in practice; never lose a deadline quietly. */
+		tplog(LOG_CRIT, "worker: out of memory arming a timer");
+		abort();
+	}
+	w->heap[++w->hlen] = t;
+	heap_up(w, w->hlen);
+}
+
+/* Fire the timers due now.  At most as many as were armed when the pass
+ * began, so a callback that re-arms itself with 0 ms cannot starve I/O. */
+static void timers_run(struct worker *w)
+{
+	size_t budget = w->hlen;
+	uint64_t now = worker_now_ms();
+
+	while (budget-- > 0 && w->hlen > 0 && w->heap[1]->deadline_ms <= now) {
+		struct ev_timer *t = w->heap[1];
+
+		worker_timer_cancel(w, t);
+		t->fire(t);
+	}
+}
+
+static int timers_timeout(struct worker *w)
+{
+	uint64_t now, dl;
+
+	if (w->hlen == 0)
+		return -1;
+	now = worker_now_ms();
+	dl = w->heap[1]->deadline_ms;
+	if (dl <= now)
+		return 0;
+	if (dl - now > INT_MAX)
+		return INT_MAX;
+	return (int)(dl - now);
+}
+
+/* ---- posted calls ---- */
+
+static void wake_up(struct worker *w)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: awake anyway */
+	if (write(w->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		tplog(LOG_ERR, "worker: eventfd write: %s", strerror(errno));
+}
+
+int worker_post(struct worker *w, void (*fn)(void *arg), void *arg)
+{
+	struct posted *p = malloc(sizeof(*p));
+	int was_empty;
+
+	if (!p)
+		return -ENOMEM;
+	p->next = NULL;
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&w->lock);
+	was_empty = (w->head == NULL);
+	if (w->tail)
+		w->tail->next = p;
+	else
+		w->head = p;
+	w->tail = p;
+	pthread_mutex_unlock(&w->lock);
+	/* A non-empty queue already has a wake-up on its way. */
+	if (was_empty)
+		wake_up(w);
+	return 0;
+}
+
+static struct posted *posted_take(struct worker *w)
+{
+	struct posted *list;
+
+	pthread_mutex_lock(&w->lock);
+	list = w->head;
+	w->head = w->tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	return list;
+}
+
+static void posted_run(struct worker *w)
+{
+	struct posted *p = posted_take(w);
+
+	while (p) {
+		struct posted *next = p->next;
+
+		p->fn(p->arg);
+		free(p);
+		p = next;
+	}
+}
+
+static void wake_handle(struct ev_source *src, uint32_t events)
+{
+	struct worker *w = container_of(src, struct worker, wake);
+	uint64_t cnt;
+
+	(void)events;
+	/* Reset the counter before taking the queue, so that a post racing
+	 * with us either lands in this batch or wakes us again. */
+	if (read(w->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		tplog(LOG_ERR, "worker: eventfd read: %s", strerror(errno));
+	posted_run(w);
+}
+
+/* ---- the loop ---- */
+
+static void dispatch(struct worker *w, int n)
+{
+	w->nbatch = n;
+	for (int i = 0; i < n; i++) {
+		struct ev_source *src = w->batch[i].data.ptr;
+		uint32_t ev;
+
+		if (!src)	/* unwatched earlier in this batch */
+			continue;
+		ev = w->batch[i].events & (src->events | EPOLLERR | EPOLLHUP);
+		if (ev)
+			src->handle(src, ev);
+	}
+	w->nbatch = 0;
+}
+
+void worker_run(struct worker *w)
+{
+	struct worker *outer = self;
+
+	self = w;
+	while (!atomic_load(&w->stop)) {
+		int n = epoll_wait(w->epfd, w->batch, WORKER_BATCH,
+				   timers_timeout(w));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			tplog(LOG_CRIT, "worker: epoll_wait: %s",
+			      strerror(errno));
+			break;
+		}
+		dispatch(w, n);
+		timers_run(w);
+	}
+	/* Calls posted before the stop still run. */
+	posted_run(w);
+	self = outer;
+}
+
+void worker_loop_stop(struct worker *w)
+{
+	atomic_store(&w->stop, 1);
+	wake_up(w);
+}
+
+struct worker *worker_create(void)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		goto fail;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		goto fail_free;
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->evfd < 0)
+		goto fail_ep;
+	if (pthread_mutex_init(&w->lock, NULL) != 0)
+		goto fail_ev;
+	w->wake.fd = w->evfd;
+	w->wake.handle = wake_handle;
+	if (worker_watch(w, &w->wake, EPOLLIN) < 0)
+		goto fail_mutex;
+	atomic_init(&w->stop, 0);
+	return w;
+
+fail_mutex:
+	pthread_mutex_destroy(&w->lock);
+fail_ev:
+	close(w->evfd);
+fail_ep:
+	close(w->epfd);
+fail_free:
+	free(w);
+fail:
+	tplog(LOG_ERR, "worker: cannot create a worker: %s", strerror(errno));
+	return NULL;
+}
+
+void worker_destroy(struct worker *w)
+{
+	struct posted *p;
+
+	if (!w)
+		return;
+	p = posted_take(w);
+	while (p) {
+		struct posted *next = p->next;
+
+		tplog(LOG_WARNING, "worker: dropping a call posted after stop");
+		free(p);
+		p = next;
+	}
+	free(w->heap);
+	pthread_mutex_destroy(&w->lock);
+	close(w->evfd);
+	close(w->epfd);
+	free(w);
+}
+
+/* ---- the daemon's pool ---- */
+
+static void *worker_thread(void *arg)
+{
+	worker_run(arg);
+	return NULL;
+}
+
+static int pool_add(struct worker **slot)
+{
+	int rc;
+
+	*slot = worker_create();
+	if (!*slot)
+		return -ENOMEM;
+	rc = pthread_create(&(*slot)->thread, NULL, worker_thread, *slot);
+	if (rc != 0) {
+		tplog(LOG_ERR, "worker: pthread_create: %s", strerror(rc));
+		worker_destroy(*slot);
+		*slot = NULL;
+		return -rc;
+	}
+	return 0;
+}
+
+int worker_start_all(unsigned n)
+{
+	int rc = 0;
+
+	if (pool)
+		return -EALREADY;
+	if (n == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	pool = calloc(n, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	for (npool = 0; npool < n; npool++) {
+		rc = pool_add(&pool[npool]);
+		if (rc < 0)
+			goto fail;
+	}
+	return 0;
+
+fail:
+	worker_stop_all();
+	return rc;
+}
+
+void worker_stop_all(void)
+{
+	for (unsigned i = 0; i < npool; i++)
+		worker_loop_stop(pool[i]);
+	for (unsigned i = 0; i < npool; i++) {
+		pthread_join(pool[i]->thread, NULL);
+		worker_destroy(pool[i]);
+	}
+	free(pool);
+	pool = NULL;
+	npool = 0;
+}
+
+struct worker *worker_next(void)
+{
+	if (npool == 0)
+		return NULL;
+	return pool[atomic_fetch_add(&rr_next, 1) % npool];
+}

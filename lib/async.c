@@ -1,0 +1,364 @@
+/* async -- the asynchronous client API of libtlspool, for event loops.
+ *
+ * The pool has its own non-blocking connection (not the process-wide
+ * one of the synchronous calls).  The application owns the request
+ * structures; pending ones are linked in pool->requests.  Messages may
+ * arrive in pieces: the bytes of an incomplete message are kept in the
+ * pool's private state between calls of tlspool_async_process.
+ *
+ * Not thread-safe: use one pool from one thread (the event loop).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tlspool/async.h>
+
+#include "client_pool.h"
+#include "codec.h"
+#include "fdpass.h"
+
+struct async_priv {
+	unsigned char buf[sizeof(struct tlspool_command)];
+	size_t have;		/* bytes of an incomplete message in buf */
+	int fd;			/* descriptor that came with them, or -1 */
+	uint16_t next_reqid;
+	unsigned depth;		/* nesting of tlspool_async_process */
+	bool closed;		/* closed inside a callback: free at exit */
+};
+
+static void async_priv_free(struct async_priv *p)
+{
+	if (p == NULL)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+}
+
+/* Synchronous PING on the still blocking socket: 0 or -errno. */
+static int async_ping(int sock, struct tlspool_async_pool *pool,
+		      const char *identity, uint32_t facilities)
+{
+	struct tlspool_command cmd;
+	char why[128];
+	ssize_t n;
+	int fd = -1, rc;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.pio_reqid = 1;
+	cmd.pio_cmd = PIOC_PING_V2;
+	if (strlen(identity) >= sizeof(cmd.pio_data.pioc_ping.YYYYMMDD_producer))
+		return -EINVAL;
+	strcpy(cmd.pio_data.pioc_ping.YYYYMMDD_producer, identity);
+	cmd.pio_data.pioc_ping.facilities = facilities |
+					    PIOF_FACILITY_ALL_CURRENT;
+	rc = fdpass_send(sock, &cmd, CODEC_MSGLEN, -1);
+	if (rc < 0)
+		return rc == -EPIPE ? -ECONNRESET : rc;
+	n = fdpass_recv(sock, &cmd, CODEC_MSGLEN, &fd);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return (n == 0 || n == -EPIPE) ? -ECONNRESET : (int)n;
+	if (codec_check(&cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
+			sizeof(why)) != 0 || cmd.pio_reqid != 1)
+		return -EPROTO;
+	if (cmd.pio_cmd == PIOC_ERROR_V2) {
+		client_pool_errno(&cmd);
+		return -errno;
+	}
+	if (cmd.pio_cmd != PIOC_PING_V2)
+		return -EPROTO;
+	pool->pingdata = cmd.pio_data.pioc_ping;
+	if ((pool->pingdata.facilities & facilities) != facilities)
+		return -ENOTSUP;
+	return 0;
+}
+
+bool tlspool_async_open(struct tlspool_async_pool *pool,
+			size_t sizeof_tlspool_command, char *tlspool_identity,
+			uint32_t required_facilities, char *socket_path)
+{
+	char path[4096];
+	struct async_priv *priv = NULL;
+	int sock = -1, rc, flags;
+
+	if (pool == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	memset(pool, 0, sizeof(*pool));
+	pool->handle = INVALID_POOL_HANDLE;
+	if (sizeof_tlspool_command != sizeof(struct tlspool_command)) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	pool->cmdsize = sizeof_tlspool_command;
+	rc = client_pool_resolve(socket_path, path, sizeof(path));
+	if (rc < 0)
+		goto fail;
+	priv = calloc(1, sizeof(*priv));
+	if (priv == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	priv->fd = -1;
+	sock = client_pool_connect_path(path);
+	if (sock < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (tlspool_identity != NULL) {
+		rc = async_ping(sock, pool, tlspool_identity,
+				required_facilities);
+		if (rc < 0)
+			goto fail;
+	}
+	flags = fcntl(sock, F_GETFL);
+	if (flags < 0 || fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	pool->handle = sock;
+	pool->_priv = priv;
+	return true;
+fail:
+	if (sock >= 0)
+		close(sock);
+	async_priv_free(priv);
+	errno = -rc;
+	return false;
+}
+
+static bool async_linked(struct tlspool_async_pool *pool,
+			 struct tlspool_async_request *req)
+{
+	for (struct tlspool_async_request *r = pool->requests; r != NULL;
+	     r = r->_next)
+		if (r == req)
+			return true;
+	return false;
+}
+
+static bool async_unlink(struct tlspool_async_pool *pool,
+			 struct tlspool_async_request *req)
+{
+	for (struct tlspool_async_request **pp = &pool->requests; *pp != NULL;
+	     pp = &(*pp)->_next) {
+		if (*pp == req) {
+			*pp = req->_next;
+			req->_next = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool async_reqid_used(struct tlspool_async_pool *pool, uint16_t id)
+{
+	for (struct tlspool_async_request *r = pool->requests; r != NULL;
+	     r = r->_next)
+		if (r->cmd.pio_reqid == id)
+			return true;
+	return false;
+}
+
+bool tlspool_async_request(struct tlspool_async_pool *pool,
+			   struct tlspool_async_request *reqcb, int opt_fd)
+{
+	struct async_priv *priv;
+	bool linked;
+	unsigned tries = 0;
+	int rc;
+
+	if (pool == NULL || reqcb == NULL || reqcb->cbfunc == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	priv = pool->_priv;
+	if (pool->handle < 0 || priv == NULL) {
+		errno = ENOTCONN;
+		return false;
+	}
+	linked = async_linked(pool, reqcb);
+	if (reqcb->cmd.pio_cbid == 0) {
+		/* A new request: it gets a fresh reqid.  (An answer to a
+		 * callback keeps reqid and cbid as they arrived.) */
+		if (linked)
+			async_unlink(pool, reqcb);
+		linked = false;
+		do {
+			if (++tries > 0x10000) {
+				errno = EBUSY;
+				return false;
+			}
+			priv->next_reqid++;
+		} while (priv->next_reqid == 0 ||
+			 async_reqid_used(pool, priv->next_reqid));
+		reqcb->cmd.pio_reqid = priv->next_reqid;
+	}
+	rc = fdpass_send(pool->handle, &reqcb->cmd, CODEC_MSGLEN, opt_fd);
+	if (rc < 0) {
+		errno = rc == -EPIPE ? ECONNRESET : -rc;
+		return false;
+	}
+	if (!linked) {
+		reqcb->_next = pool->requests;
+		pool->requests = reqcb;
+	}
+	return true;
+}
+
+bool tlspool_async_cancel(struct tlspool_async_pool *pool,
+			  struct tlspool_async_request *reqcb)
+{
+	if (pool == NULL || reqcb == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	if (!async_unlink(pool, reqcb)) {
+		errno = ENOENT;
+		return false;
+	}
+	return true;
+}
+
+static struct tlspool_async_request *
+async_find(struct tlspool_async_pool *pool, uint16_t reqid)
+{
+	for (struct tlspool_async_request *r = pool->requests; r != NULL;
+	     r = r->_next)
+		if (r->cmd.pio_reqid == reqid)
+			return r;
+	return NULL;
+}
+
+/* Deliver one complete message to its request's callback. */
+static void async_deliver(struct tlspool_async_pool *pool,
+			  const struct tlspool_command *cmd, int fd)
+{
+	struct tlspool_async_request *req = async_find(pool, cmd->pio_reqid);
+	char why[128];
+
+	if (codec_check(cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
+			sizeof(why)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		if (req == NULL)
+			return;
+		async_unlink(pool, req);
+		codec_set_error(&req->cmd, EPROTO, "bad message from the pool: %s",
+				why);
+		req->cbfunc(req, -1);
+		return;
+	}
+	if (req == NULL) {
+		if (fd >= 0)
+			close(fd);	/* cancelled or never ours */
+		return;
+	}
+	if (cmd->pio_cbid == 0)
+		async_unlink(pool, req);	/* final reply */
+	req->cmd = *cmd;
+	req->cbfunc(req, fd);
+}
+
+/* Fail every pending request with a local ERROR. */
+static void async_fail_all(struct tlspool_async_pool *pool, int err)
+{
+	struct tlspool_async_request *list = pool->requests, *next;
+
+	pool->requests = NULL;
+	for (; list != NULL; list = next) {
+		next = list->_next;
+		list->_next = NULL;
+		codec_set_error(&list->cmd, err,
+				"disconnected from the TLS Pool");
+		list->cbfunc(list, -1);
+	}
+}
+
+/* Read and deliver until the socket would block.  0 or -errno. */
+static int async_read_all(struct tlspool_async_pool *pool,
+			  struct async_priv *priv)
+{
+	while (!priv->closed) {
+		struct tlspool_command cmd;
+		ssize_t n;
+		int fd;
+
+		n = fdpass_recv_some(pool->handle, priv->buf + priv->have,
+				     CODEC_MSGLEN - priv->have, &priv->fd);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return 0;
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			async_fail_all(pool, ECONNRESET);
+			return -ECONNRESET;
+		}
+		priv->have += (size_t)n;
+		if (priv->have < CODEC_MSGLEN)
+			continue;
+		memcpy(&cmd, priv->buf, CODEC_MSGLEN);
+		fd = priv->fd;
+		priv->fd = -1;
+		priv->have = 0;
+		async_deliver(pool, &cmd, fd);
+	}
+	return 0;
+}
+
+bool tlspool_async_process(struct tlspool_async_pool *pool)
+{
+	struct async_priv *priv;
+	int rc;
+
+	if (pool == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	priv = pool->_priv;
+	if (pool->handle < 0 || priv == NULL) {
+		errno = ENOTCONN;
+		return false;
+	}
+	priv->depth++;
+	rc = async_read_all(pool, priv);
+	priv->depth--;
+	if (priv->closed && priv->depth == 0)
+		async_priv_free(priv);	/* closed from a callback */
+	if (rc < 0) {
+		errno = -rc;
+		return false;
+	}
+	return true;
+}
+
+bool tlspool_async_close(struct tlspool_async_pool *pool, bool close_socket)
+{
+	struct async_priv *priv;
+
+	if (pool == NULL) {
+		errno = EINVAL;
+		return false;
+	}
+	async_fail_all(pool, ECONNRESET);
+	if (!close_socket)
+		return true;
+	if (pool->handle >= 0)
+		close(pool->handle);
+	pool->handle = INVALID_POOL_HANDLE;
+	priv = pool->_priv;
+	pool->_priv = NULL;
+	if (priv != NULL) {
+		if (priv->depth > 0)
+			priv->closed = true;	/* freed when process returns */
+		else
+			async_priv_free(priv);
+	}
+	return true;
+}

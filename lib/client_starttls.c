@@ -1,0 +1,185 @@
+/* client_starttls -- tlspool_starttls(): hand a connection to the daemon.
+ *
+ * The request carries cryptfd as SCM_RIGHTS.  The daemon may call back
+ * with STARTTLS_LOCALID (answered unchanged) and PLAINTEXT_CONNECT
+ * (answered with the plaintext descriptor), and finally replies STARTTLS
+ * with the authenticated identities, or ERROR.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <tlspool/starttls.h>
+
+#include "client_pool.h"
+#include "codec.h"
+
+typedef int (*client_starttls_cb)(starttls_t *tlsdata, void *privdata);
+
+struct client_starttls_ctx {
+	struct client_pool_req req;
+	starttls_t *tlsdata;
+	void *privdata;
+	client_starttls_cb namedconnect;
+	int appfd;		/* our socketpair end when namedconnect is NULL */
+};
+
+static int client_starttls_socktype(const starttls_t *st)
+{
+	if ((st->flags & PIOF_STARTTLS_DTLS) || st->ipproto == IPPROTO_UDP)
+		return SOCK_DGRAM;
+	if (st->ipproto == IPPROTO_SCTP)
+		return SOCK_SEQPACKET;
+	return SOCK_STREAM;
+}
+
+/* Refuse a callback with an ERROR answer that keeps reqid and cbid. */
+static int client_starttls_refuse(struct client_starttls_ctx *c,
+				  struct tlspool_command *cmd, int err,
+				  const char *what)
+{
+	codec_set_error(cmd, err, "%s (errno %d)", what, err);
+	return client_pool_send(&c->req, cmd, -1);
+}
+
+/* Answer PLAINTEXT_CONNECT with the plaintext descriptor. */
+static int client_starttls_plaintext(struct client_starttls_ctx *c,
+				     struct tlspool_command *cmd)
+{
+	int passfd, sv[2], rc, err;
+
+	if (c->namedconnect != NULL) {
+		*c->tlsdata = cmd->pio_data.pioc_starttls;
+		errno = 0;
+		passfd = c->namedconnect(c->tlsdata, c->privdata);
+		if (passfd < 0)
+			return client_starttls_refuse(c, cmd,
+						      errno ? errno : EIO,
+						      "namedconnect failed");
+		/* The application may have adjusted the fields. */
+		cmd->pio_data.pioc_starttls = *c->tlsdata;
+	} else {
+		if (c->appfd >= 0)
+			return client_starttls_refuse(c, cmd, EALREADY,
+				"plaintext connection already supplied");
+		if (socketpair(AF_UNIX,
+			       client_starttls_socktype(&cmd->pio_data.pioc_starttls) |
+			       SOCK_CLOEXEC, 0, sv) < 0)
+			return client_starttls_refuse(c, cmd, errno,
+						      "socketpair failed");
+		c->appfd = sv[0];
+		passfd = sv[1];
+	}
+	rc = client_pool_send(&c->req, cmd, passfd);
+	err = errno;
+	close(passfd);		/* the daemon holds its own copy now */
+	errno = err;
+	return rc;
+}
+
+/* Wait for the final reply, answering callbacks.  0 or -1/errno; the
+ * final STARTTLS reply is left in cmd. */
+static int client_starttls_loop(struct client_starttls_ctx *c,
+				struct tlspool_command *cmd)
+{
+	int fd;
+
+	for (;;) {
+		if (client_pool_recv(&c->req, cmd, &fd) < 0)
+			return -1;
+		if (fd >= 0)
+			close(fd);	/* the daemon never sends one */
+		switch (cmd->pio_cmd) {
+		case PIOC_STARTTLS_LOCALID_V2:
+			/* No local identity chooser here: approve as is. */
+			if (client_pool_send(&c->req, cmd, -1) < 0)
+				return -1;
+			break;
+		case PIOC_PLAINTEXT_CONNECT_V2:
+			if (client_starttls_plaintext(c, cmd) < 0)
+				return -1;
+			break;
+		case PIOC_STARTTLS_V2:
+			return 0;
+		case PIOC_ERROR_V2:
+			return client_pool_errno(cmd);
+		default:
+			if (cmd->pio_cbid != 0) {
+				if (client_starttls_refuse(c, cmd, ENOSYS,
+					"unsupported callback") < 0)
+					return -1;
+				break;
+			}
+			errno = EPROTO;
+			return -1;
+		}
+	}
+}
+
+static int client_starttls_check(int cryptfd, const starttls_t *st)
+{
+	if (cryptfd < 0 || st == NULL ||
+	    !codec_str_ok(st->localid, sizeof(st->localid)) ||
+	    !codec_str_ok(st->remoteid, sizeof(st->remoteid)) ||
+	    !codec_str_ok((const char *)st->service, sizeof(st->service))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!(st->flags & PIOF_STARTTLS_RENEGOTIATE) &&
+	    fcntl(cryptfd, F_GETFD) < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return 0;
+}
+
+int tlspool_starttls(int cryptfd, starttls_t *tlsdata, void *privdata,
+		     int namedconnect(starttls_t *tlsdata, void *privdata))
+{
+	struct client_starttls_ctx c = {
+		.tlsdata = tlsdata, .privdata = privdata,
+		.namedconnect = namedconnect, .appfd = -1,
+	};
+	struct tlspool_command cmd;
+	uint8_t ctlkey[TLSPOOL_CTLKEYLEN];
+	int rc = -1, err, passfd;
+
+	if (client_starttls_check(cryptfd, tlsdata) < 0)
+		return -1;
+	if (client_pool_ctlkey_fill(tlsdata->ctlkey) < 0)
+		return -1;
+	memcpy(ctlkey, tlsdata->ctlkey, sizeof(ctlkey));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.pio_cmd = PIOC_STARTTLS_V2;
+	cmd.pio_data.pioc_starttls = *tlsdata;
+	if (client_pool_begin(&c.req) < 0)
+		return -1;
+	passfd = (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE) ? -1 : cryptfd;
+	if (client_pool_send(&c.req, &cmd, passfd) < 0)
+		goto out;
+	if (client_starttls_loop(&c, &cmd) < 0)
+		goto out;
+	*tlsdata = cmd.pio_data.pioc_starttls;
+	memcpy(tlsdata->ctlkey, ctlkey, sizeof(ctlkey));	/* ours */
+	if (namedconnect != NULL ||
+	    (c.appfd < 0 && (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE))) {
+		rc = 0;
+	} else if (c.appfd < 0) {
+		errno = EPROTO;	/* success without a plaintext connection */
+	} else {
+		rc = c.appfd;
+		c.appfd = -1;
+		if (privdata != NULL)
+			*(int *)privdata = rc;	/* ARPA2 TLS Pool style */
+	}
+out:
+	err = errno;
+	if (c.appfd >= 0)
+		close(c.appfd);
+	client_pool_end(&c.req);
+	errno = err;
+	return rc;
+}
