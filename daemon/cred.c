@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/pkcs11.h>
 
 #define NAME_MAX_LEN 127
@@ -99,25 +100,80 @@ static void p11_setup(void)
 		      gnutls_strerror(rc));
 }
 
-/* The PIN comes from the configuration only; a rejected PIN is never
- * retried, so a wrong configuration cannot lock the token. */
+/* Tokens that rejected a PIN, remembered for the life of the process by
+ * token URL and PIN digest: a wrong pkcs11_pin is sent to a token once,
+ * never once per identity or per reload, so it cannot exhaust the token's
+ * retry counter.  A corrected PIN is tried again. */
+#define BAD_PINS_MAX 64
+
+static pthread_mutex_t bad_pins_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bad_pin {
+	unsigned char digest[32];	/* SHA-256 of token URL, NUL, PIN */
+} bad_pins[BAD_PINS_MAX];
+static unsigned bad_pins_n, bad_pins_next;
+
+static int pin_digest(const char *token_url, const char *pin,
+		      unsigned char out[32])
+{
+	gnutls_hash_hd_t h;
+	int rc = gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
+
+	if (rc < 0)
+		return rc;
+	gnutls_hash(h, token_url, strlen(token_url) + 1);
+	gnutls_hash(h, pin, strlen(pin));
+	gnutls_hash_deinit(h, out);
+	return 0;
+}
+
+static int pin_known_bad(const unsigned char d[32])
+{
+	int bad = 0;
+
+	pthread_mutex_lock(&bad_pins_lock);
+	for (unsigned i = 0; i < bad_pins_n && !bad; i++)
+		bad = memcmp(bad_pins[i].digest, d, 32) == 0;
+	pthread_mutex_unlock(&bad_pins_lock);
+	return bad;
+}
+
+static void pin_mark_bad(const unsigned char d[32])
+{
+	pthread_mutex_lock(&bad_pins_lock);
+	memcpy(bad_pins[bad_pins_next].digest, d, 32);
+	bad_pins_next = (bad_pins_next + 1) % BAD_PINS_MAX;
+	if (bad_pins_n < BAD_PINS_MAX)
+		bad_pins_n++;
+	pthread_mutex_unlock(&bad_pins_lock);
+}
+
+/* The PIN comes from the configuration only and is never logged. */
 static int pin_cb(void *userdata, int attempt, const char *token_url,
 		  const char *token_label, unsigned int flags, char *pin,
 		  size_t pin_max)
 {
 	const struct cred_store *s = userdata;
 	const char *label = token_label ? token_label : "(unnamed)";
+	unsigned char d[32];
 	size_t len;
 
-	(void)token_url;
 	if (s->pin == NULL) {
 		tplog(LOG_ERR, "PKCS#11 token %s: no pkcs11_pin configured",
 		      label);
 		return GNUTLS_E_PKCS11_PIN_ERROR;
 	}
+	if (pin_digest(token_url ? token_url : label, s->pin, d) < 0)
+		return GNUTLS_E_PKCS11_PIN_ERROR;
 	if (attempt > 0 || (flags & GNUTLS_PIN_WRONG)) {
-		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN rejected",
-		      label);
+		if (!pin_known_bad(d))
+			pin_mark_bad(d);
+		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN rejected, "
+		      "not trying it again", label);
+		return GNUTLS_E_PKCS11_PIN_ERROR;
+	}
+	if (pin_known_bad(d)) {
+		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN was rejected "
+		      "before, not trying it again", label);
 		return GNUTLS_E_PKCS11_PIN_ERROR;
 	}
 	len = strlen(s->pin);
@@ -157,27 +213,68 @@ out:
 
 /* ---- identities -------------------------------------------------------- */
 
-/* Warn about a leaf that is expired or not yet valid; it still loads. */
-static void check_leaf_time(const char *name,
-			    gnutls_certificate_credentials_t c)
+/* Parse the chain ourselves first: it gives a clear error for a broken
+ * file (and GnuTLS 3.7 leaks memory when the credential functions meet a
+ * malformed PEM), and the leaf's validity is checked here: an expired or
+ * not yet valid leaf is logged but still loads. */
+static int check_chain(const char *name, const char *pem,
+		       gnutls_datum_t *data)
 {
-	gnutls_datum_t der;
-	gnutls_x509_crt_t crt;
+	gnutls_x509_crt_t *list = NULL;
+	unsigned n = 0;
 	time_t now = time(NULL);
+	int rc;
 
-	if (gnutls_certificate_get_crt_raw(c, 0, 0, &der) < 0)
-		return;
-	if (gnutls_x509_crt_init(&crt) < 0)
-		return;
-	if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) >= 0) {
-		if (gnutls_x509_crt_get_expiration_time(crt) < now)
-			tplog(LOG_WARNING, "identity %s: certificate expired",
-			      name);
-		else if (gnutls_x509_crt_get_activation_time(crt) > now)
-			tplog(LOG_WARNING,
-			      "identity %s: certificate not yet valid", name);
+	rc = gnutls_load_file(pem, data);
+	if (rc < 0)
+		return rc;
+	rc = gnutls_x509_crt_list_import2(&list, &n, data,
+					  GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0)
+		return rc;
+	if (gnutls_x509_crt_get_expiration_time(list[0]) < now)
+		tplog(LOG_WARNING, "identity %s: certificate expired", name);
+	else if (gnutls_x509_crt_get_activation_time(list[0]) > now)
+		tplog(LOG_WARNING, "identity %s: certificate not yet valid",
+		      name);
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(list[i]);
+	gnutls_free(list);
+	return 0;
+}
+
+static int set_file_key(gnutls_certificate_credentials_t c,
+			const gnutls_datum_t *chain, const char *path)
+{
+	gnutls_datum_t key = { NULL, 0 };
+	int rc;
+
+	rc = gnutls_load_file(path, &key);
+	if (rc < 0)
+		return rc;
+	rc = gnutls_certificate_set_x509_key_mem2(c, chain, &key,
+						  GNUTLS_X509_FMT_PEM, NULL, 0);
+	gnutls_memset(key.data, 0, key.size);
+	gnutls_free(key.data);
+	return rc;
+}
+
+static int set_token_key(struct cred_store *s,
+			 gnutls_certificate_credentials_t c, const char *pem,
+			 const char *p11)
+{
+	char uri[URI_MAX];
+	int rc;
+
+	rc = read_uri(p11, uri, sizeof(uri));
+	if (rc == 0) {
+		pthread_once(&p11_once, p11_setup);
+		gnutls_certificate_set_pin_function(c, pin_cb, s);
+		rc = gnutls_certificate_set_x509_key_file2(
+			c, pem, uri, GNUTLS_X509_FMT_PEM, NULL, 0);
 	}
-	gnutls_x509_crt_deinit(crt);
+	gnutls_memset(uri, 0, sizeof(uri));	/* may hold a pin-value */
+	return rc;
 }
 
 /* Build the credential for one identity; 0, or a GnuTLS error (logged by
@@ -187,8 +284,9 @@ static int build_identity(struct cred_store *s, const char *dir,
 			  const char *name,
 			  gnutls_certificate_credentials_t *out)
 {
-	char pem[4096], key[4096], p11[4096], uri[URI_MAX];
+	char pem[4096], key[4096], p11[4096];
 	gnutls_certificate_credentials_t c = NULL;
+	gnutls_datum_t chain = { NULL, 0 };
 	int have_key, have_p11, rc;
 
 	if ((size_t)snprintf(pem, sizeof(pem), "%s/%s.pem", dir, name) >=
@@ -208,29 +306,25 @@ static int build_identity(struct cred_store *s, const char *dir,
 			       : "no .key or .p11 file");
 		return 1;
 	}
+	rc = check_chain(name, pem, &chain);
+	if (rc < 0)
+		goto out;
 	rc = gnutls_certificate_allocate_credentials(&c);
 	if (rc < 0)
-		return rc;
-	if (have_key) {
-		rc = gnutls_certificate_set_x509_key_file2(
-			c, pem, key, GNUTLS_X509_FMT_PEM, NULL, 0);
-	} else {
-		rc = read_uri(p11, uri, sizeof(uri));
-		if (rc == 0) {
-			pthread_once(&p11_once, p11_setup);
-			gnutls_certificate_set_pin_function(c, pin_cb, s);
-			rc = gnutls_certificate_set_x509_key_file2(
-				c, pem, uri, GNUTLS_X509_FMT_PEM, NULL, 0);
-		}
-		gnutls_memset(uri, 0, sizeof(uri));	/* may hold pin-value */
-	}
+		goto out;
+	if (have_key)
+		rc = set_file_key(c, &chain, key);
+	else
+		rc = set_token_key(s, c, pem, p11);
 	if (rc < 0) {
 		gnutls_certificate_free_credentials(c);
-		return rc;
+		goto out;
 	}
-	check_leaf_time(name, c);
 	*out = c;
-	return 0;
+	rc = 0;
+out:
+	gnutls_free(chain.data);
+	return rc;
 }
 
 static int add_identity(struct cred_store *s, const char *dir,
@@ -277,6 +371,21 @@ static int id_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Control bytes in a file name are shown as '?', never written raw. */
+static void log_bad_name(const char *file)
+{
+	char shown[64];
+	size_t i;
+
+	for (i = 0; file[i] != '\0' && i + 1 < sizeof(shown); i++)
+		shown[i] = ((unsigned char)file[i] < 0x20 ||
+			    file[i] == 0x7f) ? '?' : file[i];
+	shown[i] = '\0';
+	tplog(LOG_ERR, "identity file %s%s: bad name (at most %d bytes, no "
+	      "leading dot or control characters)", shown,
+	      file[i] != '\0' ? "..." : "", NAME_MAX_LEN);
+}
+
 static int load_identities(struct cred_store *s, const char *dir, char *err,
 			   size_t errlen)
 {
@@ -299,10 +408,7 @@ static int load_identities(struct cred_store *s, const char *dir, char *err,
 		len -= 4;
 		if (!name_sane(e->d_name, len)) {
 			if (e->d_name[0] != '.')
-				tplog(LOG_ERR, "identity file %s: bad name "
-				      "(at most %d bytes, no leading dot or "
-				      "control characters)", e->d_name,
-				      NAME_MAX_LEN);
+				log_bad_name(e->d_name);
 			continue;
 		}
 		memcpy(name, e->d_name, len);

@@ -18,6 +18,9 @@
 #include "tplog.h"
 #include "worker.h"
 
+/* PING answer: the API semantics date we implement, then who we are. */
+#define DAEMON_IDENTITY "20151111tlspool-daemon-" PACKAGE_VERSION
+
 /* Messages handled per readiness event before yielding to others. */
 #define BATCH 16
 
@@ -299,7 +302,7 @@ static void do_ping(struct ctlconn *c, const struct tlspool_command *req)
 	memset(&r.pio_data, 0, sizeof(r.pio_data));
 	snprintf(r.pio_data.pioc_ping.YYYYMMDD_producer,
 		 sizeof(r.pio_data.pioc_ping.YYYYMMDD_producer), "%s",
-		 TLSPOOL_IDENTITY_V2);
+		 DAEMON_IDENTITY);
 	r.pio_data.pioc_ping.facilities =
 		req->pio_data.pioc_ping.facilities & granted;
 	ctlconn_send(c, &r);

@@ -1,7 +1,7 @@
 /* relay -- moves data between a TLS session and the plaintext fd.
  *
  * Two directions, each a small state machine driven by level-triggered
- * readiness of the fd it is waiting for:
+ * readiness of the fd it waits for:
  *
  *   crypt->plain (c2p): gnutls_record_recv into c2p_buf, write it to
  *     plainfd; while c2p_buf holds data, cryptfd is not read (EPOLLOUT on
@@ -9,10 +9,21 @@
  *     side.  Records GnuTLS has already decrypted are invisible to epoll:
  *     after a pump, pending data re-arms the zero-delay "kick" timer.
  *
- *   plain->crypt (p2c): read plainfd into p2c_buf, gnutls_record_send
- *     it; on GNUTLS_E_AGAIN the same (unchanged) buffer is sent again
- *     when cryptfd turns writable, and plainfd is not read meanwhile.
- *     EOF on plainfd: gnutls_bye(GNUTLS_SHUT_WR), then shutdown(SHUT_WR).
+ *   plain->crypt (p2c): read plainfd, gnutls_record_send it at once.
+ *     EOF on plainfd: gnutls_bye(GNUTLS_SHUT_WR), then, once the output
+ *     is flushed, shutdown(cryptfd, SHUT_WR).
+ *
+ * Ciphertext output.  GnuTLS must never see an interrupted send: after a
+ * record_send returned GNUTLS_E_AGAIN, a TLS 1.3 KeyUpdate request
+ * processed by record_recv makes the documented retry (same data, or
+ * NULL/0) send the record twice or fail (GnuTLS 3.7: the retry enters the
+ * RECORD_SEND_KEY_UPDATE states, whose KeyUpdate flushes the pending
+ * record and then re-encrypts the "retried" data).  So for the relay's
+ * lifetime the session's push function is relay_push: it writes to
+ * cryptfd directly and keeps what the kernel did not take in r->out,
+ * reporting success to GnuTLS.  p2c reads plainfd only while r->out is
+ * empty, which keeps the back-pressure; c2p stops reading when output
+ * caused by received records (KeyUpdate replies, alerts) piles up.
  *
  * Buffers exist only while holding data.  Interest on each fd is
  * recomputed after every step; an fd nobody waits for is unwatched, so
@@ -23,16 +34,20 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "tplog.h"
 #include "worker.h"
 
 #define RELAY_BUFSZ 16384	/* one TLS record of plaintext */
+#define RELAY_OUT_MIN (RELAY_BUFSZ + 512)	/* one record on the wire */
+#define RELAY_OUT_SOFT (2 * RELAY_BUFSZ)	/* c2p pauses above this */
 #define RELAY_BUDGET 32		/* steps per direction per event */
 
 struct relay {
@@ -45,18 +60,19 @@ struct relay {
 	void *ctx;
 	struct relay_stats st;
 
-	unsigned char *c2p_buf;
+	unsigned char *c2p_buf;		/* plaintext for the app */
 	size_t c2p_off, c2p_len;
-	unsigned char *p2c_buf;
-	size_t p2c_off, p2c_len;
+	unsigned char *p2c_buf;		/* only inside p2c_pump */
+	unsigned char *out;		/* ciphertext the kernel refused */
+	size_t out_off, out_len, out_cap;
 
 	unsigned c2p_done : 1;		/* EOF passed on to plainfd */
 	unsigned c2p_orderly : 1;	/* ... and it was a close_notify */
-	unsigned c2p_wants_write : 1;	/* record_recv stalled on sending */
-	unsigned p2c_eof : 1;		/* plainfd gave EOF; bye due */
-	unsigned p2c_blocked : 1;	/* record_send or bye said AGAIN */
-	unsigned p2c_done : 1;		/* bye sent, cryptfd shut for writing */
+	unsigned p2c_eof : 1;		/* plainfd gave EOF */
+	unsigned p2c_bye : 1;		/* close_notify handed to GnuTLS */
+	unsigned p2c_done : 1;		/* cryptfd shut for writing */
 	unsigned plain_not_sock : 1;	/* plainfd wants write(), not send() */
+	unsigned detached : 1;		/* session has its own push again */
 	unsigned closed : 1;		/* on_close called */
 
 	int err;			/* fatal: end now */
@@ -75,23 +91,121 @@ static void soft_fail(struct relay *r, int err)
 		r->soft_err = err;
 }
 
-static int buf_take(unsigned char **buf, struct relay *r)
+static size_t out_pending(const struct relay *r)
 {
-	if (!*buf)
-		*buf = malloc(RELAY_BUFSZ);
-	if (!*buf) {
-		tplog(LOG_ERR, "relay: out of memory for a buffer");
-		fail(r, -ENOMEM);
-		return -1;
+	return r->out_len - r->out_off;
+}
+
+static void out_drop(struct relay *r)
+{
+	free(r->out);
+	r->out = NULL;
+	r->out_off = r->out_len = r->out_cap = 0;
+}
+
+/* ---- the session's push function while the relay runs ---- */
+
+static int out_append(struct relay *r, const struct iovec *iov, int iovcnt,
+		      size_t skip)
+{
+	size_t need, total = 0;
+
+	if (r->out_off > 0) {
+		memmove(r->out, r->out + r->out_off, out_pending(r));
+		r->out_len -= r->out_off;
+		r->out_off = 0;
+	}
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	need = r->out_len + total - skip;
+	if (need > r->out_cap) {
+		size_t cap = need < RELAY_OUT_MIN ? RELAY_OUT_MIN : need;
+		unsigned char *p = realloc(r->out, cap);
+
+		if (!p)
+			return -ENOMEM;
+		r->out = p;
+		r->out_cap = cap;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		memcpy(r->out + r->out_len, (char *)iov[i].iov_base + skip,
+		       n - skip);
+		r->out_len += n - skip;
+		skip = 0;
 	}
 	return 0;
 }
 
-static void buf_drop(unsigned char **buf, size_t *off, size_t *len)
+/* Never returns EAGAIN: what the socket does not take is kept. */
+static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
+			  int iovcnt)
 {
-	free(*buf);
-	*buf = NULL;
-	*off = *len = 0;
+	struct relay *r = ptr;
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
+			     .msg_iovlen = (size_t)iovcnt };
+	ssize_t total = 0, sent = 0;
+	int rc;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += (ssize_t)iov[i].iov_len;
+	if (r->p2c_done)	/* write side shut: nothing may follow */
+		return total;
+	while (out_pending(r) == 0) {
+		sent = sendmsg(r->crypt.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent >= 0 || (errno != EINTR && errno != EAGAIN))
+			break;
+		if (errno == EAGAIN) {
+			sent = 0;
+			break;
+		}
+	}
+	if (sent < 0 || sent == total)
+		return sent;
+	rc = out_append(r, iov, iovcnt, (size_t)sent);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return total;
+}
+
+/* The push GnuTLS gets back when the relay lets go of the session. */
+static ssize_t fd_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
+		       int iovcnt)
+{
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
+			     .msg_iovlen = (size_t)iovcnt };
+
+	return sendmsg((int)(intptr_t)ptr, &mh, MSG_NOSIGNAL);
+}
+
+/* 1 drained, 0 blocked, -1 error */
+static int out_flush(struct relay *r)
+{
+	while (out_pending(r) > 0) {
+		ssize_t n = send(r->crypt.fd, r->out + r->out_off,
+				 out_pending(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0) {
+			fail(r, -errno);
+			tplog(LOG_NOTICE, "relay: writing to the peer: %s",
+			      strerror(-r->err));
+			return -1;
+		}
+		r->out_off += (size_t)n;
+	}
+	out_drop(r);
+	return 1;
 }
 
 /* ---- crypt -> plain ---- */
@@ -170,9 +284,15 @@ static int c2p_read(struct relay *r)
 {
 	ssize_t rc;
 
-	if (buf_take(&r->c2p_buf, r) < 0)
+	if (out_pending(r) > RELAY_OUT_SOFT)
+		return 0;	/* the peer makes us talk but does not read */
+	if (!r->c2p_buf)
+		r->c2p_buf = malloc(RELAY_BUFSZ);
+	if (!r->c2p_buf) {
+		fail(r, -ENOMEM);
+		tplog(LOG_ERR, "relay: out of memory for a buffer");
 		return -1;
-	r->c2p_wants_write = 0;
+	}
 	rc = gnutls_record_recv(r->s, r->c2p_buf, RELAY_BUFSZ);
 	if (rc > 0) {
 		r->c2p_off = 0;
@@ -183,10 +303,8 @@ static int c2p_read(struct relay *r)
 		c2p_eof(r, 1);
 		return 0;
 	}
-	if (rc == GNUTLS_E_AGAIN) {
-		r->c2p_wants_write = gnutls_record_get_direction(r->s) == 1;
+	if (rc == GNUTLS_E_AGAIN)
 		return 0;
-	}
 	if (rc == GNUTLS_E_INTERRUPTED)
 		return 1;
 	return c2p_recv_error(r, (int)rc);
@@ -208,63 +326,36 @@ static void c2p_pump(struct relay *r)
 	}
 	if (r->c2p_off < r->c2p_len)
 		return;
-	buf_drop(&r->c2p_buf, &r->c2p_off, &r->c2p_len);
+	free(r->c2p_buf);
+	r->c2p_buf = NULL;
 	/* Decrypted records GnuTLS holds never make cryptfd readable. */
-	if (!r->err && !r->c2p_done && gnutls_record_check_pending(r->s) > 0)
+	if (!r->err && !r->c2p_done && out_pending(r) <= RELAY_OUT_SOFT &&
+	    gnutls_record_check_pending(r->s) > 0)
 		worker_timer_set(r->w, &r->kick, 0);
 }
 
 /* ---- plain -> crypt ---- */
 
-/* 1 progress, 0 blocked, -1 error */
-static int p2c_send(struct relay *r)
+/* Hand n bytes of p2c_buf to GnuTLS; relay_push takes all of it. */
+static int p2c_send(struct relay *r, size_t n)
 {
-	ssize_t rc = gnutls_record_send(r->s, r->p2c_buf + r->p2c_off,
-					r->p2c_len - r->p2c_off);
+	size_t off = 0;
 
-	r->p2c_blocked = 0;
-	if (rc > 0) {
-		r->p2c_off += (size_t)rc;
+	while (off < n) {
+		ssize_t rc = gnutls_record_send(r->s, r->p2c_buf + off,
+						n - off);
+
+		if (rc <= 0) {
+			/* AGAIN cannot happen with relay_push: fatal too */
+			tplog(LOG_NOTICE, "relay: TLS send: %s",
+			      gnutls_strerror((int)rc));
+			fail(r, rc < 0 ? (int)rc : -EIO);
+			return -1;
+		}
+		off += (size_t)rc;
 		r->st.plain_to_crypt += (uint64_t)rc;
-		if (r->p2c_off == r->p2c_len)
-			r->p2c_off = r->p2c_len = 0;
-		return 1;
 	}
-	if (rc == GNUTLS_E_AGAIN) {
-		/* GnuTLS wants the very same call again; the buffer stays. */
-		r->p2c_blocked = 1;
-		return 0;
-	}
-	if (rc == GNUTLS_E_INTERRUPTED)
-		return 1;
-	tplog(LOG_NOTICE, "relay: TLS send: %s", gnutls_strerror((int)rc));
-	fail(r, rc < 0 ? (int)rc : -EIO);
-	return -1;
-}
-
-/* 1 progress, 0 blocked or finished */
-static int p2c_bye(struct relay *r)
-{
-	int rc = gnutls_bye(r->s, GNUTLS_SHUT_WR);
-
-	r->p2c_blocked = 0;
-	if (rc == GNUTLS_E_AGAIN) {
-		r->p2c_blocked = 1;
-		return 0;
-	}
-	if (rc == GNUTLS_E_INTERRUPTED)
-		return 1;
-	if (rc < 0 && !r->c2p_orderly) {
-		/* The peer went away first; keep delivering what it sent. */
-		tplog(LOG_INFO, "relay: sending close_notify: %s",
-		      gnutls_strerror(rc));
-		soft_fail(r, rc);
-	}
-	r->p2c_done = 1;
-	if (shutdown(r->crypt.fd, SHUT_WR) < 0 && errno != ENOTCONN)
-		tplog(LOG_INFO, "relay: shutdown of the TLS side: %s",
-		      strerror(errno));
-	return 0;
+	return 1;
 }
 
 /* 1 progress (data or EOF), 0 blocked, -1 error */
@@ -272,14 +363,16 @@ static int p2c_read(struct relay *r)
 {
 	ssize_t n;
 
-	if (buf_take(&r->p2c_buf, r) < 0)
+	if (!r->p2c_buf)
+		r->p2c_buf = malloc(RELAY_BUFSZ);
+	if (!r->p2c_buf) {
+		fail(r, -ENOMEM);
+		tplog(LOG_ERR, "relay: out of memory for a buffer");
 		return -1;
-	n = read(r->plain.fd, r->p2c_buf, RELAY_BUFSZ);
-	if (n > 0) {
-		r->p2c_off = 0;
-		r->p2c_len = (size_t)n;
-		return 1;
 	}
+	n = read(r->plain.fd, r->p2c_buf, RELAY_BUFSZ);
+	if (n > 0)
+		return p2c_send(r, (size_t)n);
 	if (n == 0) {
 		r->p2c_eof = 1;
 		return 1;
@@ -294,24 +387,44 @@ static int p2c_read(struct relay *r)
 	return -1;
 }
 
+/* After EOF from the app: close_notify, flush, then shut the write side. */
+static void p2c_finish(struct relay *r)
+{
+	if (!r->p2c_bye) {
+		int rc = gnutls_bye(r->s, GNUTLS_SHUT_WR);
+
+		r->p2c_bye = 1;
+		if (rc < 0 && !r->c2p_orderly) {
+			/* The peer went first; keep delivering what it sent. */
+			tplog(LOG_INFO, "relay: sending close_notify: %s",
+			      gnutls_strerror(rc));
+			soft_fail(r, rc);
+		}
+	}
+	if (out_pending(r) > 0)
+		return;
+	r->p2c_done = 1;
+	if (shutdown(r->crypt.fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		tplog(LOG_INFO, "relay: shutdown of the TLS side: %s",
+		      strerror(errno));
+}
+
 static void p2c_pump(struct relay *r)
 {
 	for (int budget = RELAY_BUDGET; budget > 0; budget--) {
-		int rc;
-
-		if (r->err || r->p2c_done)
+		if (r->err || r->p2c_done || out_pending(r) > 0)
 			break;
-		if (r->p2c_off < r->p2c_len)
-			rc = p2c_send(r);
-		else if (r->p2c_eof)
-			rc = p2c_bye(r);
-		else
-			rc = p2c_read(r);
-		if (rc <= 0)
+		if (r->p2c_eof) {
+			p2c_finish(r);
+			break;
+		}
+		if (p2c_read(r) <= 0)
 			break;
 	}
-	if (r->p2c_off == r->p2c_len)
-		buf_drop(&r->p2c_buf, &r->p2c_off, &r->p2c_len);
+	if (!r->err && !r->p2c_done && r->p2c_eof && out_pending(r) == 0)
+		p2c_finish(r);
+	free(r->p2c_buf);
+	r->p2c_buf = NULL;
 }
 
 /* ---- interest, completion ---- */
@@ -320,9 +433,10 @@ static uint32_t crypt_interest(const struct relay *r)
 {
 	uint32_t ev = 0;
 
-	if (!r->c2p_done && r->c2p_off == r->c2p_len)
-		ev |= r->c2p_wants_write ? EPOLLOUT : EPOLLIN;
-	if (!r->p2c_done && r->p2c_blocked)
+	if (!r->c2p_done && r->c2p_off == r->c2p_len &&
+	    out_pending(r) <= RELAY_OUT_SOFT)
+		ev |= EPOLLIN;
+	if (out_pending(r) > 0)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -331,7 +445,7 @@ static uint32_t plain_interest(const struct relay *r)
 {
 	uint32_t ev = 0;
 
-	if (!r->p2c_eof && r->p2c_off == r->p2c_len)
+	if (!r->p2c_eof && out_pending(r) == 0)
 		ev |= EPOLLIN;
 	if (!r->c2p_done && r->c2p_off < r->c2p_len)
 		ev |= EPOLLOUT;
@@ -347,13 +461,21 @@ static int set_interest(struct relay *r, struct ev_source *src, uint32_t ev)
 	return worker_watch(r->w, src, ev);
 }
 
+/* Stop everything; give the session its plain transport back. */
 static void relay_release(struct relay *r)
 {
 	worker_unwatch(r->w, &r->crypt);
 	worker_unwatch(r->w, &r->plain);
 	worker_timer_cancel(r->w, &r->kick);
-	buf_drop(&r->c2p_buf, &r->c2p_off, &r->c2p_len);
-	buf_drop(&r->p2c_buf, &r->p2c_off, &r->p2c_len);
+	free(r->c2p_buf);
+	r->c2p_buf = NULL;
+	r->c2p_off = r->c2p_len = 0;
+	out_drop(r);
+	if (!r->detached) {
+		r->detached = 1;
+		gnutls_transport_set_vec_push_function(r->s, fd_push);
+		gnutls_transport_set_int(r->s, r->crypt.fd);
+	}
 }
 
 /* After every step: either re-arm interest or finish.  on_close is the
@@ -387,10 +509,15 @@ static void crypt_handle(struct ev_source *src, uint32_t ev)
 	struct relay *r = container_of(src, struct relay, crypt);
 	uint32_t bad = EPOLLERR | EPOLLHUP;
 
-	if ((ev & (EPOLLIN | bad)) || ((ev & EPOLLOUT) && r->c2p_wants_write))
+	int drained = 0;
+
+	if ((ev & (EPOLLOUT | bad)) && out_pending(r) > 0)
+		drained = out_flush(r) > 0;
+	if (drained)
+		p2c_pump(r);	/* may read the app again, or finish */
+	/* After a drain c2p may resume with data already inside GnuTLS. */
+	if ((ev & (EPOLLIN | bad)) || drained)
 		c2p_pump(r);
-	if ((ev & (EPOLLOUT | bad)) && r->p2c_blocked)
-		p2c_pump(r);
 	relay_settle(r);
 }
 
@@ -440,6 +567,9 @@ struct relay *relay_start(struct worker *w, gnutls_session_t session,
 		goto fail_free;
 	if (worker_watch(w, &r->plain, EPOLLIN) < 0)
 		goto fail_unwatch;
+	gnutls_transport_set_ptr2(session,
+				  (gnutls_transport_ptr_t)(intptr_t)cryptfd, r);
+	gnutls_transport_set_vec_push_function(session, relay_push);
 	/* The handshake may have left decrypted data inside GnuTLS, and
 	 * on_close must not run before the caller has r: pump from a timer. */
 	worker_timer_set(w, &r->kick, 0);
@@ -468,5 +598,6 @@ void relay_get_stats(const struct relay *r, struct relay_stats *st)
 
 size_t relay_buffered_bytes(const struct relay *r)
 {
-	return (r->c2p_buf ? RELAY_BUFSZ : 0) + (r->p2c_buf ? RELAY_BUFSZ : 0);
+	return (r->c2p_buf ? RELAY_BUFSZ : 0) +
+	       (r->p2c_buf ? RELAY_BUFSZ : 0) + r->out_cap;
 }

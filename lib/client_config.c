@@ -82,7 +82,7 @@ int tlspool_pid(char *opt_pidfile)
 	char def[4096];
 	const char *path = opt_pidfile;
 	struct stat st;
-	long pid;
+	long pid = 0;
 	int rc;
 
 	if (path == NULL) {

@@ -1,12 +1,14 @@
 /* client_pool -- the process-wide connection of libtlspool to the daemon.
  *
- * Locking: "mtx" guards every field of the pool state and the request
- * list.  "send_mtx" serialises writers on the socket and is taken only
- * while holding mtx (order: mtx, then send_mtx); a writer releases mtx
- * before it writes, so readers are never held up by a blocked writer.
- * The descriptor is closed only with both locks held and never while a
- * reader is inside recvmsg (a broken connection is shut down instead, so
- * the reader wakes up and tears it down itself).
+ * Locking: "mtx" guards the pool state, the request list and the
+ * reference counts of connections; it is never held across I/O or while
+ * waiting for another lock.  A connection is a small reference-counted
+ * object: the reader and every writer hold a reference while they use
+ * its descriptor, and its own send_mtx keeps messages from interleaving.
+ * Tearing a connection down shuts the socket down at once (so a blocked
+ * reader or writer returns) and closes the descriptor when the last
+ * reference goes, so a descriptor number is never reused under a thread
+ * that still writes to it.
  */
 #include "client_pool.h"
 
@@ -30,11 +32,19 @@
 
 #define CLIENT_POOL_PATHLEN sizeof(((struct sockaddr_un *)0)->sun_path)
 
+struct client_pool_conn {
+	int fd;
+	unsigned refs;			/* threads using fd right now */
+	bool dead;			/* torn down: close at refs == 0 */
+	pthread_mutex_t send_mtx;
+	struct client_pool_conn *next;	/* all connections not yet closed */
+};
+
 static struct {
 	pthread_mutex_t mtx;
-	pthread_mutex_t send_mtx;
 	pthread_cond_t conn_cond;	/* a connect attempt finished */
-	int fd;				/* shared connection or -1 */
+	struct client_pool_conn *conn;	/* the shared connection or NULL */
+	struct client_pool_conn *all;	/* including dead, still in use */
 	unsigned gen;			/* bumped on every new connection */
 	bool connecting;		/* a thread is connecting */
 	unsigned attempts;		/* finished connect attempts */
@@ -48,9 +58,7 @@ static struct {
 	char shown[4096];		/* for tlspool_socket_path() */
 } pool = {
 	.mtx = PTHREAD_MUTEX_INITIALIZER,
-	.send_mtx = PTHREAD_MUTEX_INITIALIZER,
 	.conn_cond = PTHREAD_COND_INITIALIZER,
-	.fd = -1,
 };
 
 static pthread_once_t client_pool_once = PTHREAD_ONCE_INIT;
@@ -60,26 +68,29 @@ static pthread_once_t client_pool_once = PTHREAD_ONCE_INIT;
 static void client_pool_atfork_prepare(void)
 {
 	pthread_mutex_lock(&pool.mtx);
-	pthread_mutex_lock(&pool.send_mtx);
 }
 
 static void client_pool_atfork_parent(void)
 {
-	pthread_mutex_unlock(&pool.send_mtx);
 	pthread_mutex_unlock(&pool.mtx);
 }
 
 static void client_pool_atfork_child(void)
 {
-	if (pool.fd >= 0)
-		close(pool.fd);
-	pool.fd = -1;
+	/* Other threads are gone; their send_mtx locks die with them. */
+	while (pool.all != NULL) {
+		struct client_pool_conn *c = pool.all;
+
+		pool.all = c->next;
+		close(c->fd);
+		free(c);
+	}
+	pool.conn = NULL;
 	pool.gen++;
 	pool.reqs = NULL;	/* they belong to threads that are gone */
 	pool.reader_active = false;
 	pool.connecting = false;
 	pthread_cond_init(&pool.conn_cond, NULL);
-	pthread_mutex_unlock(&pool.send_mtx);
 	pthread_mutex_unlock(&pool.mtx);
 }
 
@@ -188,15 +199,65 @@ static int client_pool_connect_backoff(const char *path, unsigned budget_ms)
 	}
 }
 
-/* Close the connection and fail its requests.  mtx held, no reader. */
+/* Make fd the shared connection.  mtx held; 0 or -ENOMEM. */
+static int client_pool_add_locked(int fd)
+{
+	struct client_pool_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	pthread_mutex_init(&c->send_mtx, NULL);
+	c->next = pool.all;
+	pool.all = c;
+	pool.conn = c;
+	return 0;
+}
+
+/* Take a reference to the current connection.  mtx held. */
+static struct client_pool_conn *client_pool_get_locked(void)
+{
+	pool.conn->refs++;
+	return pool.conn;
+}
+
+static void client_pool_free_locked(struct client_pool_conn *c)
+{
+	struct client_pool_conn **pp;
+
+	for (pp = &pool.all; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	close(c->fd);
+	pthread_mutex_destroy(&c->send_mtx);
+	free(c);
+}
+
+/* Drop a reference; the last one closes a dead connection.  mtx held. */
+static void client_pool_put_locked(struct client_pool_conn *c)
+{
+	if (--c->refs == 0 && c->dead)
+		client_pool_free_locked(c);
+}
+
+/* End the current connection and fail its requests.  mtx held. */
 static void client_pool_teardown_locked(int err)
 {
-	if (pool.fd < 0)
+	struct client_pool_conn *c = pool.conn;
+
+	if (c == NULL)
 		return;
-	pthread_mutex_lock(&pool.send_mtx);
-	close(pool.fd);
-	pool.fd = -1;
-	pthread_mutex_unlock(&pool.send_mtx);
+	pool.conn = NULL;
+	c->dead = true;
+	if (c->refs == 0)
+		client_pool_free_locked(c);
+	else
+		shutdown(c->fd, SHUT_RDWR);	/* users return at once */
 	for (struct client_pool_req *r = pool.reqs; r != NULL; r = r->next) {
 		if (r->gen == pool.gen && r->err == 0) {
 			r->err = err;
@@ -208,7 +269,7 @@ static void client_pool_teardown_locked(int err)
 /* Is the idle connection closed by the daemon?  mtx held, no reader. */
 static bool client_pool_stale_locked(void)
 {
-	struct pollfd p = { .fd = pool.fd, .events = POLLIN };
+	struct pollfd p = { .fd = pool.conn->fd, .events = POLLIN };
 	char c;
 
 	if (poll(&p, 1, 0) <= 0)
@@ -216,7 +277,7 @@ static bool client_pool_stale_locked(void)
 	if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
 		return true;
 	return (p.revents & POLLIN) &&
-	       recv(pool.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+	       recv(pool.conn->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 /* Make sure the shared connection is open.  mtx held; 0 or -errno. */
@@ -228,12 +289,14 @@ static int client_pool_ensure_locked(void)
 
 	while (pool.connecting) {
 		pthread_cond_wait(&pool.conn_cond, &pool.mtx);
-		if (pool.attempts != seen && pool.fd < 0 && !pool.connecting)
+		if (pool.attempts != seen && pool.conn == NULL &&
+		    !pool.connecting)
 			return -pool.connect_err;
 	}
-	if (pool.fd >= 0 && !pool.reader_active && client_pool_stale_locked())
+	if (pool.conn != NULL && !pool.reader_active &&
+	    client_pool_stale_locked())
 		client_pool_teardown_locked(ECONNRESET);
-	if (pool.fd >= 0)
+	if (pool.conn != NULL)
 		return 0;
 	rc = client_pool_resolve_locked(NULL, path, sizeof(path));
 	if (rc < 0)
@@ -245,15 +308,15 @@ static int client_pool_ensure_locked(void)
 	pthread_mutex_lock(&pool.mtx);
 	pool.connecting = false;
 	pool.attempts++;
-	if (fd >= 0) {
-		pool.fd = fd;
+	rc = fd >= 0 ? client_pool_add_locked(fd) : fd;
+	if (rc == 0) {
 		pool.gen++;
 		pool.ever_connected = true;
 	} else {
-		pool.connect_err = -fd;
+		pool.connect_err = -rc;
 	}
 	pthread_cond_broadcast(&pool.conn_cond);
-	return fd >= 0 ? 0 : fd;
+	return rc;
 }
 
 /* ---- public entry points kept here because they touch pool state ---- */
@@ -276,7 +339,7 @@ pool_handle_t tlspool_open_poolhandle(char *path)
 	if (rc == 0)
 		rc = client_pool_ensure_locked();
 	if (rc == 0)
-		rc = pool.fd;
+		rc = pool.conn->fd;
 	pthread_mutex_unlock(&pool.mtx);
 	if (rc < 0) {
 		errno = -rc;
@@ -363,45 +426,33 @@ fail:
 	return -1;
 }
 
-/* The connection of req broke while sending.  mtx held. */
-static void client_pool_broken_locked(struct client_pool_req *req)
-{
-	if (pool.fd < 0 || pool.gen != req->gen)
-		return;
-	if (pool.reader_active)
-		shutdown(pool.fd, SHUT_RDWR);	/* the reader tears down */
-	else
-		client_pool_teardown_locked(ECONNRESET);
-}
-
 int client_pool_send(struct client_pool_req *req, struct tlspool_command *cmd,
 		     int fd)
 {
-	int sock, rc;
+	struct client_pool_conn *c;
+	int rc;
 
 	pthread_mutex_lock(&pool.mtx);
-	if (req->err != 0 || pool.fd < 0 || pool.gen != req->gen) {
-		rc = -(req->err ? req->err : ECONNRESET);
+	if (req->err != 0 || pool.conn == NULL || pool.gen != req->gen) {
+		rc = req->err ? req->err : ECONNRESET;
 		pthread_mutex_unlock(&pool.mtx);
-		errno = -rc;
+		errno = rc;
 		return -1;
 	}
 	cmd->pio_reqid = req->reqid;
-	sock = pool.fd;
-	pthread_mutex_lock(&pool.send_mtx);
+	c = client_pool_get_locked();
 	pthread_mutex_unlock(&pool.mtx);
-	rc = fdpass_send(sock, cmd, CODEC_MSGLEN, fd);
-	pthread_mutex_unlock(&pool.send_mtx);
-	if (rc == -EBADF || rc == -ETOOMANYREFS) {
-		/* The descriptor to pass was refused before any byte went
-		 * out; the connection itself is fine. */
-		errno = -rc;
-		return -1;
-	}
+	pthread_mutex_lock(&c->send_mtx);
+	rc = fdpass_send(c->fd, cmd, CODEC_MSGLEN, fd);
+	pthread_mutex_unlock(&c->send_mtx);
+	pthread_mutex_lock(&pool.mtx);
+	/* EBADF/ETOOMANYREFS: the descriptor to pass was refused before
+	 * any byte went out; the connection itself is fine. */
+	if (rc < 0 && rc != -EBADF && rc != -ETOOMANYREFS && pool.conn == c)
+		client_pool_teardown_locked(ECONNRESET);
+	client_pool_put_locked(c);
+	pthread_mutex_unlock(&pool.mtx);
 	if (rc < 0) {
-		pthread_mutex_lock(&pool.mtx);
-		client_pool_broken_locked(req);
-		pthread_mutex_unlock(&pool.mtx);
 		errno = (rc == -EPIPE || rc == -ECONNRESET) ? ECONNRESET : -rc;
 		return -1;
 	}
@@ -446,28 +497,30 @@ static void client_pool_pass_role_locked(void)
 /* Read one message as the reader.  Called and returns with mtx held. */
 static void client_pool_read_one_locked(void)
 {
+	struct client_pool_conn *c = client_pool_get_locked();
 	struct client_pool_msg m;
 	char why[128];
 	ssize_t n;
-	int sock = pool.fd;
 
 	pool.reader_active = true;
 	pthread_mutex_unlock(&pool.mtx);
 	memset(&m, 0, sizeof(m));
 	m.fd = -1;
-	n = fdpass_recv(sock, &m.cmd, CODEC_MSGLEN, &m.fd);
+	n = fdpass_recv(c->fd, &m.cmd, CODEC_MSGLEN, &m.fd);
 	if (n == (ssize_t)CODEC_MSGLEN)
 		m.bad = codec_check(&m.cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
 				    sizeof(why)) != 0;
 	pthread_mutex_lock(&pool.mtx);
 	pool.reader_active = false;
-	if (n != (ssize_t)CODEC_MSGLEN) {
+	if (n == (ssize_t)CODEC_MSGLEN && pool.conn == c) {
+		client_pool_dispatch_locked(&m);
+	} else {
 		if (m.fd >= 0)
 			close(m.fd);
-		client_pool_teardown_locked(ECONNRESET);
-		return;
+		if (pool.conn == c)
+			client_pool_teardown_locked(ECONNRESET);
 	}
-	client_pool_dispatch_locked(&m);
+	client_pool_put_locked(c);
 }
 
 int client_pool_recv(struct client_pool_req *req, struct tlspool_command *cmd,
@@ -487,7 +540,7 @@ int client_pool_recv(struct client_pool_req *req, struct tlspool_command *cmd,
 			errno = err;
 			return -1;
 		}
-		if (pool.fd < 0 || pool.gen != req->gen) {
+		if (pool.conn == NULL || pool.gen != req->gen) {
 			req->err = ECONNRESET;
 			continue;
 		}

@@ -79,7 +79,8 @@ const char *codec_cmd_name(uint32_t pio_cmd)
 	return "UNKNOWN";
 }
 
-#define STR_FIELD(f) { #f, (f), sizeof(f) }
+/* Field names without the "d->" of the expression. */
+#define STR_FIELD(f) { #f + 3, (f), sizeof(f) }
 
 struct strfield {
 	const char *name;
@@ -143,7 +144,7 @@ static int check_fields(const struct tlspool_command *cmd, char *why,
 		const struct strfield f[] = {
 			STR_FIELD(d->pioc_starttls.localid),
 			STR_FIELD(d->pioc_starttls.remoteid),
-			{ "d->pioc_starttls.service",
+			{ "pioc_starttls.service",
 			  (const char *)d->pioc_starttls.service,
 			  sizeof(d->pioc_starttls.service) },
 		};
@@ -203,10 +204,15 @@ int codec_check(const struct tlspool_command *cmd, size_t len,
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].code == cmd->pio_cmd)
 			break;
-	if (i == sizeof(commands) / sizeof(commands[0]) ||
-	    !(dir == CODEC_TO_DAEMON ? commands[i].to_daemon
-				     : commands[i].to_client)) {
+	if (i == sizeof(commands) / sizeof(commands[0])) {
 		snprintf(why, whylen, "unknown command 0x%08x", cmd->pio_cmd);
+		return -EBADMSG;
+	}
+	if (!(dir == CODEC_TO_DAEMON ? commands[i].to_daemon
+				     : commands[i].to_client)) {
+		snprintf(why, whylen, "command %s (0x%08x) is not valid towards "
+			 "the %s", commands[i].name, cmd->pio_cmd,
+			 dir == CODEC_TO_DAEMON ? "daemon" : "client");
 		return -EBADMSG;
 	}
 	return check_fields(cmd, why, whylen);

@@ -455,8 +455,11 @@ static int tunnel_option(struct tunnel_opts *o, int opt, const char *arg)
 	case 't':
 		errno = 0;
 		v = strtoul(arg, &end, 10);
-		if (errno != 0 || *end != '\0' || end == arg || v > UINT32_MAX)
+		if (errno != 0 || *end != '\0' || end == arg ||
+		    v > UINT32_MAX) {
+			fprintf(stderr, "tlstunnel: bad timeout %s\n", arg);
 			return -1;
+		}
 		o->timeout = (uint32_t)v;
 		return 0;
 	case 'R': o->flags |= PIOF_STARTTLS_REQUEST_REMOTEID; return 0;
@@ -494,12 +497,20 @@ static int tunnel_args(struct tunnel_opts *o, int argc, char **argv)
 		fprintf(stderr, "tlstunnel: --stdio needs -c and -r REMOTEID\n");
 		return -1;
 	}
-	if (!o->stdio && tunnel_split(argv[optind++], o->lhost,
+	if (!o->stdio && tunnel_split(argv[optind], o->lhost,
 				      sizeof(o->lhost), o->lport,
 				      sizeof(o->lport)) < 0)
-		return -1;
-	return tunnel_split(argv[optind], o->chost, sizeof(o->chost), o->cport,
-			    sizeof(o->cport));
+		goto bad_addr;
+	if (!o->stdio)
+		optind++;
+	if (tunnel_split(argv[optind], o->chost, sizeof(o->chost), o->cport,
+			 sizeof(o->cport)) < 0)
+		goto bad_addr;
+	return 0;
+bad_addr:
+	fprintf(stderr, "tlstunnel: bad address %s (use HOST:PORT or "
+		"[IPv6]:PORT)\n", argv[optind]);
+	return -1;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,319 @@
+#!/bin/bash
+# bench/run.sh -- measure the pool against in-process GnuTLS and stunnel.
+#
+# One command, one run, one certificate (ECDSA P-256 made by certtool in a
+# temp dir) and one cipher suite (TLS 1.3, AES-128-GCM, X25519) for every
+# figure:
+#   1. bulk throughput: in-process GnuTLS, through the pool, stunnel
+#   2. full handshakes per second: in-process GnuTLS vs through the pool
+#   3. daemon resident memory per idle relayed connection
+# Everything runs on 127.0.0.1 with free ports; everything started here is
+# stopped on exit.  This is not a test: it prints figures and ratios and
+# never fails because of a timing.
+#
+# Sizes (environment):
+#   BENCH_BYTES=512M        bytes per bulk transfer
+#   BENCH_RUNS=5            runs per figure (the median is printed)
+#   BENCH_HS_COUNT=2000     handshakes per handshake run
+#   BENCH_HS_PARALLEL=2     K: handshakes in flight at once
+#   BENCH_IDLE_CONNS=10000  idle connections for the memory figure
+#   BENCH_IDLE_PARALLEL=4   threads opening them
+#   BENCH_PRIORITY=...      the pinned GnuTLS priority string
+#   BENCH_BUILD=DIR         use this build dir instead of scripts/build.sh main
+#   BENCH_SKIP="stunnel idle"  leave parts out (bulk hs idle stunnel)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+BYTES=${BENCH_BYTES:-512M}
+RUNS=${BENCH_RUNS:-5}
+HS_COUNT=${BENCH_HS_COUNT:-2000}
+HS_K=${BENCH_HS_PARALLEL:-2}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+IDLE_K=${BENCH_IDLE_PARALLEL:-4}
+PRIO=${BENCH_PRIORITY:-NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:-GROUP-ALL:+GROUP-X25519}
+SKIP=" ${BENCH_SKIP:-} "
+# stunnel (OpenSSL) pinned to the same suite and group
+ST_SUITE=TLS_AES_128_GCM_SHA256
+ST_CURVE=X25519
+
+skip() { [[ "$SKIP" == *" $1 "* ]]; }
+
+if [ -n "${BENCH_BUILD:-}" ]; then
+	B=$BENCH_BUILD
+else
+	if [ "$(id -u)" = 0 ]; then bash scripts/deps.sh; fi
+	B=$(bash scripts/build.sh main)
+fi
+make -C "$B/bench" tlsbench >/dev/null
+TB="$B/bench/tlsbench"
+D="$B/daemon/tlspool-daemon"
+TT="$B/tools/tlstunnel"
+PING="$B/tools/tlspool-ping"
+for t in certtool stunnel4; do
+	command -v "$t" >/dev/null || { echo "bench: $t not found (bash scripts/deps.sh)"; exit 1; }
+done
+
+T=$(mktemp -d /tmp/tlspool-bench.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+wait_for() {	# wait_for SECONDS COMMAND...
+	local end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || { echo "bench: timed out waiting for: $*" >&2; return 1; }
+		sleep 0.05
+	done
+}
+stop() {	# stop PID: end one process we started
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+median() {	# median of the arguments
+	[ $# -gt 0 ] || { echo n/a; return; }
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "n/a"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+field() {	# field KEY LINE: the value of KEY=VALUE in LINE
+	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
+}
+measure() {	# measure KEY COMMAND...: " VALUE" of KEY in its output, or nothing
+	local key=$1 l v
+	shift
+	l=$("$@" 2>>"$T/bench.err") || true
+	grep '^negotiated' <<<"$l" >>"$T/negotiated" || true
+	v=$(field "$key" "$l")
+	[ -z "$v" ] || printf ' %s' "$v"
+}
+ratio() {	# ratio A B
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a") printf "%.2f", a / b; else printf "n/a" }'
+}
+
+# ---- descriptors for the memory figure: the daemon needs 2 per
+# connection (+ a few), the bench server and the client one each.  Without
+# the privilege to raise the hard limit the figure uses fewer connections.
+need=$((2 * IDLE_CONNS + 64))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
+	ulimit -Hn "$need" 2>/dev/null || true
+	ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fi
+have=$(ulimit -n)
+idle_note=""
+if [ "$have" != unlimited ] && [ "$have" -lt "$need" ]; then
+	IDLE_CONNS=$(((have - 64) / 2))
+	idle_note=" (ulimit -n is $have and cannot be raised here: $IDLE_CONNS connections)"
+fi
+
+# ---- the certificate: ECDSA P-256, leaf "localhost" under a test CA
+certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
+	--outfile "$T/ca.key" 2>/dev/null
+printf 'cn = tlsbench CA\nca\ncert_signing_key\nexpiration_days = 2\n' >"$T/ca.tmpl"
+certtool --generate-self-signed --load-privkey "$T/ca.key" \
+	--template "$T/ca.tmpl" --outfile "$T/ca.pem" 2>/dev/null
+certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
+	--outfile "$T/srv.key" 2>/dev/null
+printf 'cn = localhost\ndns_name = localhost\ntls_www_server\nsigning_key\nexpiration_days = 2\n' >"$T/srv.tmpl"
+certtool --generate-certificate --load-privkey "$T/srv.key" \
+	--load-ca-certificate "$T/ca.pem" --load-ca-privkey "$T/ca.key" \
+	--template "$T/srv.tmpl" --outfile "$T/srv.pem" 2>/dev/null
+TLSARGS=(--cert "$T/srv.pem" --key "$T/srv.key" --ca "$T/ca.pem" --prio "$PRIO")
+
+# ---- the daemon, configured in the temp dir
+mkdir -p "$T/localid" "$T/state"
+cp "$T/srv.pem" "$T/localid/localhost.pem"
+cp "$T/srv.key" "$T/localid/localhost.key"
+cat >"$T/tlspool.conf" <<CONF
+socket_name $T/tlspool.sock
+localid_dir $T/localid
+trust_anchors $T/ca.pem
+trust_system no
+state_dir $T/state
+daemon_pidfile $T/tlspool.pid
+log_level error
+tls_priority $PRIO
+CONF
+export TLSPOOL_SOCKET="$T/tlspool.sock"
+DPID=
+start_daemon() {
+	rm -f "$TLSPOOL_SOCKET"
+	"$D" -c "$T/tlspool.conf" -f 2>>"$T/daemon.log" &
+	DPID=$!
+	pids+=("$DPID")
+	wait_for 10 "$PING" || { cat "$T/daemon.log" >&2; exit 1; }
+}
+start_daemon
+
+# ---- the GnuTLS server behind everything
+start_serve() {	# start_serve OUTFILE ARGS...: sets SPORT, SPID
+	local out=$1; shift
+	"$TB" serve "${TLSARGS[@]}" "$@" >"$out" 2>>"$T/serve.err" &
+	SPID=$!
+	pids+=("$SPID")
+	wait_for 10 grep -q '^port ' "$out"
+	SPORT=$(sed -n 's/^port //p' "$out")
+}
+start_serve "$T/serve.out" --threads "$HS_K"
+SERVE_PORT=$SPORT
+
+cores=$(nproc)
+gnutls_v=$(certtool --version 2>/dev/null | sed -n '1s/.* //p')
+stunnel_v=$(stunnel4 -version 2>&1 | sed -n 's/^stunnel \([^ ]*\).*/\1/p' | head -n 1)
+ossl_v=$(stunnel4 -version 2>&1 | sed -n 's/^Running *with OpenSSL \([^ ]*\).*/\1/p' | head -n 1)
+echo "== tlspool benchmark: $cores cores, GnuTLS $gnutls_v, stunnel $stunnel_v (OpenSSL $ossl_v)"
+echo "certificate: ECDSA P-256 (certtool), leaf \"localhost\" signed by a test CA"
+echo "cipher suite: TLS 1.3 TLS_AES_128_GCM_SHA256, group X25519 (priority $PRIO;"
+echo "  stunnel: ciphersuites $ST_SUITE, curves $ST_CURVE)"
+
+# ---- 1. bulk throughput
+if ! skip bulk; then
+	tport=
+	"$TT" -c -q -p "$TLSPOOL_SOCKET" -r localhost 127.0.0.1:0 \
+		"127.0.0.1:$SERVE_PORT" 2>"$T/tlstunnel.log" &
+	pids+=($!)
+	wait_for 10 grep -q "listening on" "$T/tlstunnel.log"
+	tport=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$T/tlstunnel.log" | head -n 1)
+	if ! skip stunnel; then
+		stport=$(free_port)
+		cat >"$T/stunnel.conf" <<CONF
+foreground = yes
+pid = $T/stunnel.pid
+debug = 3
+output = $T/stunnel.log
+[bench]
+client = yes
+accept = 127.0.0.1:$stport
+connect = 127.0.0.1:$SERVE_PORT
+sni = localhost
+verifyChain = yes
+CAfile = $T/ca.pem
+checkHost = localhost
+sslVersionMin = TLSv1.3
+sslVersionMax = TLSv1.3
+ciphersuites = $ST_SUITE
+curves = $ST_CURVE
+CONF
+		stunnel4 "$T/stunnel.conf" 2>>"$T/stunnel.log" &
+		pids+=($!)
+		wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$stport"
+	fi
+	echo
+	echo "== 1. bulk throughput: $BYTES per transfer, median of $RUNS runs (MB/s = 10^6 bytes/s)"
+	echo "pool path: plaintext app -> tlstunnel -c (pool on the client side; the daemon relays and"
+	echo "  encrypts/decrypts) -> TLS -> GnuTLS server; stunnel: the same app -> stunnel client ->"
+	echo "  the same server; in-process: GnuTLS client and server threads in one program"
+	declare -A mb
+	for dir in up down; do
+		for m in inproc pool direct stunnel; do mb[$m.$dir]=""; done
+		for ((r = 1; r <= RUNS; r++)); do
+			mb[inproc.$dir]+=$(measure MBps "$TB" bulk-inproc "${TLSARGS[@]}" \
+				--bytes "$BYTES" --dir "$dir")
+			mb[pool.$dir]+=$(measure MBps "$TB" bulk-plain \
+				--connect "127.0.0.1:$tport" --bytes "$BYTES" --dir "$dir")
+			mb[direct.$dir]+=$(measure MBps "$TB" bulk-plain --via-pool \
+				--connect "127.0.0.1:$SERVE_PORT" --remoteid localhost \
+				--bytes "$BYTES" --dir "$dir")
+			if ! skip stunnel; then
+				mb[stunnel.$dir]+=$(measure MBps "$TB" bulk-plain \
+					--connect "127.0.0.1:$stport" --bytes "$BYTES" --dir "$dir")
+			fi
+		done
+	done
+	printf '%-34s %12s %12s   %s\n' "" "up MB/s" "down MB/s" "(runs up | down)"
+	for m in inproc pool direct stunnel; do
+		case $m in
+		inproc) name="in-process GnuTLS" ;;
+		pool) name="pool (tlstunnel -c + daemon)" ;;
+		direct) name="pool (app calls tlspool_starttls)" ;;
+		stunnel) name="stunnel (client mode)"; skip stunnel && continue ;;
+		esac
+		# shellcheck disable=SC2086
+		printf '%-34s %12s %12s   (%s |%s)\n' "$name" "$(median ${mb[$m.up]})" \
+			"$(median ${mb[$m.down]})" "${mb[$m.up]# }" "${mb[$m.down]}"
+	done
+	for dir in up down; do
+		# shellcheck disable=SC2086
+		pool=$(median ${mb[pool.$dir]}) inproc=$(median ${mb[inproc.$dir]})
+		echo "ratio pool/inprocess ($dir) = $(ratio "$pool" "$inproc") (target >= 0.8)"
+		if ! skip stunnel; then
+			# shellcheck disable=SC2086
+			st=$(median ${mb[stunnel.$dir]})
+			echo "ratio pool/stunnel ($dir) = $(ratio "$pool" "$st") (target >= 1.0)"
+		fi
+	done
+fi
+
+# ---- 2. full handshakes per second
+if ! skip hs; then
+	echo
+	echo "== 2. full handshakes per second: $HS_COUNT per run, K=$HS_K in flight, median of $RUNS runs"
+	echo "in-process: K client + K server threads in one program (certificate verified, no tickets)"
+	echo "pool: K client processes call tlspool_starttls (the daemon handshakes and verifies) against"
+	echo "  the same GnuTLS server with K threads"
+	hi="" hp="" ht=""
+	for ((r = 1; r <= RUNS; r++)); do
+		hi+=$(measure hps "$TB" hs-inproc "${TLSARGS[@]}" --count "$HS_COUNT" \
+			--parallel "$HS_K")
+		hp+=$(measure hps "$TB" hs-pool --connect "127.0.0.1:$SERVE_PORT" \
+			--remoteid localhost --count "$HS_COUNT" --parallel "$HS_K")
+		ht+=$(measure hps "$TB" hs-pool --threads-mode \
+			--connect "127.0.0.1:$SERVE_PORT" --remoteid localhost \
+			--count "$HS_COUNT" --parallel "$HS_K")
+	done
+	# shellcheck disable=SC2086
+	mi=$(median $hi) mp=$(median $hp) mt=$(median $ht)
+	printf '%-44s %10s   (runs:%s)\n' "in-process GnuTLS" "$mi" "$hi"
+	printf '%-44s %10s   (runs:%s)\n' "pool, K processes" "$mp" "$hp"
+	printf '%-44s %10s   (runs:%s)\n' "pool, K threads of one process (informative)" "$mt" "$ht"
+	echo "ratio pool/inprocess = $(ratio "$mp" "$mi") (target >= 0.8)"
+fi
+
+# ---- 3. resident memory per idle relayed connection
+if ! skip idle; then
+	echo
+	echo "== 3. daemon memory per idle relayed connection: $IDLE_CONNS connections$idle_note"
+	echo "client app (threads: connect + tlspool_starttls, keeps the plaintext socket) -> daemon ->"
+	echo "  TLS -> epoll GnuTLS server; a fresh daemon, VmRSS from /proc/PID/status"
+	stop "$DPID"
+	start_daemon
+	start_serve "$T/serve-epoll.out" --epoll
+	l=$("$TB" idle-pool --connect "127.0.0.1:$SPORT" --remoteid localhost \
+		--pid "$DPID" --conns "$IDLE_CONNS" --parallel "$IDLE_K" \
+		2>>"$T/bench.err" || true)
+	stop "$SPID"
+	if [ -z "$l" ]; then
+		echo "idle measurement failed"
+	else
+		echo "connections opened: $(field ok "$l") of $(field conns "$l") in $(field setup_seconds "$l") s;" \
+			"daemon fds $(field daemon_fds_before "$l") -> $(field daemon_fds_after "$l")"
+		echo "daemon VmRSS before: $(field rss_before_kib "$l") KiB, after: $(field rss_after_kib "$l") KiB"
+		pk=$(field per_conn_kib "$l")
+		echo "per idle connection = $pk KiB (target <= 64 KiB)"
+	fi
+fi
+echo
+echo "negotiated, as seen by the GnuTLS servers (in-process and bench server):"
+cat "$T/negotiated" "$T"/serve*.out 2>/dev/null | sed -n 's/^negotiated /  /p' | sort -u
+if [ -s "$T/serve.err" ] || [ -s "$T/bench.err" ]; then
+	echo
+	echo "benchmark program messages (first lines):"
+	cat "$T/serve.err" "$T/bench.err" | sort | uniq -c | sort -rn | head -n 8 | sed 's/^/  /'
+fi
+if [ -s "$T/daemon.log" ]; then
+	echo
+	echo "daemon messages (log_level error):"; sed 's/^/  /' "$T/daemon.log" | head -n 5
+fi
