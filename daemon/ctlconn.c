@@ -389,7 +389,7 @@ static void dispatch(struct ctlconn *c, const struct tlspool_command *cmd,
 				   why);
 		return;
 	}
-	tplog(LOG_DEBUG, "%s: %s reqid=%u cbid=%u", c->peer,
+	tplog(LOG_INFO, "%s: %s reqid=%u cbid=%u", c->peer,
 	      codec_cmd_name(cmd->pio_cmd), cmd->pio_reqid, cmd->pio_cbid);
 	if (cmd->pio_cbid != 0) {
 		struct session *s = take_callback(c, cmd->pio_cbid);

@@ -33,6 +33,11 @@ typedef void (*relay_close_fn)(void *ctx, int err);
 /* session: handshaken, its transport the non-blocking cryptfd (created
  * with GNUTLS_NO_SIGNAL, or SIGPIPE ignored).
  * plainfd: non-blocking; both fds stay owned by the caller.
+ * While it runs, the relay owns the session's send path: it installs its
+ * own vec push function and transport pointers (so that GnuTLS never sees
+ * EAGAIN on send; see relay.c).  Before on_close, or in relay_free, it
+ * puts back a plain sendmsg(MSG_NOSIGNAL) push on cryptfd
+ * (gnutls_transport_set_int), so the caller may still use the session.
  * Call on w's thread.  on_close never runs before relay_start returned;
  * it may call relay_free.  NULL on failure (out of memory, epoll). */
 struct relay *relay_start(struct worker *w, gnutls_session_t session,

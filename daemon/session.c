@@ -113,6 +113,7 @@ struct session *session_new(struct ctlconn *ctl,
 	       TLSPOOL_CTLKEYLEN);
 	s->deadline.fire = on_deadline;
 	s->started_ms = worker_now_ms();
+	snprintf(s->peer, sizeof(s->peer), "%s", ctlconn_peer(ctl));
 	pthread_mutex_lock(&conf.lock);
 	s->creds = conf.creds;
 	if (s->creds != NULL)
@@ -192,8 +193,8 @@ void session_fail(struct session *s, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	tplog(LOG_NOTICE, "refused %s role, local=\"%s\" remote=\"%s\": %s",
-	      s->server ? "server" : "client",
+	tplog(LOG_NOTICE, "%s: refused %s role, local=\"%s\" remote=\"%s\": %s",
+	      s->peer, s->server ? "server" : "client",
 	      s->req.pio_data.pioc_starttls.localid,
 	      s->req.pio_data.pioc_starttls.remoteid, msg);
 	memset(&r, 0, sizeof(r));

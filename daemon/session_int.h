@@ -38,6 +38,7 @@ struct session {
 	char localid[128], remoteid[128];	/* authenticated */
 	struct relay *relay;
 	char *priority;
+	char peer[64];			/* "uid=U pid=P" of the requester */
 	uint64_t started_ms;
 };
 

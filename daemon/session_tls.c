@@ -408,8 +408,8 @@ void session_go_relay(struct session *s)
 	snprintf(st->localid, sizeof(st->localid), "%s", s->localid);
 	snprintf(st->remoteid, sizeof(st->remoteid), "%s", s->remoteid);
 	desc = gnutls_session_get_desc(s->tls);
-	tplog(LOG_INFO, "established %s role: local=\"%s\" remote=\"%s\" %s",
-	      s->server ? "server" : "client", s->localid, s->remoteid,
+	tplog(LOG_INFO, "%s: established %s role: local=\"%s\" remote=\"%s\" %s",
+	      s->peer, s->server ? "server" : "client", s->localid, s->remoteid,
 	      desc ? desc : "");
 	gnutls_free(desc);
 	ctl = ctlkey_controller(&s->link);

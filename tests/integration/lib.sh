@@ -241,11 +241,6 @@ wait_until() {
 	return 0
 }
 
-# count_is FILE REGEX N: exactly N lines match (grep -E).
-count_is() {
-	[ "$(grep -c -E -- "$2" "$1" 2>/dev/null)" -eq "$3" ]
-}
-
 # expect_count FILE REGEX N WHAT [SECONDS]: wait until at least N lines
 # match, then fail unless exactly N do.
 expect_count() {
@@ -409,11 +404,11 @@ start_daemon() {
 # daemon_alive [NAME]: fail unless the daemon runs and answers a PING.
 daemon_alive() {
 	local name=${1:-daemon}
-	alive "${DPID[$name]}" || fail "daemon $name died"
+	alive "${DPID[$name]}" || fail "tlspool-daemon [$name] died"
 	if ! "$PING_BIN" -p "${DSOCK[$name]}" >/dev/null 2>&1; then
 		sleep 0.2
-		alive "${DPID[$name]}" || fail "daemon $name died"
-		fail "daemon $name does not answer a PING"
+		alive "${DPID[$name]}" || fail "tlspool-daemon [$name] died"
+		fail "tlspool-daemon [$name] does not answer a PING"
 	fi
 }
 
