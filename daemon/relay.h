@@ -30,8 +30,7 @@ struct relay_stats {
  * what it owns. */
 typedef void (*relay_close_fn)(void *ctx, int err);
 
-/* session: handshaken, its transport the non-blocking cryptfd (created
- * with GNUTLS_NO_SIGNAL, or SIGPIPE ignored).
+/* session: handshaken, its transport the non-blocking cryptfd.
  * plainfd: non-blocking; both fds stay owned by the caller.
  * While it runs, the relay owns the session's send path: it installs its
  * own vec push function and transport pointers (so that GnuTLS never sees
