@@ -2,6 +2,7 @@
 #include "ctlconn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ struct pending_cb {
 };
 
 struct ctlconn {
+	struct ctlconn *prev, *next;	/* all connections, under all_lock */
 	struct ev_source src;
 	struct worker *w;
 	atomic_int refs;
@@ -47,12 +49,15 @@ struct ctlconn {
 	struct outmsg *out_head, *out_tail;
 	size_t out_off;
 	struct ctlkey_owner owner;
+	int write_error;		/* errno of a failed send, then closing */
 	struct pending_cb *cbs;
 	size_t ncbs, capcbs;
 	uint16_t next_cbid;
 };
 
 static atomic_uint open_count;
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ctlconn *all_conns;
 static _Atomic uint32_t granted = PIOF_FACILITY_ALL_CURRENT;
 
 void ctlconn_set_facilities(uint32_t facilities)
@@ -90,16 +95,32 @@ void ctlconn_ref(struct ctlconn *c)
 	atomic_fetch_add(&c->refs, 1);
 }
 
-void ctlconn_unref(struct ctlconn *c)
+static void drop_output(struct ctlconn *c)
 {
 	struct outmsg *m;
 
-	if (atomic_fetch_sub(&c->refs, 1) != 1)
-		return;
 	while ((m = c->out_head) != NULL) {
 		c->out_head = m->next;
 		free(m);
 	}
+	c->out_tail = NULL;
+	c->out_off = 0;
+}
+
+void ctlconn_unref(struct ctlconn *c)
+{
+
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&all_lock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		all_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&all_lock);
+	drop_output(c);
 	free(c->cbs);
 	free(c);
 	atomic_fetch_sub(&open_count, 1);
@@ -129,9 +150,28 @@ static void ctlconn_close(struct ctlconn *c, const char *why)
 	ctlconn_unref(c);
 }
 
+static void close_posted(void *arg)
+{
+	struct ctlconn *c = arg;
+
+	ctlconn_close(c, c->write_error ? strerror(c->write_error)
+					: "daemon stopping");
+	ctlconn_unref(c);
+}
+
+/* Close later, from the event loop: a failed send is found deep inside
+ * callers (a session replying) that must not see the connection and its
+ * sessions vanish under them. */
+static void close_soon(struct ctlconn *c)
+{
+	ctlconn_ref(c);
+	if (worker_post(c->w, close_posted, c) < 0)
+		ctlconn_unref(c);
+}
+
 static void flush(struct ctlconn *c)
 {
-	while (c->out_head != NULL && !c->closed) {
+	while (c->out_head != NULL && !c->closed && !c->write_error) {
 		struct outmsg *m = c->out_head;
 		const char *p = (const char *)&m->cmd + c->out_off;
 		ssize_t n = send(c->src.fd, p, sizeof(m->cmd) - c->out_off,
@@ -142,7 +182,9 @@ static void flush(struct ctlconn *c)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n < 0) {
-			ctlconn_close(c, strerror(errno));
+			c->write_error = errno;
+			drop_output(c);
+			close_soon(c);
 			return;
 		}
 		c->out_off += (size_t)n;
@@ -159,7 +201,7 @@ static void flush(struct ctlconn *c)
 
 static void enqueue_local(struct ctlconn *c, struct outmsg *m)
 {
-	if (c->closed) {
+	if (c->closed || c->write_error) {
 		free(m);
 		return;
 	}
@@ -456,6 +498,12 @@ void ctlconn_accept(struct worker *w, int fd)
 		return;
 	}
 	atomic_fetch_add(&open_count, 1);
+	pthread_mutex_lock(&all_lock);
+	c->next = all_conns;
+	if (all_conns != NULL)
+		all_conns->prev = c;
+	all_conns = c;
+	pthread_mutex_unlock(&all_lock);
 	c->w = w;
 	c->refs = 1;
 	c->infd = -1;
@@ -475,4 +523,22 @@ void ctlconn_accept(struct worker *w, int fd)
 		close(fd);
 		ctlconn_unref(c);
 	}
+}
+
+void ctlconn_close_all(void)
+{
+	pthread_mutex_lock(&all_lock);
+	for (struct ctlconn *c = all_conns; c != NULL; c = c->next) {
+		int r = atomic_load(&c->refs);
+
+		/* Skip one whose last reference is being dropped right now
+		 * (it waits for all_lock to unlink itself). */
+		while (r > 0 && !atomic_compare_exchange_weak(&c->refs, &r, r + 1))
+			;
+		if (r == 0)
+			continue;
+		if (worker_post(c->w, close_posted, c) < 0)
+			ctlconn_unref(c);
+	}
+	pthread_mutex_unlock(&all_lock);
 }

@@ -48,7 +48,10 @@ struct ctlkey_owner *ctlconn_owner(struct ctlconn *c);
 /* Granted facilities (set by the daemon at start and on reload). */
 void ctlconn_set_facilities(uint32_t facilities);
 
-/* Number of open control connections (for shutdown and tests). */
+/* Close every control connection on its worker (at shutdown). */
+void ctlconn_close_all(void);
+
+/* Number of control connections not yet freed (for shutdown). */
 unsigned ctlconn_count(void);
 
 #endif

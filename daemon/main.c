@@ -169,6 +169,14 @@ static int setup_signals(void)
 	return sigfd < 0 ? -errno : 0;
 }
 
+static void wait_until_idle(int ms)
+{
+	for (int waited = 0; waited < ms &&
+	     (session_count() > 0 || ctlconn_count() > 0); waited += 20)
+		usleep(20000);
+}
+
+/* Let sessions finish, then end what remains, on the workers. */
 static void drain(void)
 {
 	for (int waited = 0; waited < DRAIN_MS && session_count() > 0;
@@ -177,6 +185,9 @@ static void drain(void)
 	if (session_count() > 0)
 		tplog(LOG_NOTICE, "stopping with %u sessions still open",
 		      session_count());
+	ctlconn_close_all();
+	session_end_all();
+	wait_until_idle(2000);
 }
 
 static int run(int foreground)

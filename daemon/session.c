@@ -31,6 +31,8 @@ static struct {
 } conf = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static atomic_uint live_sessions;
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session *all_sessions;
 
 void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 {
@@ -81,6 +83,14 @@ void session_unref(struct session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	pthread_mutex_lock(&all_lock);
+	if (s->all_prev != NULL)
+		s->all_prev->all_next = s->all_next;
+	else
+		all_sessions = s->all_next;
+	if (s->all_next != NULL)
+		s->all_next->all_prev = s->all_prev;
+	pthread_mutex_unlock(&all_lock);
 	if (s->tls != NULL)
 		gnutls_deinit(s->tls);
 	if (s->creds != NULL)
@@ -102,6 +112,12 @@ struct session *session_new(struct ctlconn *ctl,
 		return NULL;
 	atomic_fetch_add(&live_sessions, 1);
 	s->refs = 1;
+	pthread_mutex_lock(&all_lock);
+	s->all_next = all_sessions;
+	if (all_sessions != NULL)
+		all_sessions->all_prev = s;
+	all_sessions = s;
+	pthread_mutex_unlock(&all_lock);
 	s->w = ctlconn_worker(ctl);
 	s->req = *cmd;
 	s->server = (cmd->pio_data.pioc_starttls.flags &
@@ -200,8 +216,10 @@ void session_fail(struct session *s, int err, const char *fmt, ...)
 	memset(&r, 0, sizeof(r));
 	r.pio_reqid = s->req.pio_reqid;
 	codec_set_error(&r, err, "%s", msg);
+	session_ref(s);
 	send_to_controller(s, &r);
 	session_end(s);
+	session_unref(s);
 }
 
 static void on_deadline(struct ev_timer *t)
@@ -361,4 +379,31 @@ void session_run_op(struct session *s, struct ctlconn *ctl,
 void session_controller_gone(struct session *s)
 {
 	post_op(s, NULL, NULL, NULL);
+}
+
+static void end_posted(void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state != S_DONE)
+		tplog(LOG_INFO, "session local=\"%s\" remote=\"%s\" ended: "
+		      "daemon stopping", s->localid, s->remoteid);
+	session_end(s);
+	session_unref(s);
+}
+
+void session_end_all(void)
+{
+	pthread_mutex_lock(&all_lock);
+	for (struct session *s = all_sessions; s != NULL; s = s->all_next) {
+		int r = atomic_load(&s->refs);
+
+		while (r > 0 && !atomic_compare_exchange_weak(&s->refs, &r, r + 1))
+			;
+		if (r == 0)
+			continue;
+		if (worker_post(s->w, end_posted, s) < 0)
+			session_unref(s);
+	}
+	pthread_mutex_unlock(&all_lock);
 }

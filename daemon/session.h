@@ -48,7 +48,10 @@ int session_established(const struct session *s);
 void session_ref(struct session *s);
 void session_unref(struct session *s);
 
-/* Number of live sessions (for shutdown and metrics). */
+/* End every session on its worker (at shutdown). */
+void session_end_all(void);
+
+/* Number of sessions not yet freed (for shutdown and metrics). */
 unsigned session_count(void);
 
 #endif

@@ -19,6 +19,7 @@ enum session_state {
 };
 
 struct session {
+	struct session *all_prev, *all_next;	/* live sessions, for shutdown */
 	atomic_int refs;
 	struct worker *w;
 	struct ctlkey_link link;
