@@ -50,6 +50,7 @@ struct bench_tls {
 
 /* ---- bench_common.c ---- */
 double bench_now(void);
+double bench_cpu(void);
 void bench_sleep(double seconds);
 void bench_raise_nofile(void);
 int bench_listen_any(uint16_t *port);

@@ -16,11 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static void bulk_report(const struct bench_opts *o, double secs)
+/* cpu: CPU seconds this process spent (both threads in-process). */
+static void bulk_report(const struct bench_opts *o, double secs, double cpu)
 {
-	printf("MBps=%.1f bytes=%llu seconds=%.3f dir=%s\n",
+	printf("MBps=%.1f bytes=%llu seconds=%.3f cpu=%.3f dir=%s\n",
 	       bench_mbps(o->bytes, secs), (unsigned long long)o->bytes, secs,
-	       o->dir == BENCH_OP_UP ? "up" : "down");
+	       cpu, o->dir == BENCH_OP_UP ? "up" : "down");
 }
 
 static int plain_up(int fd, const unsigned char *buf, uint64_t n)
@@ -62,13 +63,14 @@ static int plain_down(int fd, unsigned char *buf, uint64_t n)
 int cmd_bulk_plain(const struct bench_opts *o)
 {
 	unsigned char hdr[BENCH_HDR_LEN], *buf = calloc(1, BENCH_CHUNK);
-	double t0, t1;
+	double t0, t1, c0;
 	int fd, rc = 1;
 
 	if (buf == NULL || o->connect == NULL) {
 		fprintf(stderr, "tlsbench bulk-plain: needs --connect\n");
 		goto out_buf;
 	}
+	c0 = bench_cpu();
 	t0 = bench_now();
 	fd = o->via_pool ? bench_pool_client(o->connect, o->remoteid, 0)
 			 : bench_connect(o->connect);
@@ -86,7 +88,7 @@ int cmd_bulk_plain(const struct bench_opts *o)
 		goto out_fd;
 	}
 	t1 = bench_now();
-	bulk_report(o, t1 - t0);
+	bulk_report(o, t1 - t0, bench_cpu() - c0);
 	rc = 0;
 out_fd:
 	close(fd);
@@ -177,7 +179,7 @@ int cmd_bulk_inproc(const struct bench_opts *o)
 	unsigned char *buf;
 	char hostport[32];
 	uint16_t port;
-	double t0, t1;
+	double t0, t1, c0;
 	int rc = 1;
 
 	if (bench_tls_load(&t, o) < 0)
@@ -186,10 +188,11 @@ int cmd_bulk_inproc(const struct bench_opts *o)
 	if (buf == NULL || bench_server_start(&t, 1, &port, &srv) < 0)
 		goto out;
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%u", port);
+	c0 = bench_cpu();
 	t0 = bench_now();
 	if (inproc_client(&t, o, hostport, buf) == 0) {
 		t1 = bench_now();
-		bulk_report(o, t1 - t0);
+		bulk_report(o, t1 - t0, bench_cpu() - c0);
 		rc = 0;
 	}
 	bench_server_stop(srv);

@@ -31,6 +31,24 @@ void bench_sleep(double seconds)
 		;
 }
 
+/* CPU seconds (user + system) of this process, all its threads and the
+ * children it has waited for. */
+double bench_cpu(void)
+{
+	struct rusage self, kids;
+	double t = 0;
+
+	if (getrusage(RUSAGE_SELF, &self) == 0)
+		t += (double)self.ru_utime.tv_sec + (double)self.ru_stime.tv_sec +
+		     ((double)self.ru_utime.tv_usec +
+		      (double)self.ru_stime.tv_usec) / 1e6;
+	if (getrusage(RUSAGE_CHILDREN, &kids) == 0)
+		t += (double)kids.ru_utime.tv_sec + (double)kids.ru_stime.tv_sec +
+		     ((double)kids.ru_utime.tv_usec +
+		      (double)kids.ru_stime.tv_usec) / 1e6;
+	return t;
+}
+
 /* Soft limit up to the hard limit: the idle test holds many fds. */
 void bench_raise_nofile(void)
 {

@@ -81,10 +81,13 @@ static void *hs_thread(void *arg)
 	return NULL;
 }
 
-static void hs_report(const struct bench_opts *o, unsigned ok, double secs)
+/* cpu: CPU seconds of this process and its client processes. */
+static void hs_report(const struct bench_opts *o, unsigned ok, double secs,
+		      double cpu)
 {
-	printf("hps=%.1f handshakes=%u failures=%u seconds=%.3f parallel=%u\n",
-	       secs > 0 ? ok / secs : 0.0, ok, o->count - ok, secs, o->parallel);
+	printf("hps=%.1f handshakes=%u failures=%u seconds=%.3f cpu=%.3f "
+	       "parallel=%u\n", secs > 0 ? ok / secs : 0.0, ok, o->count - ok,
+	       secs, cpu, o->parallel);
 }
 
 /* Run K jobs as threads; returns the number that succeeded. */
@@ -120,7 +123,7 @@ int cmd_hs_inproc(const struct bench_opts *o)
 	char hostport[32];
 	uint16_t port;
 	unsigned ok;
-	double t0;
+	double t0, c0;
 
 	if (bench_tls_load(&t, o) < 0)
 		return 1;
@@ -130,9 +133,10 @@ int cmd_hs_inproc(const struct bench_opts *o)
 		return 1;
 	}
 	snprintf(hostport, sizeof(hostport), "127.0.0.1:%u", port);
+	c0 = bench_cpu();
 	t0 = bench_now();
 	ok = hs_run_threads(&t, o, hostport);
-	hs_report(o, ok, bench_now() - t0);
+	hs_report(o, ok, bench_now() - t0, bench_cpu() - c0);
 	bench_server_stop(srv);
 	bench_tls_free(&t);
 	return ok == o->count ? 0 : 1;
@@ -179,15 +183,16 @@ static unsigned hs_run_procs(const struct bench_opts *o)
 int cmd_hs_pool(const struct bench_opts *o)
 {
 	unsigned ok;
-	double t0;
+	double t0, c0;
 
 	if (o->connect == NULL) {
 		fprintf(stderr, "tlsbench hs-pool: needs --connect\n");
 		return 1;
 	}
+	c0 = bench_cpu();
 	t0 = bench_now();
 	ok = o->threads_mode ? hs_run_threads(NULL, o, o->connect)
 			     : hs_run_procs(o);
-	hs_report(o, ok, bench_now() - t0);
+	hs_report(o, ok, bench_now() - t0, bench_cpu() - c0);
 	return ok == o->count ? 0 : 1;
 }

@@ -330,8 +330,9 @@ static void c2p_pump(struct relay *r)
 	r->c2p_buf = NULL;
 	/* Decrypted records GnuTLS holds never make cryptfd readable. */
 	if (!r->err && !r->c2p_done && out_pending(r) <= RELAY_OUT_SOFT &&
-	    gnutls_record_check_pending(r->s) > 0)
-		worker_timer_set(r->w, &r->kick, 0);
+	    gnutls_record_check_pending(r->s) > 0 &&
+	    worker_timer_set(r->w, &r->kick, 0) < 0)
+		fail(r, -ENOMEM);
 }
 
 /* ---- plain -> crypt ---- */
@@ -572,9 +573,14 @@ struct relay *relay_start(struct worker *w, gnutls_session_t session,
 	gnutls_transport_set_vec_push_function(session, relay_push);
 	/* The handshake may have left decrypted data inside GnuTLS, and
 	 * on_close must not run before the caller has r: pump from a timer. */
-	worker_timer_set(w, &r->kick, 0);
+	if (worker_timer_set(w, &r->kick, 0) < 0)
+		goto fail_push;
 	return r;
 
+fail_push:
+	relay_release(r);
+	free(r);
+	return NULL;
 fail_unwatch:
 	worker_unwatch(w, &r->crypt);
 fail_free:

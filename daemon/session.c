@@ -145,8 +145,11 @@ struct session *session_new(struct ctlconn *ctl,
 		session_unref(s);
 		return NULL;
 	}
-	if (tmo != TLSPOOL_TIMEOUT_INFINITE)
-		worker_timer_set(s->w, &s->deadline, tmo);
+	if (tmo != TLSPOOL_TIMEOUT_INFINITE &&
+	    worker_timer_set(s->w, &s->deadline, tmo) < 0) {
+		session_unref(s);
+		return NULL;
+	}
 	return s;
 }
 

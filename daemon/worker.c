@@ -173,18 +173,18 @@ void worker_timer_cancel(struct worker *w, struct ev_timer *t)
 	heap_down(w, last->heap_idx);
 }
 
-void worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms)
+int worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms)
 {
 	worker_timer_cancel(w, t);
 	t->deadline_ms = worker_now_ms() + in_ms;
 	/* hlen + 1 must be a valid index: heap[0] is unused */
 	if (w->hlen + 2 > w->hcap && heap_grow(w) < 0) {
-		/* Cannot happen in practice; never lose a deadline quietly. */
-		tplog(LOG_CRIT, "worker: out of memory arming a timer");
-		abort();
+		tplog(LOG_ERR, "worker: out of memory arming a timer");
+		return -ENOMEM;
 	}
 	w->heap[++w->hlen] = t;
 	heap_up(w, w->hlen);
+	return 0;
 }
 
 /* Fire the timers due now.  At most as many as were armed when the pass

@@ -65,7 +65,8 @@ void worker_unwatch(struct worker *w, struct ev_source *src);
  * fire in deadline order (equal deadlines in no particular order); a
  * timer armed with 0 from a callback fires on the next loop turn, after
  * pending I/O, never in the same pass.  Zero ev_timer before first use. */
-void worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms);
+/* 0, or -ENOMEM when the timer heap cannot grow (the timer is not armed). */
+int worker_timer_set(struct worker *w, struct ev_timer *t, uint64_t in_ms);
 void worker_timer_cancel(struct worker *w, struct ev_timer *t);
 uint64_t worker_now_ms(void);
 
