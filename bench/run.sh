@@ -92,13 +92,32 @@ median() {	# median of the arguments
 field() {	# field KEY LINE: the value of KEY=VALUE in LINE
 	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
-measure() {	# measure KEY COMMAND...: " VALUE" of KEY in its output, or nothing
-	local key=$1 l v
-	shift
-	l=$("$@" 2>>"$T/bench.err") || true
-	grep '^negotiated' <<<"$l" >>"$T/negotiated" || true
-	v=$(field "$key" "$l")
-	[ -z "$v" ] || printf ' %s' "$v"
+HZ=$(getconf CLK_TCK)
+ticks() {	# ticks PID...: CPU clock ticks (user + system) of the processes
+	local p s sum=0 f
+	for p in "$@"; do
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		s=${s##*) }
+		read -r -a f <<<"$s"
+		sum=$((sum + f[11] + f[12]))
+	done
+	echo "$sum"
+}
+R_LINE="" R_VAL="" R_CPU=""
+run_cmd() {	# run_cmd KEY "PIDS" COMMAND...: R_LINE its output line, R_VAL the
+	# value of KEY in it, R_CPU its cpu= plus what PIDS spent meanwhile (s)
+	local key=$1 watch=$2 b a
+	shift 2
+	# shellcheck disable=SC2086
+	b=$(ticks $watch)
+	R_LINE=$("$@" 2>>"$T/bench.err") || true
+	# shellcheck disable=SC2086
+	a=$(ticks $watch)
+	grep '^negotiated' <<<"$R_LINE" >>"$T/negotiated" || true
+	R_LINE=$(grep -v '^negotiated' <<<"$R_LINE" || true)
+	R_VAL=$(field "$key" "$R_LINE")
+	R_CPU=$(awk -v c="$(field cpu "$R_LINE")" -v d=$((a - b)) -v hz="$HZ" \
+		'BEGIN { printf "%.3f", c + d / hz }')
 }
 ratio() {	# ratio A B
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "n/a") printf "%.2f", a / b; else printf "n/a" }'
@@ -168,7 +187,7 @@ start_serve() {	# start_serve OUTFILE ARGS...: sets SPORT, SPID
 	SPORT=$(sed -n 's/^port //p' "$out")
 }
 start_serve "$T/serve.out" --threads "$HS_K"
-SERVE_PORT=$SPORT
+SERVE_PORT=$SPORT SERVE_PID=$SPID
 
 cores=$(nproc)
 gnutls_v=$(certtool --version 2>/dev/null | sed -n '1s/.* //p')
@@ -178,16 +197,20 @@ echo "== tlspool benchmark: $cores cores, GnuTLS $gnutls_v, stunnel $stunnel_v (
 echo "certificate: ECDSA P-256 (certtool), leaf \"localhost\" signed by a test CA"
 echo "cipher suite: TLS 1.3 TLS_AES_128_GCM_SHA256, group X25519 (priority $PRIO;"
 echo "  stunnel: ciphersuites $ST_SUITE, curves $ST_CURVE)"
+echo "CPU figures: user+system time of every process on the path (getrusage, /proc/PID/stat);"
+echo "  less sensitive than wall-clock figures to other load on the machine"
 
 # ---- 1. bulk throughput
 if ! skip bulk; then
-	tport=
 	"$TT" -c -q -p "$TLSPOOL_SOCKET" -r localhost 127.0.0.1:0 \
 		"127.0.0.1:$SERVE_PORT" 2>"$T/tlstunnel.log" &
-	pids+=($!)
+	TT_PID=$!
+	pids+=("$TT_PID")
 	wait_for 10 grep -q "listening on" "$T/tlstunnel.log"
 	tport=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$T/tlstunnel.log" | head -n 1)
+	methods="inproc pool direct"
 	if ! skip stunnel; then
+		methods+=" stunnel"
 		stport=$(free_port)
 		cat >"$T/stunnel.conf" <<CONF
 foreground = yes
@@ -208,78 +231,120 @@ ciphersuites = $ST_SUITE
 curves = $ST_CURVE
 CONF
 		stunnel4 "$T/stunnel.conf" 2>>"$T/stunnel.log" &
-		pids+=($!)
+		ST_PID=$!
+		pids+=("$ST_PID")
 		wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$stport"
 	fi
+	declare -A mb cpu
+	bulk_once() {	# bulk_once METHOD DIR
+		local a=(--bytes "$BYTES" --dir "$2")
+		case $1 in
+		inproc) run_cmd MBps "" "$TB" bulk-inproc "${TLSARGS[@]}" "${a[@]}" ;;
+		pool) run_cmd MBps "$DPID $TT_PID $SERVE_PID" "$TB" bulk-plain \
+			--connect "127.0.0.1:$tport" "${a[@]}" ;;
+		direct) run_cmd MBps "$DPID $SERVE_PID" "$TB" bulk-plain --via-pool \
+			--connect "127.0.0.1:$SERVE_PORT" --remoteid localhost "${a[@]}" ;;
+		stunnel) run_cmd MBps "$ST_PID $SERVE_PID" "$TB" bulk-plain \
+			--connect "127.0.0.1:$stport" "${a[@]}" ;;
+		esac
+		[ -n "$R_VAL" ] || return 0
+		mb[$1.$2]+=" $R_VAL"
+		cpu[$1.$2]+=" $(awk -v c="$R_CPU" -v b="$(field bytes "$R_LINE")" \
+			'BEGIN { printf "%.2f", c / (b / 1e9) }')"
+	}
 	echo
-	echo "== 1. bulk throughput: $BYTES per transfer, median of $RUNS runs (MB/s = 10^6 bytes/s)"
-	echo "pool path: plaintext app -> tlstunnel -c (pool on the client side; the daemon relays and"
-	echo "  encrypts/decrypts) -> TLS -> GnuTLS server; stunnel: the same app -> stunnel client ->"
-	echo "  the same server; in-process: GnuTLS client and server threads in one program"
-	declare -A mb
+	echo "== 1. bulk throughput: $BYTES per transfer, median of $RUNS runs"
+	echo "pool: plaintext app -> tlstunnel -c -> tlspool-daemon (relays, encrypts/decrypts) -> TLS ->"
+	echo "  GnuTLS server (the pool on the client side); stunnel: the same app -> stunnel client ->"
+	echo "  the same server; in-process: GnuTLS client and server threads in one program."
+	echo "  up = towards the TLS server, down = from it; MB/s = 10^6 bytes/s;"
+	echo "  CPU s/GB = CPU seconds of all processes on the path per 10^9 bytes moved"
 	for dir in up down; do
-		for m in inproc pool direct stunnel; do mb[$m.$dir]=""; done
 		for ((r = 1; r <= RUNS; r++)); do
-			mb[inproc.$dir]+=$(measure MBps "$TB" bulk-inproc "${TLSARGS[@]}" \
-				--bytes "$BYTES" --dir "$dir")
-			mb[pool.$dir]+=$(measure MBps "$TB" bulk-plain \
-				--connect "127.0.0.1:$tport" --bytes "$BYTES" --dir "$dir")
-			mb[direct.$dir]+=$(measure MBps "$TB" bulk-plain --via-pool \
-				--connect "127.0.0.1:$SERVE_PORT" --remoteid localhost \
-				--bytes "$BYTES" --dir "$dir")
-			if ! skip stunnel; then
-				mb[stunnel.$dir]+=$(measure MBps "$TB" bulk-plain \
-					--connect "127.0.0.1:$stport" --bytes "$BYTES" --dir "$dir")
-			fi
+			for m in $methods; do bulk_once "$m" "$dir"; done
 		done
 	done
-	printf '%-34s %12s %12s   %s\n' "" "up MB/s" "down MB/s" "(runs up | down)"
-	for m in inproc pool direct stunnel; do
+	printf '%-36s %9s %9s %12s %12s\n' "" "up MB/s" "down MB/s" "up CPU s/GB" "down CPU s/GB"
+	for m in $methods; do
 		case $m in
 		inproc) name="in-process GnuTLS" ;;
 		pool) name="pool (tlstunnel -c + daemon)" ;;
 		direct) name="pool (app calls tlspool_starttls)" ;;
-		stunnel) name="stunnel (client mode)"; skip stunnel && continue ;;
+		stunnel) name="stunnel (client mode)" ;;
 		esac
 		# shellcheck disable=SC2086
-		printf '%-34s %12s %12s   (%s |%s)\n' "$name" "$(median ${mb[$m.up]})" \
-			"$(median ${mb[$m.down]})" "${mb[$m.up]# }" "${mb[$m.down]}"
+		printf '%-36s %9s %9s %12s %12s\n' "$name" "$(median ${mb[$m.up]:-})" \
+			"$(median ${mb[$m.down]:-})" "$(median ${cpu[$m.up]:-})" \
+			"$(median ${cpu[$m.down]:-})"
+		printf '    runs MB/s up:%s | down:%s\n' "${mb[$m.up]:-}" "${mb[$m.down]:-}"
 	done
 	for dir in up down; do
 		# shellcheck disable=SC2086
-		pool=$(median ${mb[pool.$dir]}) inproc=$(median ${mb[inproc.$dir]})
+		pool=$(median ${mb[pool.$dir]:-}) inproc=$(median ${mb[inproc.$dir]:-})
 		echo "ratio pool/inprocess ($dir) = $(ratio "$pool" "$inproc") (target >= 0.8)"
 		if ! skip stunnel; then
 			# shellcheck disable=SC2086
-			st=$(median ${mb[stunnel.$dir]})
+			st=$(median ${mb[stunnel.$dir]:-})
 			echo "ratio pool/stunnel ($dir) = $(ratio "$pool" "$st") (target >= 1.0)"
 		fi
+	done
+	for dir in up down; do
+		# shellcheck disable=SC2086
+		pc=$(median ${cpu[pool.$dir]:-}) ic=$(median ${cpu[inproc.$dir]:-})
+		line="CPU per byte, in-process/pool ($dir) = $(ratio "$ic" "$pc")"
+		if ! skip stunnel; then
+			# shellcheck disable=SC2086
+			sc=$(median ${cpu[stunnel.$dir]:-})
+			line+=", stunnel/pool ($dir) = $(ratio "$sc" "$pc")"
+		fi
+		echo "$line (informative; 1.0 = the pool costs as much CPU)"
 	done
 fi
 
 # ---- 2. full handshakes per second
 if ! skip hs; then
+	hs_once() {	# hs_once VAR_RATE VAR_CPU COMMAND...
+		local vr=$1 vc=$2 per
+		shift 2
+		run_cmd hps "$PIDS" "$@"
+		[ -n "$R_VAL" ] || return 0
+		[ "$(field failures "$R_LINE")" = 0 ] ||
+			echo "  ($(field failures "$R_LINE") handshakes failed in one run)"
+		per=$(awk -v c="$R_CPU" -v n="$(field handshakes "$R_LINE")" \
+			'BEGIN { if (n > 0) printf "%.3f", c * 1000 / n }')
+		printf -v "$vr" '%s %s' "${!vr}" "$R_VAL"
+		printf -v "$vc" '%s %s' "${!vc}" "$per"
+	}
 	echo
 	echo "== 2. full handshakes per second: $HS_COUNT per run, K=$HS_K in flight, median of $RUNS runs"
 	echo "in-process: K client + K server threads in one program (certificate verified, no tickets)"
 	echo "pool: K client processes call tlspool_starttls (the daemon handshakes and verifies) against"
-	echo "  the same GnuTLS server with K threads"
-	hi="" hp="" ht=""
+	echo "  the same GnuTLS server with K threads; CPU ms = CPU time of all processes per handshake"
+	hi="" hp="" ht="" ci="" cp="" ct=""
 	for ((r = 1; r <= RUNS; r++)); do
-		hi+=$(measure hps "$TB" hs-inproc "${TLSARGS[@]}" --count "$HS_COUNT" \
-			--parallel "$HS_K")
-		hp+=$(measure hps "$TB" hs-pool --connect "127.0.0.1:$SERVE_PORT" \
-			--remoteid localhost --count "$HS_COUNT" --parallel "$HS_K")
-		ht+=$(measure hps "$TB" hs-pool --threads-mode \
+		PIDS=""
+		hs_once hi ci "$TB" hs-inproc "${TLSARGS[@]}" --count "$HS_COUNT" \
+			--parallel "$HS_K"
+		PIDS="$DPID $SERVE_PID"
+		hs_once hp cp "$TB" hs-pool --connect "127.0.0.1:$SERVE_PORT" \
+			--remoteid localhost --count "$HS_COUNT" --parallel "$HS_K"
+		hs_once ht ct "$TB" hs-pool --threads-mode \
 			--connect "127.0.0.1:$SERVE_PORT" --remoteid localhost \
-			--count "$HS_COUNT" --parallel "$HS_K")
+			--count "$HS_COUNT" --parallel "$HS_K"
 	done
 	# shellcheck disable=SC2086
 	mi=$(median $hi) mp=$(median $hp) mt=$(median $ht)
-	printf '%-44s %10s   (runs:%s)\n' "in-process GnuTLS" "$mi" "$hi"
-	printf '%-44s %10s   (runs:%s)\n' "pool, K processes" "$mp" "$hp"
-	printf '%-44s %10s   (runs:%s)\n' "pool, K threads of one process (informative)" "$mt" "$ht"
+	printf '%-46s %9s %8s\n' "" "per s" "CPU ms"
+	# shellcheck disable=SC2086
+	printf '%-46s %9s %8s   (runs:%s)\n' "in-process GnuTLS" "$mi" "$(median $ci)" "$hi"
+	# shellcheck disable=SC2086
+	printf '%-46s %9s %8s   (runs:%s)\n' "pool, K processes" "$mp" "$(median $cp)" "$hp"
+	# shellcheck disable=SC2086
+	printf '%-46s %9s %8s   (runs:%s)\n' "pool, K threads of one process (informative)" \
+		"$mt" "$(median $ct)" "$ht"
 	echo "ratio pool/inprocess = $(ratio "$mp" "$mi") (target >= 0.8)"
+	# shellcheck disable=SC2086
+	echo "CPU per handshake, in-process/pool = $(ratio "$(median $ci)" "$(median $cp)") (informative)"
 fi
 
 # ---- 3. resident memory per idle relayed connection
@@ -301,10 +366,10 @@ if ! skip idle; then
 		echo "connections opened: $(field ok "$l") of $(field conns "$l") in $(field setup_seconds "$l") s;" \
 			"daemon fds $(field daemon_fds_before "$l") -> $(field daemon_fds_after "$l")"
 		echo "daemon VmRSS before: $(field rss_before_kib "$l") KiB, after: $(field rss_after_kib "$l") KiB"
-		pk=$(field per_conn_kib "$l")
-		echo "per idle connection = $pk KiB (target <= 64 KiB)"
+		echo "per idle connection = $(field per_conn_kib "$l") KiB (target <= 64 KiB)"
 	fi
 fi
+
 echo
 echo "negotiated, as seen by the GnuTLS servers (in-process and bench server):"
 cat "$T/negotiated" "$T"/serve*.out 2>/dev/null | sed -n 's/^negotiated /  /p' | sort -u

@@ -1,8 +1,9 @@
 /* client_starttls -- tlspool_starttls(): hand a connection to the daemon.
  *
  * The request carries cryptfd as SCM_RIGHTS.  The daemon may call back
- * with STARTTLS_LOCALID (answered unchanged) and PLAINTEXT_CONNECT
- * (answered with the plaintext descriptor), and finally replies STARTTLS
+ * with STARTTLS_LOCALID (namedconnect may change the identity; the fd
+ * it returns accepts it) and PLAINTEXT_CONNECT (answered with the
+ * plaintext descriptor), and finally replies STARTTLS
  * with the authenticated identities, or ERROR.
  */
 #include <errno.h>
@@ -85,7 +86,7 @@ static int client_starttls_plaintext(struct client_starttls_ctx *c,
 static int client_starttls_loop(struct client_starttls_ctx *c,
 				struct tlspool_command *cmd)
 {
-	int fd;
+	int fd, rc;
 
 	for (;;) {
 		if (client_pool_recv(&c->req, cmd, &fd) < 0)
@@ -94,8 +95,15 @@ static int client_starttls_loop(struct client_starttls_ctx *c,
 			close(fd);	/* the daemon never sends one */
 		switch (cmd->pio_cmd) {
 		case PIOC_STARTTLS_LOCALID_V2:
-			/* No local identity chooser here: approve as is. */
-			if (client_pool_send(&c->req, cmd, -1) < 0)
+			/* As in the ARPA2 library: namedconnect sees the
+			 * proposed identity, may change it, and the fd it
+			 * returns also accepts it.  Without namedconnect the
+			 * proposal is approved as is. */
+			if (c->namedconnect != NULL)
+				rc = client_starttls_plaintext(c, cmd);
+			else
+				rc = client_pool_send(&c->req, cmd, -1);
+			if (rc < 0)
 				return -1;
 			break;
 		case PIOC_PLAINTEXT_CONNECT_V2:

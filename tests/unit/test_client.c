@@ -240,6 +240,16 @@ static void serve_starttls_pair(struct fake *f, int conn)
 			     "srv.example.org") == 0);
 	memcpy(f->ctlkey, cmd.pio_data.pioc_starttls.ctlkey, TLSPOOL_CTLKEYLEN);
 	reqid = cmd.pio_reqid;
+	/* Without namedconnect a proposed identity is approved unchanged
+	 * and no descriptor comes with the answer. */
+	cb = fake_cb(&cmd, PIOC_STARTTLS_LOCALID_V2, 6);
+	strcpy(cb.pio_data.pioc_starttls.localid, "proposed@example.org");
+	FAKE_CHECK(f, fake_send(conn, &cb, -1) == 0);
+	FAKE_CHECK(f, fake_recv(conn, &cb, &plainfd) == 0 && plainfd < 0);
+	FAKE_CHECK(f, cb.pio_cmd == PIOC_STARTTLS_LOCALID_V2 &&
+		      cb.pio_cbid == 6 &&
+		      strcmp(cb.pio_data.pioc_starttls.localid,
+			     "proposed@example.org") == 0);
 	cb = fake_cb(&cmd, PIOC_PLAINTEXT_CONNECT_V2, 7);
 	FAKE_CHECK(f, fake_send(conn, &cb, -1) == 0);
 	FAKE_CHECK(f, fake_recv(conn, &cb, &plainfd) == 0 && plainfd >= 0);
@@ -304,9 +314,14 @@ static int named_cb(starttls_t *st, void *privdata)
 		errno = n->fail;
 		return -1;
 	}
+	/* As an ARPA2 application may: pick another local identity. */
+	strcpy(st->localid, "alias@example.org");
 	return dup(n->fd);
 }
 
+/* LOCALID_CHECK as the ARPA2 library does it: namedconnect sees the
+ * proposal, changes the identity, and its fd accepts it (no separate
+ * PLAINTEXT_CONNECT follows). */
 static void serve_starttls_named(struct fake *f, int conn)
 {
 	struct tlspool_command cmd, cb;
@@ -315,20 +330,16 @@ static void serve_starttls_named(struct fake *f, int conn)
 	FAKE_CHECK(f, fake_recv(conn, &cmd, &cryptfd) == 0 && cryptfd >= 0);
 	close(cryptfd);
 	cb = fake_cb(&cmd, PIOC_STARTTLS_LOCALID_V2, 42);
-	FAKE_CHECK(f, fake_send(conn, &cb, -1) == 0);
-	FAKE_CHECK(f, fake_recv(conn, &cb, NULL) == 0);
-	FAKE_CHECK(f, cb.pio_cmd == PIOC_STARTTLS_LOCALID_V2 &&
-		      cb.pio_cbid == 42 && cb.pio_reqid == cmd.pio_reqid);
-	FAKE_CHECK(f, strcmp(cb.pio_data.pioc_starttls.localid,
-			     "client@example.org") == 0);
-	cb = fake_cb(&cmd, PIOC_PLAINTEXT_CONNECT_V2, 43);
 	strcpy(cb.pio_data.pioc_starttls.remoteid, "cb.example.org");
 	FAKE_CHECK(f, fake_send(conn, &cb, -1) == 0);
 	FAKE_CHECK(f, fake_recv(conn, &cb, &plainfd) == 0 && plainfd >= 0);
-	FAKE_CHECK(f, cb.pio_cbid == 43 &&
-		      cb.pio_cmd == PIOC_PLAINTEXT_CONNECT_V2);
+	FAKE_CHECK(f, cb.pio_cmd == PIOC_STARTTLS_LOCALID_V2 &&
+		      cb.pio_cbid == 42 && cb.pio_reqid == cmd.pio_reqid);
+	FAKE_CHECK(f, strcmp(cb.pio_data.pioc_starttls.localid,
+			     "alias@example.org") == 0);
 	FAKE_CHECK(f, write(plainfd, "plain", 5) == 5);
 	close(plainfd);
+	strcpy(cmd.pio_data.pioc_starttls.localid, "alias@example.org");
 	strcpy(cmd.pio_data.pioc_starttls.remoteid, "cb.example.org");
 	FAKE_CHECK(f, fake_send(conn, &cmd, -1) == 0);
 }
@@ -348,10 +359,12 @@ static void test_starttls_named(void **state)
 	n.fd = ns[0];
 	memset(&st, 0, sizeof(st));
 	strcpy(st.localid, "client@example.org");
+	st.flags = PIOF_STARTTLS_LOCALID_CHECK;
 	memset(st.ctlkey, 0xab, sizeof(st.ctlkey));
 	assert_int_equal(tlspool_starttls(cs[0], &st, &n, named_cb), 0);
 	assert_int_equal(n.calls, 1);
 	assert_string_equal(n.seen_remote, "cb.example.org");
+	assert_string_equal(st.localid, "alias@example.org");
 	assert_string_equal(st.remoteid, "cb.example.org");
 	assert_int_equal(st.ctlkey[0], 0xab);	/* the app's key is kept */
 	assert_int_equal(read(ns[1], buf, 5), 5);
