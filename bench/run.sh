@@ -209,10 +209,11 @@ if ! skip bulk; then
 	wait_for 10 grep -q "listening on" "$T/tlstunnel.log"
 	tport=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$T/tlstunnel.log" | head -n 1)
 	methods="inproc pool direct"
-	if ! skip stunnel; then
-		methods+=" stunnel"
-		stport=$(free_port)
-		cat >"$T/stunnel.conf" <<CONF
+	start_stunnel() {	# sets stport and ST_PID; 0 or 1
+		local try
+		for try in 1 2 3; do
+			stport=$(free_port)
+			cat >"$T/stunnel.conf" <<CONF
 foreground = yes
 pid = $T/stunnel.pid
 debug = 3
@@ -230,10 +231,23 @@ sslVersionMax = TLSv1.3
 ciphersuites = $ST_SUITE
 curves = $ST_CURVE
 CONF
-		stunnel4 "$T/stunnel.conf" 2>>"$T/stunnel.log" &
-		ST_PID=$!
-		pids+=("$ST_PID")
-		wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$stport"
+			stunnel4 "$T/stunnel.conf" </dev/null 2>>"$T/stunnel.log" &
+			ST_PID=$!
+			pids+=("$ST_PID")
+			wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$stport" && return 0
+			stop "$ST_PID"
+			echo "bench: stunnel did not start (try $try):" >&2
+			tail -n 3 "$T/stunnel.log" >&2
+		done
+		return 1
+	}
+	if ! skip stunnel; then
+		if start_stunnel; then
+			methods+=" stunnel"
+		else
+			SKIP+=" stunnel "
+			echo "bench: leaving stunnel out" >&2
+		fi
 	fi
 	declare -A mb cpu
 	bulk_once() {	# bulk_once METHOD DIR
