@@ -50,6 +50,11 @@ int cred_verify_peer(const struct cred_store *s,
 		     const char *name, int domain_ok, const char *purpose,
 		     char *why, size_t whylen);
 
+/* Is the leaf valid for name?  A DNS name (or IP) by hostname rules;
+ * user@domain as an e-mail address, or with domain_ok its domain. */
+int cred_leaf_matches(gnutls_x509_crt_t leaf, const char *name,
+		      int domain_ok);
+
 /* The identity a certificate proves: the first rfc822Name (user@domain),
  * else the first dNSName, else the CN.  0 or -ENOENT. */
 int cred_cert_identity(const gnutls_datum_t *der, char *out, size_t outlen);

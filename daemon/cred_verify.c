@@ -103,10 +103,8 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t size)
 	}
 }
 
-/* Is the leaf valid for name?  DNS name (or IP) by hostname rules;
- * user@domain as an e-mail address, or with domain_ok its domain. */
-static int leaf_matches(gnutls_x509_crt_t leaf, const char *name,
-			int domain_ok)
+int cred_leaf_matches(gnutls_x509_crt_t leaf, const char *name,
+		      int domain_ok)
 {
 	const char *at = strrchr(name, '@');
 
@@ -251,7 +249,7 @@ int cred_verify_peer(const struct cred_store *s, const gnutls_datum_t *chain,
 		goto out;
 	}
 	if (name != NULL)
-		name_ok = leaf_matches(crts[0], name, domain_ok);
+		name_ok = cred_leaf_matches(crts[0], name, domain_ok);
 	if (status == 0 && name_ok) {
 		rc = 0;
 		goto out;

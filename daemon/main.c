@@ -18,6 +18,8 @@
 #include "dconfig.h"
 #include "idgen.h"
 #include "listener.h"
+#include "policydb.h"
+#include "priority.h"
 #include "session.h"
 #include "tplog.h"
 #include "worker.h"
@@ -25,6 +27,25 @@
 #define DRAIN_MS 10000
 
 static struct dconfig cfg;
+static struct policydb *pdb;
+
+/* The policy databases, when configured (created on first use). */
+static int open_policy(const struct dconfig *c)
+{
+	char err[512];
+	int rc;
+
+	if (c->dbenv_dir == NULL)
+		return 0;
+	rc = policydb_open(&pdb, c->dbenv_dir, POLICYDB_CREATE, err,
+			   sizeof(err));
+	if (rc < 0) {
+		tplog(LOG_ERR, "policy databases: %s", err);
+		return rc;
+	}
+	session_set_policydb(pdb);
+	return 0;
+}
 static int sigfd = -1;
 static int level_override = -1;
 
@@ -93,6 +114,9 @@ static void reload(void)
 	}
 	if (strcmp(n.socket_name, cfg.socket_name) != 0)
 		tplog(LOG_WARNING, "socket_name changes need a restart");
+	if ((n.dbenv_dir == NULL) != (cfg.dbenv_dir == NULL) ||
+	    (n.dbenv_dir && strcmp(n.dbenv_dir, cfg.dbenv_dir) != 0))
+		tplog(LOG_WARNING, "dbenv_dir changes need a restart");
 	tplog_set_level(n.log_level);
 	ctlconn_set_facilities(n.facilities);
 	session_set_config(&n, store);
@@ -206,7 +230,8 @@ static int run(int foreground)
 		rc = 1;
 		goto out_store;
 	}
-	if (drop_privileges(&cfg) < 0 || setup_signals() < 0) {
+	if (open_policy(&cfg) < 0 || drop_privileges(&cfg) < 0 ||
+	    setup_signals() < 0) {
 		rc = 1;
 		goto out_listener;
 	}
@@ -233,11 +258,14 @@ static int run(int foreground)
 	drain();
 	worker_stop_all();
 	session_config_clear();
+	priority_clear();
 out_pid:
 	unlink(cfg.pid_file);
 out_listener:
 	if (lfd >= 0)
 		listener_close(lfd, &cfg);
+	if (pdb != NULL)
+		policydb_close(pdb);
 out_store:
 	cred_store_unref(store);
 	dconfig_free(&cfg);

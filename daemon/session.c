@@ -19,6 +19,7 @@
 #include "cred.h"
 #include "ctlconn.h"
 #include "dconfig.h"
+#include "polsel.h"
 #include "relay.h"
 #include "tplog.h"
 
@@ -28,7 +29,15 @@ static struct {
 	char *priority;
 	char *default_localid;
 	unsigned timeout_ms;
+	struct policydb *db;
 } conf = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void session_set_policydb(struct policydb *db)
+{
+	pthread_mutex_lock(&conf.lock);
+	conf.db = db;
+	pthread_mutex_unlock(&conf.lock);
+}
 
 static atomic_uint live_sessions;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,6 +105,10 @@ void session_unref(struct session *s)
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
+	if (s->decision != NULL) {
+		polsel_decision_free(s->decision);
+		free(s->decision);
+	}
 	free(s);
 	atomic_fetch_sub(&live_sessions, 1);
 }
@@ -130,8 +143,10 @@ struct session *session_new(struct ctlconn *ctl,
 	s->deadline.fire = on_deadline;
 	s->started_ms = worker_now_ms();
 	snprintf(s->peer, sizeof(s->peer), "%s", ctlconn_peer(ctl));
+	s->uid = ctlconn_uid(ctl);
 	pthread_mutex_lock(&conf.lock);
 	s->creds = conf.creds;
+	s->db = conf.db;
 	if (s->creds != NULL)
 		cred_store_ref(s->creds);
 	s->priority = strdup(conf.priority ? conf.priority : "NORMAL");

@@ -16,11 +16,14 @@ struct ctlconn;
 struct session;
 struct cred_store;
 struct dconfig;
+struct policydb;
 
 /* Global settings for new sessions; replaced on SIGHUP (sessions keep the
  * store they started with). */
 void session_set_config(const struct dconfig *cfg, struct cred_store *creds);
 void session_config_clear(void);
+/* The policy databases (opened once at start; NULL: defaults only). */
+void session_set_policydb(struct policydb *db);
 
 /* Start a STARTTLS request received on ctl with cryptfd (ownership taken,
  * closed on every error path).  Replies and callbacks go through ctl. */

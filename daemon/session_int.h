@@ -4,6 +4,7 @@
 #define TP_SESSION_INT_H
 
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <gnutls/gnutls.h>
 
 #include "ctlkey.h"
@@ -35,10 +36,13 @@ struct session {
 	struct ctlconn *cbctl;		/* where the pending callback went */
 	uint16_t cbid;
 	int localid_checked;
-	char why[128];			/* reason recorded inside a GnuTLS hook */
+	char why[256];			/* reason recorded inside a GnuTLS hook */
 	char localid[128], remoteid[128];	/* authenticated */
 	struct relay *relay;
 	char *priority;
+	struct policydb *db;		/* policy databases, or NULL */
+	struct polsel_decision *decision;	/* the rule that applies */
+	uid_t uid;			/* requester, from SO_PEERCRED */
 	char peer[64];			/* "uid=U pid=P" of the requester */
 	uint64_t started_ms;
 };

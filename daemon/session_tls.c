@@ -15,7 +15,10 @@
 
 #include "cred.h"
 #include "ctlconn.h"
+#include "polsel.h"
+#include "priority.h"
 #include "relay.h"
+#include "validate.h"
 #include "tplog.h"
 
 static void step_handshake(struct session *s);
@@ -93,6 +96,76 @@ static int is_ip_literal(const char *name)
 	       inet_pton(AF_INET6, name, buf) == 1;
 }
 
+/* Find the rule for this connection (polsel.h); the subject is the
+ * remote identity as a client, the served name as a server. */
+static int decide(struct session *s, char *why, size_t whylen)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	struct polsel_query q = {
+		.role = s->server ? POLREC_ROLE_SERVER : POLREC_ROLE_CLIENT,
+		.localid = s->server ? s->localid : st->localid,
+		.remoteid = st->remoteid,
+		.uid = s->uid,
+	};
+
+	s->decision = malloc(sizeof(*s->decision));
+	if (s->decision == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return polsel_decide(s->db, &q, s->decision, why, whylen);
+}
+
+/* The rule's priority string (or the configured one) with its version
+ * bounds, from the cache. */
+static int apply_priority(struct session *s)
+{
+	static const struct polrec_policy none;
+	const struct polrec_policy *p = s->decision ? &s->decision->pol : &none;
+	const char *rule = s->decision && s->decision->rule[0]
+			   ? s->decision->rule : "(default)";
+	char text[1024];
+	const char *errpos = NULL;
+	gnutls_priority_t prio;
+	int rc;
+
+	if (priority_with_versions(p->priority ? p->priority : s->priority,
+				   p->min_version, p->max_version, text,
+				   sizeof(text)) < 0) {
+		snprintf(s->why, sizeof(s->why), "rule %s: priority too long",
+			 rule);
+		return GNUTLS_E_INVALID_REQUEST;
+	}
+	rc = priority_get(text, &prio, &errpos);
+	if (rc < 0) {
+		snprintf(s->why, sizeof(s->why), "rule %s: priority \"%.60s\" "
+			 "refused by GnuTLS%s%.20s: %s", rule, text, errpos ? " at " : "", errpos ? errpos : "",
+			 gnutls_strerror(rc));
+		return rc;
+	}
+	return gnutls_priority_set(s->tls, prio);
+}
+
+/* Client authentication the server asks for: the rule's setting, else
+ * what the application's flags say (required by default). */
+static gnutls_certificate_request_t client_auth(const struct session *s)
+{
+	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
+
+	switch (s->decision ? s->decision->pol.client_auth
+			    : POLREC_CAUTH_DEFAULT) {
+	case POLREC_CAUTH_NONE: return GNUTLS_CERT_IGNORE;
+	case POLREC_CAUTH_OPTIONAL: return GNUTLS_CERT_REQUEST;
+	case POLREC_CAUTH_REQUIRED: return GNUTLS_CERT_REQUIRE;
+	default: break;
+	}
+	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
+		return GNUTLS_CERT_IGNORE;
+	if (flags & PIOF_STARTTLS_REQUEST_REMOTEID)
+		return GNUTLS_CERT_REQUEST;
+	return GNUTLS_CERT_REQUIRE;
+}
+
 static int use_identity(struct session *s, const char *name)
 {
 	s->ident = cred_find(s->creds, name);
@@ -144,6 +217,16 @@ static int post_client_hello(gnutls_session_t tls)
 			 "the application gave no local identity");
 		return GNUTLS_E_UNRECOGNIZED_NAME;
 	}
+	if (s->decision == NULL) {
+		int rc = decide(s, s->why, sizeof(s->why));
+
+		if (rc < 0)
+			return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
+		rc = apply_priority(s);
+		if (rc < 0)
+			return rc;
+		gnutls_certificate_server_set_request(tls, client_auth(s));
+	}
 	return use_identity(s, s->localid) < 0 ? GNUTLS_E_UNRECOGNIZED_NAME : 0;
 }
 
@@ -172,14 +255,7 @@ static int setup_client(struct session *s)
 
 static int setup_server(struct session *s)
 {
-	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
-	gnutls_certificate_request_t req = GNUTLS_CERT_REQUIRE;
-
-	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
-		req = GNUTLS_CERT_IGNORE;
-	else if (flags & PIOF_STARTTLS_REQUEST_REMOTEID)
-		req = GNUTLS_CERT_REQUEST;
-	gnutls_certificate_server_set_request(s->tls, req);
+	gnutls_certificate_server_set_request(s->tls, client_auth(s));
 	gnutls_handshake_set_post_client_hello_function(s->tls,
 							post_client_hello);
 	/* Credentials are chosen in post_client_hello; until then the
@@ -190,7 +266,6 @@ static int setup_server(struct session *s)
 
 static void begin_handshake(struct session *s)
 {
-	const char *errpos = NULL;
 	int rc;
 
 	rc = gnutls_init(&s->tls, (s->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
@@ -198,7 +273,8 @@ static void begin_handshake(struct session *s)
 	if (rc < 0)
 		goto fail;
 	gnutls_session_set_ptr(s->tls, s);
-	rc = gnutls_priority_set_direct(s->tls, s->priority, &errpos);
+	/* A server's rule is known only once the ClientHello names it. */
+	rc = apply_priority(s);
 	if (rc < 0)
 		goto fail;
 	rc = s->server ? setup_server(s) : setup_client(s);
@@ -212,9 +288,8 @@ fail:
 	if (s->why[0] != '\0')
 		session_fail(s, EACCES, "%s", s->why);
 	else
-		session_fail(s, EINVAL, "TLS setup failed: %s%s%s",
-			     gnutls_strerror(rc), errpos ? " at " : "",
-			     errpos ? errpos : "");
+		session_fail(s, EINVAL, "TLS setup failed: %s",
+			     gnutls_strerror(rc));
 }
 
 static const char *alert_text(struct session *s, int rc)
@@ -267,14 +342,59 @@ static int validate_client(struct session *s, const gnutls_datum_t *chain,
 	return 0;
 }
 
-/* Fail closed: what the peer must prove follows from the flags. */
+/* The negotiated version must lie within the rule's bounds (a server
+ * cannot narrow them before the ClientHello is read). */
+static int check_version(struct session *s, char *why, size_t whylen)
+{
+	const struct polrec_policy *p = &s->decision->pol;
+	gnutls_protocol_t v = gnutls_protocol_get_version(s->tls);
+	unsigned wire = v == GNUTLS_TLS1_3 ? 0x0304 : v == GNUTLS_TLS1_2 ? 0x0303
+		      : v == GNUTLS_TLS1_1 ? 0x0302 : 0x0301;
+
+	if ((p->min_version && wire < p->min_version) ||
+	    (p->max_version && wire > p->max_version)) {
+		snprintf(why, whylen, "rule %s: negotiated %s is outside %s..%s",
+			 s->decision->rule, gnutls_protocol_get_name(v),
+			 polrec_version_name(p->min_version),
+			 polrec_version_name(p->max_version));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A rule with a validation expression decides alone; the application's
+ * flags cannot relax what the administrator requires. */
+static int validate_by_rule(struct session *s, char *why, size_t whylen)
+{
+	struct validate_input in = {
+		.tls = s->tls,
+		.server = s->server,
+		.remoteid = s->req.pio_data.pioc_starttls.remoteid,
+		.rule = s->decision->rule,
+		.valexp = s->decision->valexp,
+		.creds = s->creds,
+		.db = s->db,
+	};
+
+	return validate_rule(&in, s->remoteid, sizeof(s->remoteid), why,
+			     whylen);
+}
+
+/* Fail closed: without a rule's expression, what the peer must prove
+ * follows from the flags (the secure default). */
 static int validate_peer(struct session *s, char *why, size_t whylen)
 {
 	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
 	unsigned n = 0;
 	const gnutls_datum_t *chain;
+	int rc;
 
 	s->remoteid[0] = '\0';
+	rc = check_version(s, why, whylen);
+	if (rc < 0)
+		return rc;
+	if (s->decision->have_record && s->decision->pol.valexp != NULL)
+		return validate_by_rule(s, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
 	chain = gnutls_certificate_get_peers(s->tls, &n);
@@ -460,7 +580,12 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		begin_handshake(s);
 		return;
 	}
-	snprintf(s->localid, sizeof(s->localid), "%s", st->localid);
+	if (decide(s, why, sizeof(why)) < 0) {
+		session_fail(s, EACCES, "%s", why);
+		return;
+	}
+	/* The requested identity, or what disclose.db shows this peer. */
+	snprintf(s->localid, sizeof(s->localid), "%s", s->decision->localid);
 	if (st->flags & PIOF_STARTTLS_LOCALID_CHECK) {
 		if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2,
 					  s->localid, st->remoteid) < 0) {

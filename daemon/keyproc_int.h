@@ -1,0 +1,140 @@
+/* keyproc_int -- the key process's wire format, shared by both sides.
+ *
+ * Every message is a struct kp_hdr followed by len payload bytes, in host
+ * byte order (both ends are this program on this machine).  A request
+ * carries op and seq with status 0; the answer repeats op and seq, with
+ * status 0 or a negative GnuTLS error code.  Payload fields are u32
+ * values and strings (u16 length, then that many bytes: no NUL, at most
+ * KP_MAX_STR); a trailing byte field takes the rest of the payload.
+ *
+ *   PING                                         -> u32 pid
+ *   LOAD_FILE  u32 handle, str name, str path    -> u32 pk, u32 bits
+ *   LOAD_URL   u32 handle, str name, str uri, str pin -> u32 pk, u32 bits
+ *   RELEASE    u32 handle                        -> (nothing)
+ *   SIGN_HASH  u32 handle, u32 algo, u32 flags, bytes -> signature
+ *   SIGN_DATA  u32 handle, u32 algo, u32 flags, bytes -> signature
+ *   DECRYPT    u32 handle, bytes                 -> plaintext
+ *   IDGEN      str state_dir, str localid_dir, str host -> u32 -errno, text
+ *   DROP_PRIV  u32 uid, u32 gid (KP_KEEP: unchanged)
+ */
+#ifndef TP_KEYPROC_INT_H
+#define TP_KEYPROC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KP_MAX_PAYLOAD 16384
+#define KP_MAX_STR 4096
+#define KP_KEEP UINT32_MAX
+
+enum kp_op {
+	KP_PING = 1,
+	KP_LOAD_FILE,
+	KP_LOAD_URL,
+	KP_RELEASE,
+	KP_SIGN_HASH,
+	KP_SIGN_DATA,
+	KP_DECRYPT,
+	KP_IDGEN,
+	KP_DROP_PRIV,
+};
+
+struct kp_hdr {
+	uint32_t len;		/* payload bytes that follow */
+	uint16_t op;
+	uint16_t flags;		/* 0 */
+	uint32_t seq;
+	int32_t status;		/* answers: 0 or a GnuTLS error code */
+};
+
+/* A payload being built; err is set once anything did not fit. */
+struct kp_out {
+	size_t len;
+	int err;
+	uint8_t buf[KP_MAX_PAYLOAD];
+};
+
+/* A payload being parsed; err is set once anything was missing. */
+struct kp_in {
+	const uint8_t *p;
+	size_t len, off;
+	int err;
+};
+
+static inline void kp_put(struct kp_out *o, const void *p, size_t n)
+{
+	if (o->err || n > sizeof(o->buf) - o->len) {
+		o->err = 1;
+		return;
+	}
+	if (n > 0)
+		memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static inline void kp_put_u32(struct kp_out *o, uint32_t v)
+{
+	kp_put(o, &v, sizeof(v));
+}
+
+static inline void kp_put_str(struct kp_out *o, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	uint16_t l = (uint16_t)n;
+
+	if (n > KP_MAX_STR) {
+		o->err = 1;
+		return;
+	}
+	kp_put(o, &l, sizeof(l));
+	kp_put(o, s, n);
+}
+
+static inline uint32_t kp_get_u32(struct kp_in *in)
+{
+	uint32_t v = 0;
+
+	if (in->err || in->len - in->off < sizeof(v)) {
+		in->err = 1;
+		return 0;
+	}
+	memcpy(&v, in->p + in->off, sizeof(v));
+	in->off += sizeof(v);
+	return v;
+}
+
+/* Copy a string into out (NUL-terminated); refused when longer than
+ * KP_MAX_STR or size - 1, or when it holds a NUL byte. */
+static inline void kp_get_str(struct kp_in *in, char *out, size_t size)
+{
+	uint16_t l = 0;
+
+	if (in->err || in->len - in->off < sizeof(l))
+		goto bad;
+	memcpy(&l, in->p + in->off, sizeof(l));
+	in->off += sizeof(l);
+	if (l > KP_MAX_STR || l >= size || in->len - in->off < l ||
+	    memchr(in->p + in->off, '\0', l) != NULL)
+		goto bad;
+	memcpy(out, in->p + in->off, l);
+	out[l] = '\0';
+	in->off += l;
+	return;
+bad:
+	in->err = 1;
+	if (size > 0)
+		out[0] = '\0';
+}
+
+/* Exact reads and writes on a stream socket (EINTR retried, no SIGPIPE):
+ * kp_read_all returns n, 0 at EOF before the first byte, -EPIPE at EOF
+ * inside, or -errno (-EAGAIN after SO_RCVTIMEO); kp_write_all 0 or -errno. */
+long kp_read_all(int fd, void *p, size_t n);
+int kp_write_all(int fd, const void *p, size_t n);
+
+/* The key process's server loop over its pool connections (one thread
+ * each); returns when the daemon closes any of them.  0 or -errno. */
+int keyproc_serve(const int *fds, unsigned n);
+
+#endif

@@ -1,0 +1,32 @@
+/* validate -- evaluate a policy rule's validation expression on an
+ * established handshake.
+ *
+ * Every predicate the daemon accepts (POLSEL_PREDICATES) is real; the
+ * meaning of each is in doc/validation.md.  A refusal names the rule,
+ * the expression and the predicates that made it false, with reasons.
+ */
+#ifndef TP_VALIDATE_H
+#define TP_VALIDATE_H
+
+#include <stddef.h>
+#include <gnutls/gnutls.h>
+
+struct cred_store;
+struct policydb;
+
+struct validate_input {
+	gnutls_session_t tls;
+	int server;			/* local role */
+	const char *remoteid;		/* requested remote identity or "" */
+	const char *rule;		/* selector of the rule, for messages */
+	const char *valexp;		/* the expression */
+	const struct cred_store *creds;	/* trust anchors */
+	struct policydb *db;		/* pins, revoked keys, CRLs; or NULL */
+};
+
+/* 0 accept (with the proven identity in remoteid_out, "" when the peer
+ * showed none), -EACCES refuse with the reason in why. */
+int validate_rule(const struct validate_input *in, char *remoteid_out,
+		  size_t remoteid_len, char *why, size_t whylen);
+
+#endif
