@@ -173,9 +173,8 @@ static int fill_defaults(struct dconfig *c, char *err, size_t errlen)
 	}
 	if (rc == 0 && c->localid_dir == NULL)
 		rc = path_join(&c->localid_dir, c->state_dir, "localid");
-	/* Embedded defaults keep policy next to the generated identity; a
-	 * config file names its dbenv_dir or runs on secure defaults. */
-	if (rc == 0 && c->dbenv_dir == NULL && c->config_file == NULL)
+	/* tlspool-ctl finds the same place from the same config. */
+	if (rc == 0 && c->dbenv_dir == NULL)
 		rc = path_join(&c->dbenv_dir, c->state_dir, "db");
 	if (rc == 0 && c->trust_anchors == NULL && c->generate_identity)
 		rc = path_join(&c->trust_anchors, c->state_dir, "ca.pem");

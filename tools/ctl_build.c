@@ -1,0 +1,560 @@
+/* tlspool-ctl: turn a parsed command into encoded records, reading the
+ * certificate, key and CRL files it names.  Key bytes are read only to
+ * check that a key file fits its certificate; they never leave here. */
+#include "ctl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "donai.h"
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static void to_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* ---- certificates ---- */
+
+struct chain {
+	gnutls_x509_crt_t *crts;
+	unsigned n;
+};
+
+static void chain_free(struct chain *ch)
+{
+	for (unsigned i = 0; i < ch->n; i++)
+		gnutls_x509_crt_deinit(ch->crts[i]);
+	gnutls_free(ch->crts);
+	ch->crts = NULL;
+	ch->n = 0;
+}
+
+/* PEM (one or more certificates) or a single DER certificate. */
+static int load_chain(const char *path, struct chain *ch, char *err,
+		      size_t errlen)
+{
+	gnutls_datum_t data = { NULL, 0 };
+	int rc = gnutls_load_file(path, &data);
+
+	memset(ch, 0, sizeof(*ch));
+	if (rc < 0)
+		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
+			    gnutls_strerror(rc));
+	rc = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &data,
+					  GNUTLS_X509_FMT_PEM, 0);
+	if (rc < 0)
+		rc = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &data,
+						  GNUTLS_X509_FMT_DER, 0);
+	gnutls_free(data.data);
+	if (rc < 0 || ch->n == 0)
+		return fail(err, errlen, -EINVAL, "%s: no certificate: %s", path,
+			    rc < 0 ? gnutls_strerror(rc) : "empty");
+	if (ch->n > POLREC_CHAIN_MAX) {
+		chain_free(ch);
+		return fail(err, errlen, -EINVAL, "%s: more than %d certificates",
+			    path, POLREC_CHAIN_MAX);
+	}
+	return 0;
+}
+
+static int crt_der(gnutls_x509_crt_t crt, struct polrec_blob *b)
+{
+	gnutls_datum_t d;
+	int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d);
+
+	if (rc < 0)
+		return -EINVAL;
+	b->data = malloc(d.size);
+	if (b->data != NULL)
+		memcpy(b->data, d.data, d.size);
+	b->len = d.size;
+	gnutls_free(d.data);
+	return b->data != NULL ? 0 : -ENOMEM;
+}
+
+/* SHA-256 of the SubjectPublicKeyInfo, in hex. */
+static int spki_hex(gnutls_x509_crt_t crt, char hex[65])
+{
+	uint8_t id[32];
+	size_t n = sizeof(id);
+
+	if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id, &n) < 0 ||
+	    n != 32)
+		return -EINVAL;
+	to_hex(id, 32, hex);
+	return 0;
+}
+
+int ctl_der_spki_hex(const struct polrec_blob *der, char hex[65])
+{
+	gnutls_datum_t d = { der->data, (unsigned)der->len };
+	gnutls_x509_crt_t crt;
+	int rc = gnutls_x509_crt_init(&crt);
+
+	if (rc < 0)
+		return -ENOMEM;
+	rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
+	rc = rc < 0 ? -EINVAL : spki_hex(crt, hex);
+	gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/* The key file must be a private key for the leaf.  An encrypted key
+ * cannot be checked here (the daemon asks for its PIN): a warning. */
+static int check_keyfile(const char *path, gnutls_x509_crt_t leaf, char *err,
+			 size_t errlen)
+{
+	gnutls_datum_t data = { NULL, 0 };
+	gnutls_x509_privkey_t key = NULL;
+	uint8_t a[32], b[32];
+	size_t an = sizeof(a), bn = sizeof(b);
+	int rc = gnutls_load_file(path, &data);
+
+	if (rc < 0)
+		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
+			    gnutls_strerror(rc));
+	rc = gnutls_x509_privkey_init(&key);
+	if (rc == 0)
+		rc = gnutls_x509_privkey_import2(key, &data, GNUTLS_X509_FMT_PEM,
+						 NULL, 0);
+	gnutls_free(data.data);
+	if (rc == GNUTLS_E_DECRYPTION_FAILED) {
+		fprintf(stderr, "tlspool-ctl: warning: %s is encrypted; not "
+			"checked against the certificate\n", path);
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0) {
+		rc = fail(err, errlen, -EINVAL, "%s: not a PEM private key: %s",
+			  path, gnutls_strerror(rc));
+		goto out;
+	}
+	if (gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, a,
+					   &an) < 0 ||
+	    gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, b, &bn) < 0 ||
+	    an != bn || memcmp(a, b, an) != 0)
+		rc = fail(err, errlen, -EINVAL, "%s does not belong to the first "
+			  "certificate of the chain", path);
+out:
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+/* ---- actions ---- */
+
+static struct ctl_action *add(struct ctl_actions *acts)
+{
+	struct ctl_action *a;
+
+	if (acts->n == acts->cap) {
+		size_t cap = acts->cap ? acts->cap * 2 : 8;
+		struct ctl_action *na = realloc(acts->a, cap * sizeof(*na));
+
+		if (na == NULL)
+			return NULL;
+		acts->a = na;
+		acts->cap = cap;
+	}
+	a = &acts->a[acts->n++];
+	memset(a, 0, sizeof(*a));
+	return a;
+}
+
+void ctl_actions_free(struct ctl_actions *acts)
+{
+	for (size_t i = 0; i < acts->n; i++)
+		free(acts->a[i].val);
+	free(acts->a);
+	memset(acts, 0, sizeof(*acts));
+}
+
+/* Encoded record under key; rc from the encoder, err prefixed. */
+static int add_put(struct ctl_actions *acts, enum policydb_which db,
+		   const char *key, size_t keylen, const char *label,
+		   const void *rec, char *err, size_t errlen)
+{
+	struct ctl_action *a = add(acts);
+	char why[256];
+	int rc;
+
+	if (a == NULL)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	a->db = db;
+	memcpy(a->key, key, keylen);
+	a->keylen = keylen;
+	snprintf(a->label, sizeof(a->label), "%s", label);
+	switch (db) {
+	case POLICYDB_LOCALID:
+		rc = polrec_localid_encode(rec, &a->val, &a->vallen, why, sizeof(why));
+		break;
+	case POLICYDB_DISCLOSE:
+		rc = polrec_disclose_encode(rec, &a->val, &a->vallen, why, sizeof(why));
+		break;
+	case POLICYDB_TRUST:
+		rc = polrec_trust_encode(rec, &a->val, &a->vallen, why, sizeof(why));
+		break;
+	default:
+		rc = polrec_policy_encode(rec, &a->val, &a->vallen, why, sizeof(why));
+		break;
+	}
+	if (rc < 0) {
+		acts->n--;
+		return fail(err, errlen, rc, "%s: %s", label, why);
+	}
+	return 0;
+}
+
+static int add_del(struct ctl_actions *acts, const struct ctl_cmd *c,
+		   char *err, size_t errlen)
+{
+	struct ctl_action *a = add(acts);
+	int rc = 0;
+
+	if (a == NULL)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	a->db = c->db;
+	a->del = 1;
+	if (c->db == POLICYDB_POLICY) {
+		rc = polrec_policy_key(c->name, c->role, a->key, sizeof(a->key),
+				       &a->keylen);
+		snprintf(a->label, sizeof(a->label), "policy %s %s", c->name,
+			 polrec_role_name(c->role));
+	} else {
+		a->keylen = strlen(c->name);
+		memcpy(a->key, c->name, a->keylen + 1);
+		a->localid_kind = c->kind;
+		snprintf(a->label, sizeof(a->label), "%s %s%s%s",
+			 policydb_name(c->db), c->name, c->kind ? " " : "",
+			 c->kind ? polrec_cred_name(c->kind) : "");
+	}
+	if (rc < 0)
+		acts->n--;
+	return rc < 0 ? fail(err, errlen, rc, "bad key") : 0;
+}
+
+/* A localid x509 record for id from chain + (key file | URI). */
+static int build_localid(struct ctl_actions *acts, const char *id,
+			 const char *chainfile, const char *keyfile,
+			 const char *uri, const struct ctl_cmd *c, char *err,
+			 size_t errlen)
+{
+	struct polrec_blob certs[POLREC_CHAIN_MAX];
+	struct polrec_localid r = { 0 };
+	struct chain ch;
+	char keypath[PATH_MAX], key[POLREC_KEY_MAX + 1], label[CTL_NAMELEN + 32];
+	size_t kl;
+	int rc = load_chain(chainfile, &ch, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	memset(certs, 0, sizeof(certs));
+	if (keyfile != NULL) {
+		rc = check_keyfile(keyfile, ch.crts[0], err, errlen);
+		if (rc == 0 && realpath(keyfile, keypath) == NULL)
+			rc = fail(err, errlen, -errno, "%s: %s", keyfile,
+				  strerror(errno));
+	}
+	for (unsigned i = 0; rc == 0 && i < ch.n; i++)
+		rc = crt_der(ch.crts[i], &certs[i]);
+	if (rc < 0)
+		goto out;
+	r.kind = POLREC_CRED_X509;
+	r.roles = c->roles ? c->roles : POLREC_ROLE_BOTH;
+	r.keyref_type = keyfile ? POLREC_KEYREF_FILE : POLREC_KEYREF_PKCS11;
+	r.keyref = keyfile ? keypath : (char *)uri;
+	r.certs = certs;
+	r.ncerts = ch.n;
+	r.uids = (uint32_t *)c->uids;
+	r.nuids = c->nuids;
+	rc = polrec_localid_key(id, POLREC_CRED_X509, key, sizeof(key), &kl);
+	if (rc < 0) {
+		rc = fail(err, errlen, rc, "bad identity %s", id);
+		goto out;
+	}
+	snprintf(label, sizeof(label), "localid %s x509", id);
+	rc = add_put(acts, POLICYDB_LOCALID, key, kl, label, &r, err, errlen);
+out:
+	for (unsigned i = 0; i < ch.n; i++)
+		free(certs[i].data);
+	chain_free(&ch);
+	return rc;
+}
+
+/* ---- import-dir: <id>.pem with <id>.key or <id>.p11 ---- */
+
+static int read_uri(const char *path, char *uri, size_t cap, char *err,
+		    size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	if (fgets(uri, (int)cap, f) == NULL)
+		uri[0] = '\0';
+	fclose(f);
+	uri[strcspn(uri, "\r\n")] = '\0';
+	if (strncmp(uri, "pkcs11:", 7) != 0)
+		return fail(err, errlen, -EINVAL, "%s: first line is not a pkcs11: "
+			    "URI", path);
+	return 0;
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int import_one(struct ctl_actions *acts, const struct ctl_cmd *c,
+		      const char *name, char *err, size_t errlen)
+{
+	char pem[PATH_MAX], keyf[PATH_MAX], p11[PATH_MAX], uri[POLREC_TEXT_MAX];
+	char id[CTL_NAMELEN], why[128];
+	size_t nl = strlen(name) - 4;
+	struct donai d;
+	int hk, hp, rc;
+
+	snprintf(id, sizeof(id), "%.*s", (int)nl, name);
+	if (donai_parse(id, &d, why, sizeof(why)) < 0)
+		return fail(err, errlen, -EINVAL, "%s/%s: '%s' is not an identity: "
+			    "%s", c->dir, name, id, why);
+	donai_format(&d, id, sizeof(id));
+	if ((size_t)snprintf(pem, sizeof(pem), "%s/%s", c->dir, name) >= sizeof(pem) ||
+	    (size_t)snprintf(keyf, sizeof(keyf), "%s/%.*s.key", c->dir, (int)nl, name) >= sizeof(keyf) ||
+	    (size_t)snprintf(p11, sizeof(p11), "%s/%.*s.p11", c->dir, (int)nl, name) >= sizeof(p11))
+		return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", name);
+	hk = exists(keyf);
+	hp = exists(p11);
+	if (hk == hp)
+		return fail(err, errlen, -EINVAL, "%s: %s", pem,
+			    hk ? "both a .key and a .p11 file" : "no .key or .p11 file");
+	if (hp && (rc = read_uri(p11, uri, sizeof(uri), err, errlen)) < 0)
+		return rc;
+	return build_localid(acts, id, pem, hk ? keyf : NULL, hp ? uri : NULL,
+			     c, err, errlen);
+}
+
+static int pem_name(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	return n > 4 && strcmp(e->d_name + n - 4, ".pem") == 0;
+}
+
+static int build_import(struct ctl_actions *acts, const struct ctl_cmd *c,
+			char *err, size_t errlen)
+{
+	struct dirent **names = NULL;
+	int n = scandir(c->dir, &names, pem_name, alphasort), rc = 0;
+
+	if (n < 0)
+		return fail(err, errlen, -errno, "%s: %s", c->dir, strerror(errno));
+	if (n == 0)
+		rc = fail(err, errlen, -ENOENT, "%s: no <identity>.pem files",
+			  c->dir);
+	for (int i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = import_one(acts, c, names[i]->d_name, err, errlen);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/* ---- trust ---- */
+
+static int put_trust(struct ctl_actions *acts, const struct polrec_trust *r,
+		     const char *hex, char *err, size_t errlen)
+{
+	char key[POLREC_KEY_MAX + 1], label[POLREC_KEY_MAX + 16];
+	size_t kl;
+	int rc = polrec_trust_key(r->kind, hex, r->bound_id, key, sizeof(key),
+				  &kl);
+
+	if (rc < 0)
+		return fail(err, errlen, rc, "cannot make a trust key");
+	snprintf(label, sizeof(label), "trust %s", key);
+	return add_put(acts, POLICYDB_TRUST, key, kl, label, r, err, errlen);
+}
+
+/* Anchors: every certificate in the file.  Pins and revocations: the
+ * first certificate, or only the hash. */
+static int build_trust_certs(struct ctl_actions *acts, const struct ctl_cmd *c,
+			     char *err, size_t errlen)
+{
+	struct polrec_trust r = { 0 };
+	struct chain ch = { NULL, 0 };
+	char hex[65];
+	unsigned n;
+	int rc = 0;
+
+	r.kind = c->op == CTL_ADD_ANCHOR ? POLREC_TRUST_ANCHOR :
+		 c->op == CTL_ADD_PIN ? POLREC_TRUST_PIN : POLREC_TRUST_REVOKED;
+	if (r.kind != POLREC_TRUST_REVOKED) {
+		r.flags = c->peers ? c->peers : POLREC_TRUSTF_MASK;
+		r.valexp = (char *)c->valexp;
+	}
+	if (c->for_id[0] != '\0')
+		r.bound_id = (char *)c->for_id;
+	if (c->file == NULL)
+		return put_trust(acts, &r, c->hex, err, errlen);
+	rc = load_chain(c->file, &ch, err, errlen);
+	n = r.kind == POLREC_TRUST_ANCHOR ? ch.n : 1;
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		if (spki_hex(ch.crts[i], hex) < 0) {
+			rc = fail(err, errlen, -EINVAL, "%s: certificate %u: no "
+				  "public key", c->file, i + 1);
+			break;
+		}
+		rc = crt_der(ch.crts[i], &r.der);
+		if (rc == 0)
+			rc = put_trust(acts, &r, hex, err, errlen);
+		free(r.der.data);
+		r.der.data = NULL;
+	}
+	chain_free(&ch);
+	return rc;
+}
+
+static int build_crl(struct ctl_actions *acts, const struct ctl_cmd *c,
+		     char *err, size_t errlen)
+{
+	struct polrec_trust r = { .kind = POLREC_TRUST_CRL };
+	gnutls_datum_t data = { NULL, 0 }, der = { NULL, 0 }, dn = { NULL, 0 };
+	gnutls_x509_crl_t crl = NULL;
+	uint8_t h[32];
+	char hex[65];
+	int rc = gnutls_load_file(c->file, &data);
+
+	if (rc < 0)
+		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", c->file,
+			    gnutls_strerror(rc));
+	rc = gnutls_x509_crl_init(&crl);
+	if (rc == 0 && gnutls_x509_crl_import(crl, &data, GNUTLS_X509_FMT_PEM) < 0)
+		rc = gnutls_x509_crl_import(crl, &data, GNUTLS_X509_FMT_DER);
+	if (rc == 0)
+		rc = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der);
+	if (rc == 0)
+		rc = gnutls_x509_crl_get_raw_issuer_dn(crl, &dn);
+	if (rc == 0)
+		rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, dn.data, dn.size, h);
+	if (rc < 0) {
+		rc = fail(err, errlen, -EINVAL, "%s: not a CRL: %s", c->file,
+			  gnutls_strerror(rc));
+		goto out;
+	}
+	to_hex(h, sizeof(h), hex);
+	r.der.data = der.data;
+	r.der.len = der.size;
+	rc = put_trust(acts, &r, hex, err, errlen);
+out:
+	gnutls_free(data.data);
+	gnutls_free(der.data);
+	gnutls_free(dn.data);
+	if (crl != NULL)
+		gnutls_x509_crl_deinit(crl);
+	return rc;
+}
+
+/* ---- disclose and policy ---- */
+
+static int build_disclose(struct ctl_actions *acts, const struct ctl_cmd *c,
+			  char *err, size_t errlen)
+{
+	struct polrec_disclose r = { c->ids, c->nids };
+	char label[CTL_NAMELEN + 16];
+
+	snprintf(label, sizeof(label), "disclose %s", c->name);
+	return add_put(acts, POLICYDB_DISCLOSE, c->name, strlen(c->name), label,
+		       &r, err, errlen);
+}
+
+static int build_policy(struct ctl_actions *acts, const struct ctl_cmd *c,
+			char *err, size_t errlen)
+{
+	struct polrec_policy r = { 0 };
+	char key[POLREC_KEY_MAX + 1], label[CTL_NAMELEN + 32];
+	gnutls_priority_t prio;
+	const char *errpos = NULL;
+	size_t kl;
+	int rc;
+
+	if (c->priority != NULL && c->priority[0] != '\0') {
+		rc = gnutls_priority_init(&prio, c->priority, &errpos);
+		if (rc < 0)
+			return fail(err, errlen, -EINVAL, "--priority '%s': %s near "
+				    "'%s'", c->priority, gnutls_strerror(rc),
+				    errpos ? errpos : "");
+		gnutls_priority_deinit(prio);
+		r.priority = (char *)c->priority;
+	}
+	r.min_version = c->min_version;
+	r.max_version = c->max_version;
+	r.client_auth = (enum polrec_client_auth)c->client_auth;
+	r.kinds = c->kinds;
+	r.valexp = (char *)c->valexp;
+	r.uids = (uint32_t *)c->uids;
+	r.nuids = c->nuids;
+	rc = polrec_policy_key(c->name, c->role, key, sizeof(key), &kl);
+	if (rc < 0)
+		return fail(err, errlen, rc, "bad selector %s", c->name);
+	snprintf(label, sizeof(label), "policy %s %s", c->name,
+		 polrec_role_name(c->role));
+	return add_put(acts, POLICYDB_POLICY, key, kl, label, &r, err, errlen);
+}
+
+int ctl_build(const struct ctl_cmd *c, struct ctl_actions *out, char *err,
+	      size_t errlen)
+{
+	switch (c->op) {
+	case CTL_DEL:
+		return add_del(out, c, err, errlen);
+	case CTL_IMPORT_DIR:
+		return build_import(out, c, err, errlen);
+	case CTL_ADD_ANCHOR:
+	case CTL_ADD_PIN:
+	case CTL_REVOKE:
+		return build_trust_certs(out, c, err, errlen);
+	case CTL_ADD_CRL:
+		return build_crl(out, c, err, errlen);
+	case CTL_SET:
+		if (c->db == POLICYDB_LOCALID)
+			return build_localid(out, c->name, c->chain, c->keyfile,
+					     c->pkcs11, c, err, errlen);
+		if (c->db == POLICYDB_DISCLOSE)
+			return build_disclose(out, c, err, errlen);
+		return build_policy(out, c, err, errlen);
+	default:
+		return fail(err, errlen, -EINVAL, "not a change");
+	}
+}
