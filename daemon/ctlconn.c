@@ -15,6 +15,8 @@
 #include "codec.h"
 #include "ctlkey.h"
 #include "fdpass.h"
+#include "localcmd.h"
+#include "metrics.h"
 #include "session.h"
 #include "tplog.h"
 #include "worker.h"
@@ -367,6 +369,41 @@ static void do_session_op(struct ctlconn *c, const struct tlspool_command *req,
 	session_unref(s);
 }
 
+/* A slice of the metrics text, for root and the daemon's own uid. */
+static void do_metrics(struct ctlconn *c, const struct tlspool_command *req)
+{
+	struct tlspool_command r = *req;
+	struct pioc_local_text t;
+	char *text;
+	size_t total;
+
+	if (c->uid != 0 && c->uid != geteuid()) {
+		ctlconn_send_error(c, req->pio_reqid, EPERM,
+				   "metrics: uid %u may not read them",
+				   (unsigned)c->uid);
+		return;
+	}
+	text = metrics_format();
+	if (text == NULL) {
+		ctlconn_send_error(c, req->pio_reqid, ENOMEM, "metrics: %s",
+				   strerror(ENOMEM));
+		return;
+	}
+	total = strlen(text);
+	memset(&t, 0, sizeof(t));
+	memcpy(&t.offset, req->pio_data.pioc_raw, sizeof(t.offset));
+	t.total = (uint32_t)total;
+	if (t.offset < total) {
+		t.len = (uint16_t)(total - t.offset < LOCALCMD_TEXTLEN
+				   ? total - t.offset : LOCALCMD_TEXTLEN);
+		memcpy(t.text, text + t.offset, t.len);
+	}
+	free(text);
+	memset(r.pio_data.pioc_raw, 0, sizeof(r.pio_data.pioc_raw));
+	memcpy(r.pio_data.pioc_raw, &t, sizeof(t));
+	ctlconn_send(c, &r);
+}
+
 static void dispatch_request(struct ctlconn *c,
 			     const struct tlspool_command *req, int *fd)
 {
@@ -404,6 +441,9 @@ static void dispatch_request(struct ctlconn *c,
 		return;
 	case PIOC_INFO_V2:
 		do_session_op(c, req, d->pioc_info.ctlkey, 0);
+		return;
+	case PIOC_LOCAL_METRICS_V1:
+		do_metrics(c, req);
 		return;
 	case PIOC_LIDENTRY_REGISTER_V2:
 	case PIOC_PINENTRY_V2:

@@ -19,6 +19,7 @@
 #include "cred.h"
 #include "ctlconn.h"
 #include "dconfig.h"
+#include "metrics.h"
 #include "polsel.h"
 #include "relay.h"
 #include "tplog.h"
@@ -218,6 +219,26 @@ static void send_to_controller(struct session *s,
 }
 
 /* Refuse the request: log, ERROR reply naming the reason, end. */
+void session_record(struct session *s, const char *refusal,
+		    enum metrics_refusal why)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	struct metrics_event ev = {
+		.peer = s->peer,
+		.server = s->server,
+		.localid = refusal ? st->localid : s->localid,
+		.remoteid = refusal ? st->remoteid : s->remoteid,
+		.rule = s->decision ? s->decision->rule : "",
+		.reason = refusal,
+		.refusal = why,
+	};
+
+	if (refusal != NULL)
+		metrics_refused(&ev);
+	else
+		metrics_accepted(&ev);
+}
+
 void session_fail(struct session *s, int err, const char *fmt, ...)
 {
 	struct tlspool_command r;
@@ -231,6 +252,7 @@ void session_fail(struct session *s, int err, const char *fmt, ...)
 	      s->peer, s->server ? "server" : "client",
 	      s->req.pio_data.pioc_starttls.localid,
 	      s->req.pio_data.pioc_starttls.remoteid, msg);
+	session_record(s, msg, metrics_classify(err));
 	memset(&r, 0, sizeof(r));
 	r.pio_reqid = s->req.pio_reqid;
 	codec_set_error(&r, err, "%s", msg);

@@ -8,6 +8,7 @@
 #include <gnutls/gnutls.h>
 
 #include "ctlkey.h"
+#include "metrics.h"
 #include "session.h"
 #include "worker.h"
 
@@ -54,6 +55,10 @@ struct session *session_new(struct ctlconn *ctl,
 			    const struct tlspool_command *cmd, int cryptfd);
 
 const char *session_state_name(enum session_state st);
+
+/* Count and audit the outcome: refusal NULL for an accepted session. */
+void session_record(struct session *s, const char *refusal,
+		    enum metrics_refusal why);
 
 /* Refuse the request: log, ERROR reply naming the reason, end. */
 void session_fail(struct session *s, int err, const char *fmt, ...)

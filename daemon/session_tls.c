@@ -498,6 +498,8 @@ static void go_relay_closed(void *ctx, int err)
 	      "in, %llu bytes out", s->localid, s->remoteid,
 	      err == 0 ? "closed" : "error", (unsigned long long)st.crypt_to_plain,
 	      (unsigned long long)st.plain_to_crypt);
+	metrics_closed(s->decision ? s->decision->rule : "", s->server,
+		       st.crypt_to_plain, st.plain_to_crypt);
 	session_end(s);
 }
 
@@ -532,6 +534,7 @@ void session_go_relay(struct session *s)
 	      s->peer, s->server ? "server" : "client", s->localid, s->remoteid,
 	      desc ? desc : "");
 	gnutls_free(desc);
+	session_record(s, NULL, METRICS_REFUSED_OTHER);
 	ctl = ctlkey_controller(&s->link);
 	if (ctl == NULL)
 		return;

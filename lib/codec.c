@@ -1,5 +1,6 @@
 /* codec -- checks and builds struct tlspool_command messages. */
 #include "codec.h"
+#include "localcmd.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -64,6 +65,7 @@ static const struct {
 	{ PIOC_CONTROL_REATTACH_V2, "CONTROL_REATTACH", 1, 0 },
 	{ PIOC_LIDENTRY_REGISTER_V2, "LIDENTRY_REGISTER", 1, 0 },
 	{ PIOC_LIDENTRY_CALLBACK_V2, "LIDENTRY_CALLBACK", 1, 1 },
+	{ PIOC_LOCAL_METRICS_V1, "LOCAL_METRICS", 1, 1 },
 };
 
 int codec_str_ok(const char *buf, size_t size)
@@ -176,6 +178,17 @@ static int check_fields(const struct tlspool_command *cmd, char *why,
 	}
 	case PIOC_PRNG_V2:
 		return check_prng(&d->pioc_prng, why, whylen);
+	case PIOC_LOCAL_METRICS_V1: {
+		struct pioc_local_text t;
+
+		memcpy(&t, d->pioc_raw, sizeof(t));
+		if (t.len > LOCALCMD_TEXTLEN) {
+			snprintf(why, whylen, "LOCAL_METRICS length %u exceeds %d",
+				 t.len, LOCALCMD_TEXTLEN);
+			return -EBADMSG;
+		}
+		return 0;
+	}
 	case PIOC_INFO_V2:
 		if (d->pioc_info.len != PIOK_INFO_LEN_QUERY &&
 		    d->pioc_info.len > TLSPOOL_INFOBUFLEN) {

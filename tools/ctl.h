@@ -99,4 +99,12 @@ int ctl_apply(struct policydb *db, const struct ctl_actions *acts, char *err,
 int ctl_show(struct policydb *db, const struct ctl_cmd *c, int *corrupt,
 	     char *err, size_t errlen);
 
+/* ctl_report.c: explain a hypothetical connection with the daemon's own
+ * rule selection (db may be NULL: defaults only); print the daemon's
+ * counters (summary: one line per rule).  Exit codes. */
+struct dconfig;
+int ctl_explain(struct policydb *db, const struct dconfig *cfg, int argc,
+		char **argv);
+int ctl_metrics(const struct dconfig *cfg, int summary);
+
 #endif

@@ -85,7 +85,11 @@ void ctl_usage(FILE *out)
 	for (size_t i = 0; i < NSPECS; i++)
 		fprintf(out, "  %s\n", specs[i].usage);
 	fprintf(out, "  txn FILE   (the commands above that change something,"
-		     " one per line, in one transaction)\n");
+		     " one per line, in one transaction)\n"
+		     "  explain --role client|server [--local ID] [--remote ID]"
+		     " [--service NAME] [--uid N]\n"
+		     "  status     (counters per rule, from the running daemon)\n"
+		     "  metrics    (the same in Prometheus text format)\n");
 }
 
 static int fail(const struct ctl_cmd *c, char *err, size_t errlen,

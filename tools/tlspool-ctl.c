@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -212,7 +213,45 @@ static int run_txn(struct ctl_main *m, int argc, char **argv)
 	return t.code;
 }
 
-/* Subcommands.  Later: explain, status, metrics. */
+static int run_explain(struct ctl_main *m, int argc, char **argv)
+{
+	struct policydb *db = NULL;
+	struct dconfig cfg;
+	char err[CTL_ERRLEN];
+	struct stat st;
+	int rc;
+
+	rc = dconfig_load(&cfg, m->config, err, sizeof(err));
+	if (rc < 0)
+		return fail(CTL_EXIT_FAIL, err);
+	rc = resolve_dbdir(m);
+	/* No environment yet: nothing was ever stored, defaults apply. */
+	if (rc == 0 && stat(m->dbdir, &st) == 0)
+		rc = open_db(m, 0, &db);
+	if (rc == 0)
+		rc = ctl_explain(db, &cfg, argc, argv);
+	if (db != NULL)
+		policydb_close(db);
+	dconfig_free(&cfg);
+	return rc;
+}
+
+static int run_counters(struct ctl_main *m, int argc, char **argv)
+{
+	struct dconfig cfg;
+	char err[CTL_ERRLEN];
+	int rc;
+
+	if (argc != 1)
+		return fail(CTL_EXIT_USAGE, "status and metrics take no arguments");
+	rc = dconfig_load(&cfg, m->config, err, sizeof(err));
+	if (rc < 0)
+		return fail(CTL_EXIT_FAIL, err);
+	rc = ctl_metrics(&cfg, strcmp(argv[0], "status") == 0);
+	dconfig_free(&cfg);
+	return rc;
+}
+
 static const struct ctl_sub subs[] = {
 	{ "localid", run_db },
 	{ "disclose", run_db },
@@ -220,6 +259,9 @@ static const struct ctl_sub subs[] = {
 	{ "policy", run_db },
 	{ "import-dir", run_db },
 	{ "txn", run_txn },
+	{ "explain", run_explain },
+	{ "status", run_counters },
+	{ "metrics", run_counters },
 };
 
 int main(int argc, char **argv)
