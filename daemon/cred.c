@@ -7,11 +7,11 @@
  */
 #include "cred.h"
 #include "dconfig.h"
+#include "keyproc.h"
 #include "tplog.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/pkcs11.h>
+#include <gnutls/abstract.h>
 
 #define NAME_MAX_LEN 127
 #define URI_MAX 4096
@@ -79,109 +78,7 @@ static int file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* ---- PKCS#11 ---------------------------------------------------------- */
-
-static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
-
-/* With TLSPOOL_PKCS11_MODULE set, load only that module; otherwise GnuTLS
- * loads the modules p11-kit is configured with on first use. */
-static void p11_setup(void)
-{
-	const char *mod = getenv("TLSPOOL_PKCS11_MODULE");
-	int rc;
-
-	if (mod == NULL || mod[0] == '\0')
-		return;
-	rc = gnutls_pkcs11_init(GNUTLS_PKCS11_FLAG_MANUAL, NULL);
-	if (rc >= 0)
-		rc = gnutls_pkcs11_add_provider(mod, NULL);
-	if (rc < 0)
-		tplog(LOG_ERR, "PKCS#11 module %s: %s", mod,
-		      gnutls_strerror(rc));
-}
-
-/* Tokens that rejected a PIN, remembered for the life of the process by
- * token URL and PIN digest: a wrong pkcs11_pin is sent to a token once,
- * never once per identity or per reload, so it cannot exhaust the token's
- * retry counter.  A corrected PIN is tried again. */
-#define BAD_PINS_MAX 64
-
-static pthread_mutex_t bad_pins_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct bad_pin {
-	unsigned char digest[32];	/* SHA-256 of token URL, NUL, PIN */
-} bad_pins[BAD_PINS_MAX];
-static unsigned bad_pins_n, bad_pins_next;
-
-static int pin_digest(const char *token_url, const char *pin,
-		      unsigned char out[32])
-{
-	gnutls_hash_hd_t h;
-	int rc = gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
-
-	if (rc < 0)
-		return rc;
-	gnutls_hash(h, token_url, strlen(token_url) + 1);
-	gnutls_hash(h, pin, strlen(pin));
-	gnutls_hash_deinit(h, out);
-	return 0;
-}
-
-static int pin_known_bad(const unsigned char d[32])
-{
-	int bad = 0;
-
-	pthread_mutex_lock(&bad_pins_lock);
-	for (unsigned i = 0; i < bad_pins_n && !bad; i++)
-		bad = memcmp(bad_pins[i].digest, d, 32) == 0;
-	pthread_mutex_unlock(&bad_pins_lock);
-	return bad;
-}
-
-static void pin_mark_bad(const unsigned char d[32])
-{
-	pthread_mutex_lock(&bad_pins_lock);
-	memcpy(bad_pins[bad_pins_next].digest, d, 32);
-	bad_pins_next = (bad_pins_next + 1) % BAD_PINS_MAX;
-	if (bad_pins_n < BAD_PINS_MAX)
-		bad_pins_n++;
-	pthread_mutex_unlock(&bad_pins_lock);
-}
-
-/* The PIN comes from the configuration only and is never logged. */
-static int pin_cb(void *userdata, int attempt, const char *token_url,
-		  const char *token_label, unsigned int flags, char *pin,
-		  size_t pin_max)
-{
-	const struct cred_store *s = userdata;
-	const char *label = token_label ? token_label : "(unnamed)";
-	unsigned char d[32];
-	size_t len;
-
-	if (s->pin == NULL) {
-		tplog(LOG_ERR, "PKCS#11 token %s: no pkcs11_pin configured",
-		      label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	if (pin_digest(token_url ? token_url : label, s->pin, d) < 0)
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	if (attempt > 0 || (flags & GNUTLS_PIN_WRONG)) {
-		if (!pin_known_bad(d))
-			pin_mark_bad(d);
-		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN rejected, "
-		      "not trying it again", label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	if (pin_known_bad(d)) {
-		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN was rejected "
-		      "before, not trying it again", label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	len = strlen(s->pin);
-	if (len >= pin_max)
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	memcpy(pin, s->pin, len + 1);
-	return 0;
-}
+/* ---- PKCS#11 URIs --------------------------------------------------- */
 
 /* First line of a .p11 file: a pkcs11: URI.  0 or a GnuTLS error. */
 static int read_uri(const char *path, char *uri, size_t size)
@@ -213,23 +110,27 @@ out:
 
 /* ---- identities -------------------------------------------------------- */
 
-/* Parse the chain ourselves first: it gives a clear error for a broken
- * file (and GnuTLS 3.7 leaks memory when the credential functions meet a
+/* Parse the chain ourselves: it gives a clear error for a broken file
+ * (and GnuTLS 3.7 leaks memory when the credential functions meet a
  * malformed PEM), and the leaf's validity is checked here: an expired or
- * not yet valid leaf is logged but still loads. */
-static int check_chain(const char *name, const char *pem,
-		       gnutls_datum_t *data)
+ * not yet valid leaf is logged but still loads.  The chain comes back as
+ * pcerts for gnutls_certificate_set_key. */
+static int load_chain(const char *name, const char *pem,
+		      gnutls_pcert_st **out, unsigned *nout)
 {
+	gnutls_datum_t data = { NULL, 0 };
 	gnutls_x509_crt_t *list = NULL;
+	gnutls_pcert_st *pc = NULL;
 	unsigned n = 0;
 	time_t now = time(NULL);
 	int rc;
 
-	rc = gnutls_load_file(pem, data);
+	rc = gnutls_load_file(pem, &data);
 	if (rc < 0)
 		return rc;
-	rc = gnutls_x509_crt_list_import2(&list, &n, data,
+	rc = gnutls_x509_crt_list_import2(&list, &n, &data,
 					  GNUTLS_X509_FMT_PEM, 0);
+	gnutls_free(data.data);
 	if (rc < 0)
 		return rc;
 	if (gnutls_x509_crt_get_expiration_time(list[0]) < now)
@@ -237,43 +138,64 @@ static int check_chain(const char *name, const char *pem,
 	else if (gnutls_x509_crt_get_activation_time(list[0]) > now)
 		tplog(LOG_WARNING, "identity %s: certificate not yet valid",
 		      name);
+	pc = gnutls_malloc(n * sizeof(*pc));
+	rc = pc ? gnutls_pcert_import_x509_list(pc, list, &n, 0)
+		: GNUTLS_E_MEMORY_ERROR;
 	for (unsigned i = 0; i < n; i++)
 		gnutls_x509_crt_deinit(list[i]);
 	gnutls_free(list);
+	if (rc < 0) {
+		gnutls_free(pc);
+		return rc;
+	}
+	*out = pc;
+	*nout = n;
 	return 0;
 }
 
-static int set_file_key(gnutls_certificate_credentials_t c,
-			const gnutls_datum_t *chain, const char *path)
+static void pcerts_free(gnutls_pcert_st *pc, unsigned n)
 {
-	gnutls_datum_t key = { NULL, 0 };
-	int rc;
-
-	rc = gnutls_load_file(path, &key);
-	if (rc < 0)
-		return rc;
-	rc = gnutls_certificate_set_x509_key_mem2(c, chain, &key,
-						  GNUTLS_X509_FMT_PEM, NULL, 0);
-	gnutls_memset(key.data, 0, key.size);
-	gnutls_free(key.data);
-	return rc;
+	for (unsigned i = 0; i < n; i++)
+		gnutls_pcert_deinit(&pc[i]);
+	gnutls_free(pc);
 }
 
-static int set_token_key(struct cred_store *s,
-			 gnutls_certificate_credentials_t c, const char *pem,
-			 const char *p11)
+/* The private key stays in the key process: this is a handle to it. */
+static int load_key(struct cred_store *s, const char *name, const char *key,
+		    const char *p11, int have_key, gnutls_privkey_t *pk)
 {
 	char uri[URI_MAX];
 	int rc;
 
+	if (have_key)
+		return keyproc_privkey_file(name, key, pk);
 	rc = read_uri(p11, uri, sizeof(uri));
-	if (rc == 0) {
-		pthread_once(&p11_once, p11_setup);
-		gnutls_certificate_set_pin_function(c, pin_cb, s);
-		rc = gnutls_certificate_set_x509_key_file2(
-			c, pem, uri, GNUTLS_X509_FMT_PEM, NULL, 0);
-	}
+	if (rc == 0)
+		rc = keyproc_privkey_url(name, uri, s->pin, pk);
 	gnutls_memset(uri, 0, sizeof(uri));	/* may hold a pin-value */
+	return rc;
+}
+
+/* The credential with chain and key; on failure both are freed.  GnuTLS
+ * checks here, with a signature, that the key fits the certificate. */
+static int make_cred(gnutls_pcert_st *pc, unsigned n, gnutls_privkey_t pk,
+		     gnutls_certificate_credentials_t *out)
+{
+	gnutls_certificate_credentials_t c = NULL;
+	int rc;
+
+	rc = gnutls_certificate_allocate_credentials(&c);
+	if (rc == 0)
+		rc = gnutls_certificate_set_key(c, NULL, 0, pc, (int)n, pk);
+	if (rc < 0) {
+		for (unsigned i = 0; i < n; i++)
+			gnutls_pcert_deinit(&pc[i]);
+		gnutls_privkey_deinit(pk);
+		gnutls_certificate_free_credentials(c);
+	} else {
+		*out = c;
+	}
+	gnutls_free(pc);	/* set_key keeps a copy of the array */
 	return rc;
 }
 
@@ -285,8 +207,9 @@ static int build_identity(struct cred_store *s, const char *dir,
 			  gnutls_certificate_credentials_t *out)
 {
 	char pem[4096], key[4096], p11[4096];
-	gnutls_certificate_credentials_t c = NULL;
-	gnutls_datum_t chain = { NULL, 0 };
+	gnutls_pcert_st *pc = NULL;
+	gnutls_privkey_t pk = NULL;
+	unsigned n = 0;
 	int have_key, have_p11, rc;
 
 	if ((size_t)snprintf(pem, sizeof(pem), "%s/%s.pem", dir, name) >=
@@ -306,25 +229,15 @@ static int build_identity(struct cred_store *s, const char *dir,
 			       : "no .key or .p11 file");
 		return 1;
 	}
-	rc = check_chain(name, pem, &chain);
+	rc = load_chain(name, pem, &pc, &n);
 	if (rc < 0)
-		goto out;
-	rc = gnutls_certificate_allocate_credentials(&c);
-	if (rc < 0)
-		goto out;
-	if (have_key)
-		rc = set_file_key(c, &chain, key);
-	else
-		rc = set_token_key(s, c, pem, p11);
+		return rc;
+	rc = load_key(s, name, key, p11, have_key, &pk);
 	if (rc < 0) {
-		gnutls_certificate_free_credentials(c);
-		goto out;
+		pcerts_free(pc, n);
+		return rc;
 	}
-	*out = c;
-	rc = 0;
-out:
-	gnutls_free(chain.data);
-	return rc;
+	return make_cred(pc, n, pk, out);
 }
 
 static int add_identity(struct cred_store *s, const char *dir,
@@ -337,7 +250,7 @@ static int add_identity(struct cred_store *s, const char *dir,
 
 	rc = build_identity(s, dir, name, &c);
 	if (rc < 0) {
-		tplog(LOG_ERR, "identity %s: %s", name, gnutls_strerror(rc));
+		tplog(LOG_ERR, "identity %s: %s", name, keyproc_strerror(rc));
 		return 0;
 	}
 	if (rc > 0)

@@ -2,7 +2,9 @@
  *
  * Identities come from localid_dir: <identity>.pem holds the chain (leaf
  * first); the key is <identity>.key (PEM) or <identity>.p11 (one line, a
- * PKCS#11 URI).  Trust anchors come from trust_anchors (PEM file or
+ * PKCS#11 URI).  Keys are loaded by the key process (keyproc), which must
+ * be running: this process holds the chain and a handle to the key only,
+ * and never opens a .key file or a PKCS#11 object itself.  Trust anchors come from trust_anchors (PEM file or
  * directory of PEM files) and, with trust_system, the system store.
  * A store is immutable once loaded and shared by all workers; SIGHUP
  * loads a new one and swaps it in (reference counted).

@@ -133,6 +133,23 @@ bad:
 long kp_read_all(int fd, void *p, size_t n);
 int kp_write_all(int fd, const void *p, size_t n);
 
+/* ---- the daemon's side (keyproc.c, keyproc_key.c) ---- */
+
+struct kp_reply {
+	struct kp_hdr h;
+	uint8_t buf[KP_MAX_PAYLOAD];
+};
+
+/* One round trip on a pool connection; 0 with the answer in r, or -errno
+ * when the key process is (now) unavailable. */
+int kp_call(uint16_t op, const struct kp_out *req, struct kp_reply *r);
+int kp_up(void);
+/* Load every registered key again (after a restart); how many loaded. */
+int kp_replay(size_t *count);
+void kp_registry_clear(void);
+
+/* ---- the key process (keyproc_server.c) ---- */
+
 /* The key process's server loop over its pool connections (one thread
  * each); returns when the daemon closes any of them.  0 or -errno. */
 int keyproc_serve(const int *fds, unsigned n);

@@ -50,6 +50,13 @@ static struct {
 	int dropped;
 } tab = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
 
+/* The pool connections, for stop_all. */
+static struct {
+	const int *fds;
+	unsigned n;
+	pid_t parent;		/* the daemon */
+} pool;
+
 /* ---- the key table ------------------------------------------------------ */
 
 static void key_free(struct key *k)
@@ -447,6 +454,9 @@ static int op_drop(struct kp_in *in)
 		goto fail;
 	if (uid != KP_KEEP && setuid(uid) < 0)
 		goto fail;
+	/* a change of credentials clears the parent-death signal */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != pool.parent)
+		_exit(1);
 	return 0;
 fail:
 	tplog(LOG_ERR, "key process: cannot switch to uid %d gid %d: %s",
@@ -549,10 +559,6 @@ static int serve_one(int fd, struct conn_buf *b)
 	return reply(fd, &h, status, &b->out);
 }
 
-static struct {
-	const int *fds;
-	unsigned n;
-} pool;
 
 /* The daemon closed a connection: end them all. */
 static void stop_all(void)
@@ -583,6 +589,7 @@ int keyproc_serve(const int *fds, unsigned n)
 		return -EINVAL;
 	pool.fds = fds;
 	pool.n = n;
+	pool.parent = getppid();
 	for (unsigned i = 1; i < n; i++) {
 		if (pthread_create(&th[i], NULL, conn_thread,
 				   (void *)(intptr_t)fds[i]) != 0) {

@@ -171,8 +171,9 @@ struct session *session_new(struct ctlconn *ctl,
 
 const char *session_state_name(enum session_state st)
 {
-	static const char *names[] = { "local identity callback", "handshake",
-				       "plaintext callback", "relay", "done" };
+	static const char *names[] = { "ClientHello", "local identity",
+				       "handshake",
+				       "plaintext connection", "relay", "done" };
 	return names[st];
 }
 
@@ -193,6 +194,7 @@ void session_end(struct session *s)
 		s->cbctl = NULL;
 	}
 	worker_timer_cancel(s->w, &s->deadline);
+	worker_timer_cancel(s->w, &s->retry);
 	if (s->relay != NULL) {
 		relay_free(s->relay);
 		s->relay = NULL;
@@ -266,7 +268,7 @@ static void on_deadline(struct ev_timer *t)
 {
 	struct session *s = container_of(t, struct session, deadline);
 
-	session_fail(s, ETIMEDOUT, "timed out in %s after %llu ms",
+	session_fail(s, ETIMEDOUT, "timed out in the %s step after %llu ms",
 		     session_state_name(s->state),
 		     (unsigned long long)(worker_now_ms() - s->started_ms));
 }

@@ -13,6 +13,7 @@
 #include "worker.h"
 
 enum session_state {
+	S_HELLO,	/* server with LOCALID_CHECK: waiting for ClientHello */
 	S_LOCALID_CB,	/* waiting for the application's STARTTLS_LOCALID */
 	S_HANDSHAKE,
 	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
@@ -27,6 +28,7 @@ struct session {
 	struct ctlkey_link link;
 	struct ev_source src;		/* cryptfd while handshaking */
 	struct ev_timer deadline;
+	struct ev_timer retry;		/* a partial ClientHello, looked at again */
 	enum session_state state;
 	int server;
 	int cryptfd, plainfd;

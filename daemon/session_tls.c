@@ -15,11 +15,18 @@
 
 #include "cred.h"
 #include "ctlconn.h"
+#include "hello.h"
 #include "polsel.h"
 #include "priority.h"
 #include "relay.h"
 #include "validate.h"
 #include "tplog.h"
+
+/* The ClientHello is read whole from its first record (16 KiB + the
+ * header and some slack); a partial one is looked at again after
+ * HELLO_RETRY_MS. */
+#define REC_MAX (16384 + 5 + 256)
+#define HELLO_RETRY_MS 10
 
 static void step_handshake(struct session *s);
 
@@ -179,7 +186,8 @@ static int use_identity(struct session *s, const char *name)
 }
 
 /* Server side: pick the identity once the ClientHello (and its SNI) is
- * known; with LOCALID_CHECK first ask the application. */
+ * known, unless the application already chose it (LOCALID_CHECK, asked
+ * before the handshake started: see on_hello). */
 static int post_client_hello(gnutls_session_t tls)
 {
 	struct session *s = gnutls_session_get_ptr(tls);
@@ -199,16 +207,6 @@ static int post_client_hello(gnutls_session_t tls)
 			snprintf(s->why, sizeof(s->why), "no local identity: "
 				 "none requested, no SNI, no default_localid");
 			return GNUTLS_E_UNRECOGNIZED_NAME;
-		}
-		if (st->flags & PIOF_STARTTLS_LOCALID_CHECK) {
-			if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2,
-						  s->localid, "") < 0) {
-				snprintf(s->why, sizeof(s->why),
-					 "control connection closed");
-				return GNUTLS_E_INTERNAL_ERROR;
-			}
-			s->state = S_LOCALID_CB;
-			return GNUTLS_E_INTERRUPTED;
 		}
 		s->localid_checked = 1;
 	}
@@ -447,14 +445,12 @@ static void step_handshake(struct session *s)
 	do {
 		rc = gnutls_handshake(s->tls);
 	} while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED ||
-		 (rc == GNUTLS_E_INTERRUPTED && s->state == S_HANDSHAKE));
+		 rc == GNUTLS_E_INTERRUPTED);
 	if (rc == 0) {
 		handshake_done(s);
 	} else if (rc == GNUTLS_E_AGAIN) {
 		session_watch_tls(s, gnutls_record_get_direction(s->tls) ?
 				  EPOLLOUT : EPOLLIN);
-	} else if (rc == GNUTLS_E_INTERRUPTED) {
-		session_watch_tls(s, 0);	/* waiting for the app */
 	} else if (s->why[0] != '\0') {
 		gnutls_alert_send_appropriate(s->tls, rc);
 		session_fail(s, EACCES, "%s", s->why);
@@ -476,13 +472,66 @@ static void on_tls_event(struct ev_source *src, uint32_t events)
 		step_handshake(s);
 }
 
+/* LOCALID_CHECK in the server role: before GnuTLS chooses a cipher
+ * suite and a certificate, read (without consuming) the ClientHello's
+ * server name and let the application confirm or change the identity. */
+static void on_hello(struct ev_source *src, uint32_t events)
+{
+	struct session *s = container_of(src, struct session, src);
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	uint8_t buf[REC_MAX];
+	char sni[sizeof(s->localid)];
+	ssize_t n;
+	int rc;
+
+	(void)events;
+	n = recv(s->cryptfd, buf, sizeof(buf), MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		session_fail(s, ECONNABORTED, "the peer closed before its "
+			     "ClientHello");
+		return;
+	}
+	rc = hello_sni(buf, (size_t)n, sni, sizeof(sni));
+	if (rc == -EAGAIN) {
+		/* Part of it is here: look again shortly, without spinning
+		 * on the readable socket. */
+		session_watch_tls(s, 0);
+		if (worker_timer_set(s->w, &s->retry, HELLO_RETRY_MS) < 0)
+			session_fail(s, ENOMEM, "out of memory");
+		return;
+	}
+	if (rc < 0) {
+		session_fail(s, EPROTO, "the peer did not send a TLS ClientHello");
+		return;
+	}
+	if (st->localid[0] != '\0')
+		snprintf(s->localid, sizeof(s->localid), "%s", st->localid);
+	else if (rc == 1)
+		memcpy(s->localid, sni, sizeof(sni));
+	session_watch_tls(s, 0);
+	if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2, s->localid,
+				  "") < 0) {
+		session_fail(s, ENOTCONN, "control connection closed");
+		return;
+	}
+	s->state = S_LOCALID_CB;
+}
+
+static void on_hello_retry(struct ev_timer *t)
+{
+	struct session *s = container_of(t, struct session, retry);
+
+	if (s->state == S_HELLO)
+		on_hello(&s->src, 0);
+}
+
 void session_localid_answered(struct session *s)
 {
 	if (s->server) {
 		s->localid_checked = 1;
-		s->state = S_HANDSHAKE;
-		step_handshake(s);
-		return;
+		s->src.handle = on_tls_event;
 	}
 	begin_handshake(s);
 }
@@ -579,6 +628,13 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 	}
 	s->src.fd = cryptfd;
 	s->src.handle = on_tls_event;
+	if (s->server && (st->flags & PIOF_STARTTLS_LOCALID_CHECK)) {
+		s->src.handle = on_hello;
+		s->retry.fire = on_hello_retry;
+		s->state = S_HELLO;
+		session_watch_tls(s, EPOLLIN);
+		return;
+	}
 	if (s->server) {
 		begin_handshake(s);
 		return;

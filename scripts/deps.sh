@@ -6,7 +6,7 @@ pkgs=(
 	libgnutls28-dev gnutls-bin libkrb5-dev libldap2-dev libldns-dev
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
 	clang libclang-rt-14-dev
-	openssl stunnel4 socat softhsm2 p11-kit procps
+	openssl stunnel4 socat softhsm2 p11-kit procps gdb
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -233,26 +233,34 @@ static char *fetch_metrics(const char *socket_path)
 			strerror(-fd));
 		return NULL;
 	}
-	do {
+	for (;;) {
 		char *n;
 
-		if (metrics_slice(fd, got, &t) < 0 || t.len == 0 ||
-		    t.total > (64u << 20) || got + t.len > t.total)
-			break;
+		if (metrics_slice(fd, got, &t) < 0)
+			goto fail;
+		if (t.total > (64u << 20) || got + t.len > t.total) {
+			fprintf(stderr, "tlspool-ctl: inconsistent metrics\n");
+			goto fail;
+		}
 		n = realloc(text, (size_t)t.total + 1);
 		if (n == NULL)
-			break;
+			goto fail;
 		text = n;
 		memcpy(text + got, t.text, t.len);
 		got += t.len;
 		text[got] = '\0';
-	} while (got < t.total);
+		if (got == t.total)
+			break;
+		if (t.len == 0) {
+			fprintf(stderr, "tlspool-ctl: metrics cut short\n");
+			goto fail;
+		}
+	}
 	close(fd);
-	if (text != NULL && got == t.total)
-		return text;
+	return text;
+fail:
+	close(fd);
 	free(text);
-	if (got == 0 && t.total == 0)
-		return strdup("");
 	return NULL;
 }
 
@@ -289,9 +297,13 @@ static void print_status(const char *text)
 		unsigned long long v;
 		struct status_row *r;
 
-		if (l[0] != '#' &&
-		    sscanf(l, "%63[^{]{rule=\"%255[^\"]\",role=\"%15[^\"]\"%*[^}]} %llu",
-			   metric, rule, role, &v) == 4 &&
+		const char *close = strchr(l, '}');
+
+		if (l[0] != '#' && close != NULL &&
+		    (nl == NULL || close < nl) &&
+		    sscanf(l, "%63[^{]{rule=\"%255[^\"]\",role=\"%15[^\"]\"",
+			   metric, rule, role) == 3 &&
+		    sscanf(close + 1, " %llu", &v) == 1 &&
 		    (r = row_for(rows, &n, 512, rule, role)) != NULL) {
 			if (strcmp(metric, "tlspool_handshakes_total") == 0)
 				r->handshakes += v;

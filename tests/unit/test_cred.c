@@ -31,6 +31,7 @@
 #include "cred.h"
 #include "dconfig.h"
 #include "idgen.h"
+#include "keyproc.h"
 #include "tplog.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -51,6 +52,16 @@ struct env {
 };
 
 /* ---- helpers ---------------------------------------------------------- */
+
+/* The keys live in a key process (forked: this test is single-threaded
+ * when it starts one), which inherits the environment and stderr. */
+static int kp_start(void)
+{
+	struct keyproc_opts o = { .conns = 2, .log_level = LOG_ERR,
+				  .log_stderr = 1 };
+
+	return keyproc_start(&o);
+}
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
@@ -92,7 +103,7 @@ static int setup(void **state)
 	e->cfg.localid_dir = e->ids;
 	e->cfg.trust_anchors = e->ca_pem;
 	*state = e;
-	return 0;
+	return kp_start() < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
@@ -100,6 +111,7 @@ static int teardown(void **state)
 	struct env *e = *state;
 
 	cred_store_unref(e->store);
+	keyproc_stop();
 	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(e);
 	return 0;
@@ -247,8 +259,11 @@ static void assert_refused(struct env *e, int rc, const char *reason)
 	assert_non_null(strstr(e->why, reason));
 }
 
-/* Capture what tplog writes to stderr while fn runs. */
+/* Capture what tplog writes to stderr while fn runs.  The file is only
+ * appended to (a key process started during a capture keeps writing to
+ * it); capture_end returns what was added since capture_start. */
 static int saved_stderr = -1;
+static off_t capture_from;
 
 static void capture_start(struct env *e)
 {
@@ -258,8 +273,9 @@ static void capture_start(struct env *e)
 	snprintf(p, sizeof(p), "%s/log.txt", e->work);
 	fflush(stderr);
 	saved_stderr = dup(2);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	assert_true(fd >= 0 && saved_stderr >= 0);
+	capture_from = lseek(fd, 0, SEEK_END);
 	dup2(fd, 2);
 	close(fd);
 }
@@ -276,7 +292,9 @@ static char *capture_end(struct env *e)
 	saved_stderr = -1;
 	snprintf(p, sizeof(p), "%s/log.txt", e->work);
 	assert_int_equal(gnutls_load_file(p, &d), 0);
-	s = strndup((const char *)d.data, d.size);
+	assert_true(capture_from >= 0 && (size_t)capture_from <= d.size);
+	s = strndup((const char *)d.data + capture_from,
+		    d.size - (size_t)capture_from);
 	gnutls_free(d.data);
 	assert_non_null(s);
 	return s;
@@ -1214,6 +1232,11 @@ static void test_pkcs11_identity(void **state)
 	/* wrong PIN: the token identities are skipped, the rest loads */
 	e->cfg.pkcs11_pin = "0000-wrong";
 	capture_start(e);
+	/* a key process that sees the module and logs into the capture */
+	cred_store_unref(e->store);
+	e->store = NULL;
+	keyproc_stop();
+	assert_int_equal(kp_start(), 0);
 	load(e);
 	log = capture_end(e);
 	assert_int_equal(cred_count(e->store), 1);

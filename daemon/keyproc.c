@@ -1,0 +1,529 @@
+/* keyproc -- the daemon's side of the key process: start and stop, the
+ * pool of connections and its round trips, death and restart.  The
+ * privkeys are in keyproc_key.c, the key process in keyproc_server.c.
+ *
+ * Locks, always taken in this order: reg_lock (the registry of loaded
+ * keys, replayed into a restarted key process), one connection's lock
+ * (held for one round trip), pid_lock (the child's pid, for kill).
+ * Round trips from workers take only a connection lock.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* close_range */
+#endif
+#include "keyproc.h"
+#include "keyproc_int.h"
+#include "tplog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 64
+#define DEFAULT_CONNS 4
+#define DEFAULT_TIMEOUT_MS 10000
+#define QUICK_DEATH_S 2
+#define MAX_BACKOFF_S 60
+
+struct conn {
+	pthread_mutex_t lock;
+	int fd;
+};
+
+static struct {
+	struct conn *conns;
+	unsigned n;
+	struct keyproc_opts opts;
+	char *exe;
+	atomic_int up;
+	atomic_uint seq, next_slot;
+	pthread_mutex_t pid_lock;
+	pid_t pid;
+	time_t started;
+	unsigned backoff;
+	int stopping;
+} kp = { .pid_lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* ---- I/O --------------------------------------------------------------- */
+
+long kp_read_all(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = recv(fd, (char *)p + got, n - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		if (r == 0)
+			return got == 0 ? 0 : -EPIPE;
+		got += (size_t)r;
+	}
+	return (long)n;
+}
+
+int kp_write_all(int fd, const void *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Header and payload in one sendmsg where the socket takes it. */
+static int send_msg(int fd, const struct kp_hdr *h, const void *p)
+{
+	struct iovec iov[2] = { { (void *)h, sizeof(*h) },
+				{ (void *)p, h->len } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = h->len ? 2 : 1 };
+	ssize_t w;
+
+	do
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -errno;
+	if ((size_t)w < sizeof(*h)) {
+		int rc = kp_write_all(fd, (const char *)h + w,
+				      sizeof(*h) - (size_t)w);
+
+		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
+	}
+	w -= (ssize_t)sizeof(*h);
+	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
+}
+
+static int exchange(int fd, uint16_t op, const struct kp_out *req,
+		    struct kp_reply *r)
+{
+	struct kp_hdr h = { (uint32_t)req->len, op, 0,
+			    atomic_fetch_add(&kp.seq, 1), 0 };
+	long got;
+	int rc;
+
+	rc = send_msg(fd, &h, req->buf);
+	if (rc < 0)
+		return rc;
+	got = kp_read_all(fd, &r->h, sizeof(r->h));
+	if (got != (long)sizeof(r->h))
+		return got < 0 ? (int)got : -EPIPE;
+	if (r->h.seq != h.seq || r->h.op != op || r->h.flags != 0 ||
+	    r->h.len > sizeof(r->buf) || r->h.status > 0)
+		return -EPROTO;
+	if (r->h.len == 0)
+		return 0;
+	got = kp_read_all(fd, r->buf, r->h.len);
+	return got == (long)r->h.len ? 0 : got < 0 ? (int)got : -EPIPE;
+}
+
+/* ---- the pool -------------------------------------------------------- */
+
+static struct conn *conn_acquire(void)
+{
+	static _Thread_local unsigned slot;
+	static _Thread_local int have_slot;
+	unsigned base;
+
+	if (!have_slot) {
+		slot = atomic_fetch_add(&kp.next_slot, 1);
+		have_slot = 1;
+	}
+	base = slot % kp.n;
+	for (unsigned i = 0; i < kp.n; i++) {
+		struct conn *c = &kp.conns[(base + i) % kp.n];
+
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	pthread_mutex_lock(&kp.conns[base].lock);
+	return &kp.conns[base];
+}
+
+static void kill_child(void)
+{
+	pthread_mutex_lock(&kp.pid_lock);
+	if (kp.pid > 0)
+		kill(kp.pid, SIGKILL);
+	pthread_mutex_unlock(&kp.pid_lock);
+}
+
+/* A failed round trip: the key process is unusable until restarted. */
+static void broken(int rc)
+{
+	if (!atomic_exchange(&kp.up, 0))
+		return;
+	if (rc == -EAGAIN)
+		tplog(LOG_ERR, "key process unavailable: no answer within "
+		      "%u ms, killing it", kp.opts.timeout_ms);
+	else
+		tplog(LOG_ERR, "key process unavailable: %s",
+		      rc == -EPIPE ? "connection closed"
+				   : rc == -EPROTO ? "protocol error"
+						   : strerror(-rc));
+	kill_child();
+}
+
+/* One round trip; 0 with the answer in r, or -errno when the key process
+ * is (now) unavailable. */
+int kp_call(uint16_t op, const struct kp_out *req, struct kp_reply *r)
+{
+	struct conn *c;
+	int rc;
+
+	if (req->err)
+		return -EMSGSIZE;
+	if (!atomic_load(&kp.up) || kp.conns == NULL)
+		return -ENOTCONN;
+	c = conn_acquire();
+	rc = c->fd < 0 ? -ENOTCONN : exchange(c->fd, op, req, r);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		broken(rc);
+	return rc;
+}
+
+static void set_timeouts(int fd, unsigned ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000),
+			      (suseconds_t)(ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* ---- the child ----------------------------------------------------------- */
+
+static void close_from(int lo)
+{
+	if (close_range((unsigned)lo, ~0U, 0) == 0)
+		return;
+	for (int fd = lo; fd < 65536; fd++)
+		close(fd);
+}
+
+/* After fork: only async-signal-safe calls until exec (the daemon may
+ * have threads).  Connections end up on fds 3..3+n-1, nothing else
+ * stays open but stdio. */
+static void child(const int *ends, unsigned n, pid_t parent, char **argv)
+{
+	int tmp[MAX_CONNS], fds[MAX_CONNS], lo = 3 + (int)n;
+	sigset_t none;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (kp.opts.null_stdio) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(127);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if ((tmp[i] = fcntl(ends[i], F_DUPFD_CLOEXEC, lo)) < 0)
+			_exit(127);
+	for (unsigned i = 0; i < n; i++)
+		if ((fds[i] = dup2(tmp[i], 3 + (int)i)) < 0)
+			_exit(127);
+	close_from(lo);
+	if (kp.exe != NULL) {
+		execv(kp.exe, argv);
+		_exit(127);
+	}
+	_exit(keyproc_serve(fds, n) < 0 ? 1 : 0);
+}
+
+/* Swap new connections in; the old ones (if any) are closed. */
+static void install(const int *ends, pid_t pid)
+{
+	for (unsigned i = 0; i < kp.n; i++) {
+		int old;
+
+		pthread_mutex_lock(&kp.conns[i].lock);
+		old = kp.conns[i].fd;
+		kp.conns[i].fd = ends[i];
+		pthread_mutex_unlock(&kp.conns[i].lock);
+		if (old >= 0)
+			close(old);
+	}
+	pthread_mutex_lock(&kp.pid_lock);
+	kp.pid = pid;
+	pthread_mutex_unlock(&kp.pid_lock);
+	kp.started = time(NULL);
+}
+
+static int fork_child(void)
+{
+	int par[MAX_CONNS], chi[MAX_CONNS], sv[2], rc = 0;
+	char an[12], al[12], as[4];
+	char *argv[] = { "tlspool-keyproc", "--key-process", an, al, as, NULL };
+	unsigned made = 0;
+	pid_t pid, me = getpid();
+
+	snprintf(an, sizeof(an), "%u", kp.n);
+	snprintf(al, sizeof(al), "%d", kp.opts.log_level);
+	snprintf(as, sizeof(as), "%d", kp.opts.log_stderr ? 1 : 0);
+	for (; made < kp.n; made++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		par[made] = sv[0];
+		chi[made] = sv[1];
+		set_timeouts(sv[0], kp.opts.timeout_ms);
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (pid == 0)
+		child(chi, kp.n, me, argv);
+	for (unsigned i = 0; i < kp.n; i++)
+		close(chi[i]);
+	install(par, pid);
+	return 0;
+fail:
+	for (unsigned i = 0; i < made; i++) {
+		close(par[i]);
+		close(chi[i]);
+	}
+	return rc;
+}
+
+/* Fork, and check with a PING that the key process answers. */
+static int spawn(void)
+{
+	struct kp_out req = { 0, 0, { 0 } };
+	struct kp_reply *r = malloc(sizeof(*r));
+	int rc;
+
+	if (r == NULL)
+		return -ENOMEM;
+	rc = fork_child();
+	if (rc == 0) {
+		atomic_store(&kp.up, 1);
+		rc = kp_call(KP_PING, &req, r);
+		if (rc == 0 && (r->h.status < 0 || r->h.len != 4))
+			rc = -EPROTO;
+	}
+	free(r);
+	return rc;
+}
+
+/* ---- start, stop, restart ------------------------------------------------- */
+
+int keyproc_start(const struct keyproc_opts *o)
+{
+	unsigned n = o->conns ? o->conns : DEFAULT_CONNS;
+	int rc;
+
+	if (kp.conns != NULL)
+		return -EALREADY;
+	if (n > MAX_CONNS)
+		n = MAX_CONNS;
+	kp.conns = calloc(n, sizeof(*kp.conns));
+	kp.exe = o->exe ? strdup(o->exe) : NULL;
+	if (kp.conns == NULL || (o->exe && kp.exe == NULL)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		pthread_mutex_init(&kp.conns[i].lock, NULL);
+		kp.conns[i].fd = -1;
+	}
+	kp.n = n;
+	kp.opts = *o;
+	if (kp.opts.timeout_ms == 0)
+		kp.opts.timeout_ms = DEFAULT_TIMEOUT_MS;
+	kp.stopping = 0;
+	kp.backoff = 0;
+	rc = spawn();
+	if (rc < 0)
+		goto fail;
+	tplog(LOG_INFO, "key process started (pid %d, %u connections)",
+	      (int)kp.pid, n);
+	return 0;
+fail:
+	tplog(LOG_ERR, "cannot start the key process: %s", strerror(-rc));
+	keyproc_stop();
+	return rc;
+}
+
+static void wait_child(pid_t pid)
+{
+	for (int waited = 0; waited < 2000; waited += 10) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+void keyproc_stop(void)
+{
+	pid_t pid;
+
+	kp.stopping = 1;
+	atomic_store(&kp.up, 0);
+	for (unsigned i = 0; kp.conns != NULL && i < kp.n; i++) {
+		pthread_mutex_lock(&kp.conns[i].lock);
+		if (kp.conns[i].fd >= 0)
+			close(kp.conns[i].fd);
+		kp.conns[i].fd = -1;
+		pthread_mutex_unlock(&kp.conns[i].lock);
+	}
+	pthread_mutex_lock(&kp.pid_lock);
+	pid = kp.pid;
+	kp.pid = 0;
+	pthread_mutex_unlock(&kp.pid_lock);
+	if (pid > 0)
+		wait_child(pid);
+	for (unsigned i = 0; kp.conns != NULL && i < kp.n; i++)
+		pthread_mutex_destroy(&kp.conns[i].lock);
+	free(kp.conns);
+	kp.conns = NULL;
+	kp.n = 0;
+	free(kp.exe);
+	kp.exe = NULL;
+	kp_registry_clear();
+}
+
+int keyproc_available(void)
+{
+	return atomic_load(&kp.up);
+}
+
+int kp_up(void)
+{
+	return atomic_load(&kp.up);
+}
+
+pid_t keyproc_pid(void)
+{
+	pid_t pid;
+
+	pthread_mutex_lock(&kp.pid_lock);
+	pid = kp.pid;
+	pthread_mutex_unlock(&kp.pid_lock);
+	return pid;
+}
+
+static unsigned next_backoff(void)
+{
+	kp.backoff = kp.backoff ? kp.backoff * 2 : 1;
+	if (kp.backoff > MAX_BACKOFF_S)
+		kp.backoff = MAX_BACKOFF_S;
+	return kp.backoff;
+}
+
+int keyproc_restart(void)
+{
+	size_t count = 0;
+	int rc;
+
+	if (kp.stopping || kp.conns == NULL || keyproc_pid() > 0)
+		return 0;	/* stopping, or the old one is not reaped yet */
+	rc = spawn();
+	if (rc == 0)
+		rc = kp_replay(&count);
+	if (rc < 0) {
+		unsigned d = next_backoff();
+
+		tplog(LOG_ERR, "key process restart failed: %s; trying again "
+		      "in %u s", strerror(-rc), d);
+		return (int)d;
+	}
+	tplog(LOG_NOTICE, "key process restarted (pid %d), %zu keys loaded",
+	      (int)keyproc_pid(), count);
+	return 0;
+}
+
+static void log_exit(pid_t pid, int st)
+{
+	if (WIFSIGNALED(st))
+		tplog(LOG_ERR, "key process (pid %d) killed by signal %d; "
+		      "handshakes needing a key are refused until it is back",
+		      (int)pid, WTERMSIG(st));
+	else
+		tplog(LOG_ERR, "key process (pid %d) exited with status %d; "
+		      "handshakes needing a key are refused until it is back",
+		      (int)pid, WEXITSTATUS(st));
+}
+
+int keyproc_reap(void)
+{
+	pid_t pid = keyproc_pid();
+	int st = 0;
+
+	if (pid <= 0 || waitpid(pid, &st, WNOHANG) != pid)
+		return 0;
+	pthread_mutex_lock(&kp.pid_lock);
+	kp.pid = 0;
+	pthread_mutex_unlock(&kp.pid_lock);
+	atomic_store(&kp.up, 0);
+	if (kp.stopping)
+		return 0;
+	log_exit(pid, st);
+	if (time(NULL) - kp.started < QUICK_DEATH_S) {
+		unsigned d = next_backoff();
+
+		tplog(LOG_ERR, "key process died within %d s of its start; "
+		      "restarting in %u s", QUICK_DEATH_S, d);
+		return (int)d;
+	}
+	kp.backoff = 0;
+	return keyproc_restart();
+}
+
+int keyproc_raw_exchange(const void *msg, size_t len, struct kp_hdr *h,
+			 void *buf, size_t cap)
+{
+	struct conn *c;
+	long got;
+	int rc;
+
+	if (kp.conns == NULL)
+		return -ENOTCONN;
+	c = conn_acquire();
+	rc = kp_write_all(c->fd, msg, len);
+	got = rc < 0 ? rc : kp_read_all(c->fd, h, sizeof(*h));
+	if (rc == 0 && got != (long)sizeof(*h))
+		rc = got < 0 ? (int)got : -EPIPE;
+	for (uint32_t done = 0; rc == 0 && done < h->len;) {
+		uint8_t junk[256];
+		size_t n = h->len - done < sizeof(junk) ? h->len - done
+							 : sizeof(junk);
+
+		got = kp_read_all(c->fd, junk, n);
+		if (got != (long)n)
+			rc = got < 0 ? (int)got : -EPIPE;
+		else if (done < cap)
+			memcpy((uint8_t *)buf + done, junk,
+			       cap - done < n ? cap - done : n);
+		done += (uint32_t)n;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
