@@ -82,7 +82,7 @@ const char *codec_cmd_name(uint32_t pio_cmd)
 }
 
 /* Field names without the "d->" of the expression. */
-#define STR_FIELD(f) { #f + 3, (f), sizeof(f) }
+#define STR_FIELD(f) { &(#f)[3], (f), sizeof(f) }
 
 struct strfield {
 	const char *name;
