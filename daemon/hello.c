@@ -60,14 +60,14 @@ int hello_sni(const uint8_t *buf, size_t len, char *sni, size_t snilen)
 		return -EPROTO;
 	if (len >= REC_HDR + 1 && buf[REC_HDR] != CLIENT_HELLO)
 		return -EPROTO;
-	if (len < REC_HDR + HS_HDR)
+	if (len < REC_HDR)
 		return -EAGAIN;
 	rec = (size_t)buf[3] << 8 | buf[4];
-	hs = (size_t)buf[6] << 16 | (size_t)buf[7] << 8 | buf[8];
 	if (rec < HS_HDR || rec > 16384 + 256)
 		return -EPROTO;
 	if (len < REC_HDR + rec)
 		return -EAGAIN;
+	hs = (size_t)buf[6] << 16 | (size_t)buf[7] << 8 | buf[8];
 	if (hs > rec - HS_HDR)
 		return 0;	/* continues in a later record */
 	body.data = (unsigned char *)buf + REC_HDR + HS_HDR;
