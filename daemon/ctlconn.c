@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "ctlkey.h"
 #include "fdpass.h"
+#include "lidentry.h"
 #include "localcmd.h"
 #include "metrics.h"
 #include "session.h"
@@ -52,6 +53,11 @@ struct ctlconn {
 	size_t out_off;
 	struct ctlkey_owner owner;
 	int write_error;		/* errno of a failed send, then closing */
+	/* Callbacks may be sent for sessions on any worker (a local
+	 * identity chooser serves all of them): the table has its lock,
+	 * and each entry holds a reference on its session. */
+	pthread_mutex_t cb_lock;
+	int cb_closed;
 	struct pending_cb *cbs;
 	size_t ncbs, capcbs;
 	uint16_t next_cbid;
@@ -123,6 +129,7 @@ void ctlconn_unref(struct ctlconn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&all_lock);
 	drop_output(c);
+	pthread_mutex_destroy(&c->cb_lock);
 	free(c->cbs);
 	free(c);
 	atomic_fetch_sub(&open_count, 1);
@@ -136,6 +143,8 @@ static void update_watch(struct ctlconn *c)
 		worker_watch(c->w, &c->src, ev);
 }
 
+static void fail_callbacks(struct ctlconn *c);
+
 static void ctlconn_close(struct ctlconn *c, const char *why)
 {
 	if (c->closed)
@@ -147,7 +156,8 @@ static void ctlconn_close(struct ctlconn *c, const char *why)
 	if (c->infd >= 0)
 		close(c->infd);
 	c->infd = -1;
-	c->ncbs = 0;
+	lidentry_connection_gone(c);
+	fail_callbacks(c);
 	ctlkey_owner_gone(&c->owner, session_controller_gone);
 	ctlconn_unref(c);
 }
@@ -275,22 +285,29 @@ void ctlconn_send_error(struct ctlconn *c, uint16_t reqid, int err,
 	ctlconn_send(c, &cmd);
 }
 
+static int cb_grow(struct ctlconn *c)
+{
+	size_t cap = c->capcbs ? 2 * c->capcbs : 4;
+	struct pending_cb *n;
+
+	if (cap > 65535)
+		return -ENOSPC;
+	n = realloc(c->cbs, cap * sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	c->cbs = n;
+	c->capcbs = cap;
+	return 0;
+}
+
 uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
 			  struct tlspool_command *cmd)
 {
-	uint16_t id;
+	uint16_t id = 0;
 
-	if (c->closed)
-		return 0;
-	if (c->ncbs == c->capcbs) {
-		size_t cap = c->capcbs ? 2 * c->capcbs : 4;
-		struct pending_cb *n = realloc(c->cbs, cap * sizeof(*n));
-
-		if (n == NULL || cap > 65535)
-			return 0;
-		c->cbs = n;
-		c->capcbs = cap;
-	}
+	pthread_mutex_lock(&c->cb_lock);
+	if (c->cb_closed || (c->ncbs == c->capcbs && cb_grow(c) < 0))
+		goto out;
 	do {
 		id = ++c->next_cbid;
 		for (size_t i = 0; id != 0 && i < c->ncbs; i++)
@@ -300,27 +317,64 @@ uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
 	c->cbs[c->ncbs].cbid = id;
 	c->cbs[c->ncbs].s = s;
 	c->ncbs++;
-	cmd->pio_cbid = id;
-	ctlconn_send(c, cmd);
+	session_ref(s);
+out:
+	pthread_mutex_unlock(&c->cb_lock);
+	if (id != 0) {
+		cmd->pio_cbid = id;
+		ctlconn_send(c, cmd);
+	}
 	return id;
 }
 
+/* The session waiting for cbid, with the table's reference, or NULL. */
 static struct session *take_callback(struct ctlconn *c, uint16_t cbid)
 {
+	struct session *s = NULL;
+
+	pthread_mutex_lock(&c->cb_lock);
 	for (size_t i = 0; i < c->ncbs; i++) {
 		if (c->cbs[i].cbid == cbid) {
-			struct session *s = c->cbs[i].s;
-
+			s = c->cbs[i].s;
 			c->cbs[i] = c->cbs[--c->ncbs];
-			return s;
+			break;
 		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&c->cb_lock);
+	return s;
 }
 
 void ctlconn_callback_cancel(struct ctlconn *c, uint16_t cbid)
 {
-	take_callback(c, cbid);
+	struct session *s = take_callback(c, cbid);
+
+	if (s != NULL)
+		session_unref(s);
+}
+
+/* The connection ends: every session still waiting for an answer here
+ * gets an ERROR answer instead of waiting for its deadline. */
+static void fail_callbacks(struct ctlconn *c)
+{
+	struct tlspool_command err;
+
+	pthread_mutex_lock(&c->cb_lock);
+	c->cb_closed = 1;
+	pthread_mutex_unlock(&c->cb_lock);
+	memset(&err, 0, sizeof(err));
+	codec_set_error(&err, ECONNRESET, "the application answering the "
+			"callback disconnected");
+	for (;;) {
+		struct session *s = NULL;
+
+		pthread_mutex_lock(&c->cb_lock);
+		if (c->ncbs > 0)
+			s = c->cbs[--c->ncbs].s;
+		pthread_mutex_unlock(&c->cb_lock);
+		if (s == NULL)
+			return;
+		session_deliver_answer(s, &err, -1);
+	}
 }
 
 static void reply_simple(struct ctlconn *c, const struct tlspool_command *req,
@@ -446,6 +500,12 @@ static void dispatch_request(struct ctlconn *c,
 		do_metrics(c, req);
 		return;
 	case PIOC_LIDENTRY_REGISTER_V2:
+		if (lidentry_register(c, req->pio_reqid,
+				      &d->pioc_lidentry) < 0)
+			ctlconn_send_error(c, req->pio_reqid, EBUSY,
+					   "another local identity chooser is "
+					   "registered");
+		return;
 	case PIOC_PINENTRY_V2:
 		ctlconn_send_error(c, req->pio_reqid, ENOTSUP,
 				   "%s is not offered by this daemon yet",
@@ -481,7 +541,7 @@ static void dispatch(struct ctlconn *c, const struct tlspool_command *cmd,
 			      c->peer, cmd->pio_cbid);
 			return;
 		}
-		session_callback_answer(s, cmd, *fd);
+		session_deliver_answer(s, cmd, *fd);
 		*fd = -1;
 		return;
 	}
@@ -546,6 +606,7 @@ void ctlconn_accept(struct worker *w, int fd)
 	pthread_mutex_unlock(&all_lock);
 	c->w = w;
 	c->refs = 1;
+	pthread_mutex_init(&c->cb_lock, NULL);
 	c->infd = -1;
 	c->src.fd = fd;
 	c->src.handle = on_event;

@@ -171,8 +171,8 @@ struct session *session_new(struct ctlconn *ctl,
 
 const char *session_state_name(enum session_state st)
 {
-	static const char *names[] = { "ClientHello", "local identity",
-				       "handshake",
+	static const char *names[] = { "ClientHello", "identity chooser",
+				       "local identity", "handshake",
 				       "plaintext connection", "relay", "done" };
 	return names[st];
 }
@@ -275,19 +275,12 @@ static void on_deadline(struct ev_timer *t)
 
 /* Ask the application something; the answer comes to
  * session_callback_answer. */
-int session_send_callback(struct session *s, uint32_t pio_cmd,
-			 const char *localid, const char *remoteid)
+int session_callback_to(struct session *s, struct ctlconn *ctl,
+			struct tlspool_command *cb)
 {
-	struct tlspool_command cb = s->req;
-	struct pioc_starttls *st = &cb.pio_data.pioc_starttls;
-	struct ctlconn *ctl = ctlkey_controller(&s->link);
-
 	if (ctl == NULL)
 		return -ENOTCONN;
-	cb.pio_cmd = pio_cmd;
-	snprintf(st->localid, sizeof(st->localid), "%s", localid);
-	snprintf(st->remoteid, sizeof(st->remoteid), "%s", remoteid);
-	s->cbid = ctlconn_callback(ctl, s, &cb);
+	s->cbid = ctlconn_callback(ctl, s, cb);
 	if (s->cbid == 0) {
 		ctlconn_unref(ctl);
 		return -ENOTCONN;
@@ -296,18 +289,35 @@ int session_send_callback(struct session *s, uint32_t pio_cmd,
 	return 0;
 }
 
+int session_send_callback(struct session *s, uint32_t pio_cmd,
+			  const char *localid, const char *remoteid)
+{
+	struct tlspool_command cb = s->req;
+	struct pioc_starttls *st = &cb.pio_data.pioc_starttls;
+
+	cb.pio_cmd = pio_cmd;
+	snprintf(st->localid, sizeof(st->localid), "%s", localid);
+	snprintf(st->remoteid, sizeof(st->remoteid), "%s", remoteid);
+	return session_callback_to(s, ctlkey_controller(&s->link), &cb);
+}
+
 void session_watch_tls(struct session *s, uint32_t events)
 {
 	if (worker_watch(s->w, &s->src, events) < 0)
 		session_fail(s, EIO, "cannot watch the connection");
 }
 
-void session_callback_answer(struct session *s,
-			     const struct tlspool_command *cmd, int fd)
+static void callback_answer(struct session *s,
+			    const struct tlspool_command *cmd, int fd)
 {
 	const struct pioc_starttls *st = &cmd->pio_data.pioc_starttls;
 	int is_error = cmd->pio_cmd == PIOC_ERROR_V2;
 
+	if (s->state == S_DONE) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	session_ref(s);
 	s->cbid = 0;
 	if (s->cbctl != NULL) {
@@ -320,6 +330,11 @@ void session_callback_answer(struct session *s,
 		if (fd >= 0)	/* an fd here also accepts the identity */
 			s->plainfd = fd;
 		session_localid_answered(s);
+	} else if (s->state == S_LIDENTRY_CB && !is_error &&
+		   cmd->pio_cmd == PIOC_LIDENTRY_CALLBACK_V2) {
+		if (fd >= 0)
+			close(fd);
+		session_lidentry_answered(s, &cmd->pio_data.pioc_lidentry);
 	} else if (s->state == S_PLAIN_CB && !is_error &&
 		   cmd->pio_cmd == PIOC_PLAINTEXT_CONNECT_V2 && fd >= 0) {
 		s->plainfd = fd;
@@ -332,6 +347,46 @@ void session_callback_answer(struct session *s,
 			     is_error ? "refused" : "gave no valid answer to",
 			     session_state_name(s->state));
 	}
+	session_unref(s);
+}
+
+struct posted_answer {
+	struct session *s;
+	struct tlspool_command cmd;
+	int fd;
+};
+
+static void answer_posted(void *arg)
+{
+	struct posted_answer *a = arg;
+
+	callback_answer(a->s, &a->cmd, a->fd);
+	session_unref(a->s);
+	free(a);
+}
+
+void session_deliver_answer(struct session *s,
+			    const struct tlspool_command *cmd, int fd)
+{
+	struct posted_answer *a;
+
+	if (worker_self() == s->w) {
+		callback_answer(s, cmd, fd);
+		session_unref(s);
+		return;
+	}
+	a = malloc(sizeof(*a));
+	if (a != NULL) {
+		a->s = s;
+		a->cmd = *cmd;
+		a->fd = fd;
+		if (worker_post(s->w, answer_posted, a) == 0)
+			return;
+		free(a);
+	}
+	tplog(LOG_ERR, "out of memory handing an answer to a session");
+	if (fd >= 0)
+		close(fd);
 	session_unref(s);
 }
 

@@ -30,10 +30,11 @@ void session_set_policydb(struct policydb *db);
 void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		   int cryptfd);
 
-/* Answer to a callback (STARTTLS_LOCALID, PLAINTEXT_CONNECT, or ERROR)
- * with an optional fd (ownership taken). */
-void session_callback_answer(struct session *s,
-			     const struct tlspool_command *cmd, int fd);
+/* Answer to a callback (STARTTLS_LOCALID, PLAINTEXT_CONNECT,
+ * LIDENTRY_CALLBACK, or ERROR) with an optional fd (ownership taken),
+ * from any thread; consumes the caller's reference on s. */
+void session_deliver_answer(struct session *s,
+			    const struct tlspool_command *cmd, int fd);
 
 /* The control connection went away while s was attached to it. */
 void session_controller_gone(struct session *s);

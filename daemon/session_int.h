@@ -14,6 +14,7 @@
 
 enum session_state {
 	S_HELLO,	/* server with LOCALID_CHECK: waiting for ClientHello */
+	S_LIDENTRY_CB,	/* waiting for the registered identity chooser */
 	S_LOCALID_CB,	/* waiting for the application's STARTTLS_LOCALID */
 	S_HANDSHAKE,
 	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
@@ -39,6 +40,12 @@ struct session {
 	struct ctlconn *cbctl;		/* where the pending callback went */
 	uint16_t cbid;
 	int localid_checked;
+	/* Asking the identity chooser: DBENTRY callbacks sent so far, how
+	 * many there are, and the disclose update its answer asked for. */
+	unsigned lid_sent, lid_entries;
+	uint32_t lid_flags;
+	char lid_sel[128];		/* selector to update, "" for none */
+	uint32_t lid_mode;		/* PIOF_LIDENTRY_DB* of the answer */
 	char why[256];			/* reason recorded inside a GnuTLS hook */
 	char localid[128], remoteid[128];	/* authenticated */
 	struct relay *relay;
@@ -70,11 +77,27 @@ void session_end(struct session *s);
 /* Send a STARTTLS_LOCALID or PLAINTEXT_CONNECT callback; 0 or -ENOTCONN. */
 int session_send_callback(struct session *s, uint32_t pio_cmd,
 			  const char *localid, const char *remoteid);
+/* Send cb to ctl (whose reference this takes over) as s's pending
+ * callback; 0 or -ENOTCONN. */
+int session_callback_to(struct session *s, struct ctlconn *ctl,
+			struct tlspool_command *cb);
 void session_watch_tls(struct session *s, uint32_t events);
 
 /* session_tls.c: the application answered the local identity callback;
  * and: the plaintext fd is there, reply and relay. */
 void session_localid_answered(struct session *s);
+/* session_tls.c: client role, identity settled: LOCALID_CHECK or go. */
+void session_client_identity_chosen(struct session *s);
+
+/* session_lid.c: ask the registered identity chooser, if any and if its
+ * SKIP_ flags do not let disclose.db answer: 1 asked (the answer comes
+ * to session_lidentry_answered), 0 not asked, -1 refused (done). */
+int session_ask_chooser(struct session *s);
+/* After the handshake: store the disclosure the chooser asked for. */
+void session_lidentry_commit(struct session *s);
+/* The identity chooser (LIDENTRY) answered. */
+void session_lidentry_answered(struct session *s,
+			       const struct pioc_lidentry *answer);
 void session_go_relay(struct session *s);
 
 /* Run fn(s, ctl, cmd) on s's worker with references held (session_info.c

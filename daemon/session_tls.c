@@ -397,7 +397,7 @@ static int validate_peer(struct session *s, char *why, size_t whylen)
 		return 0;
 	chain = gnutls_certificate_get_peers(s->tls, &n);
 	if (chain == NULL || n == 0) {
-		if (s->server && (flags & PIOF_STARTTLS_REQUEST_REMOTEID))
+		if (s->server && client_auth(s) != GNUTLS_CERT_REQUIRE)
 			return 0;
 		snprintf(why, whylen, "the peer presented no certificate");
 		return -EACCES;
@@ -456,10 +456,16 @@ static void step_handshake(struct session *s)
 		session_fail(s, EACCES, "%s", s->why);
 	} else {
 		const char *alert = alert_text(s, rc);
+		const char *rule = s->decision && s->decision->have_record
+				   ? s->decision->rule : NULL;
 
 		gnutls_alert_send_appropriate(s->tls, rc);
-		session_fail(s, ECONNABORTED, "TLS handshake failed: %s%s%s",
-			     gnutls_strerror(rc), alert[0] ? ": " : "", alert);
+		/* A rule's versions, ciphers or client authentication may be
+		 * why: name it. */
+		session_fail(s, ECONNABORTED, "%s%s%sTLS handshake failed: %s%s%s",
+			     rule ? "rule " : "", rule ? rule : "",
+			     rule ? ": " : "", gnutls_strerror(rc),
+			     alert[0] ? ": " : "", alert);
 	}
 }
 
@@ -584,6 +590,7 @@ void session_go_relay(struct session *s)
 	      desc ? desc : "");
 	gnutls_free(desc);
 	session_record(s, NULL, METRICS_REFUSED_OTHER);
+	session_lidentry_commit(s);
 	ctl = ctlkey_controller(&s->link);
 	if (ctl == NULL)
 		return;
@@ -643,8 +650,20 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		session_fail(s, EACCES, "%s", why);
 		return;
 	}
-	/* The requested identity, or what disclose.db shows this peer. */
+	/* The requested identity, or what disclose.db shows this peer;
+	 * a registered identity chooser may be asked first. */
 	snprintf(s->localid, sizeof(s->localid), "%s", s->decision->localid);
+	if (st->localid[0] == '\0' && session_ask_chooser(s) != 0)
+		return;
+	session_client_identity_chosen(s);
+}
+
+/* Client role, the local identity settled: confirm it with the
+ * application (LOCALID_CHECK) or start the handshake. */
+void session_client_identity_chosen(struct session *s)
+{
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+
 	if (st->flags & PIOF_STARTTLS_LOCALID_CHECK) {
 		if (session_send_callback(s, PIOC_STARTTLS_LOCALID_V2,
 					  s->localid, st->remoteid) < 0) {
