@@ -7,6 +7,8 @@
 #   1. bulk throughput: in-process GnuTLS, through the pool, stunnel
 #   2. full handshakes per second: in-process GnuTLS vs through the pool
 #   3. daemon resident memory per idle relayed connection
+#   4. policy lookups per second, 100,000 identities (bench/policy.sh)
+#   5. committed policy change -> first handshake that obeys it (policy.sh)
 # Everything runs on 127.0.0.1 with free ports; everything started here is
 # stopped on exit.  This is not a test: it prints figures and ratios and
 # never fails because of a timing.
@@ -20,7 +22,8 @@
 #   BENCH_IDLE_PARALLEL=4   threads opening them
 #   BENCH_PRIORITY=...      the pinned GnuTLS priority string
 #   BENCH_BUILD=DIR         use this build dir instead of scripts/build.sh main
-#   BENCH_SKIP="stunnel idle"  leave parts out (bulk hs idle stunnel)
+#   BENCH_SKIP="stunnel idle"  leave parts out (bulk hs idle stunnel policy;
+#                              policy-lookups policy-live: see bench/policy.sh)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -382,6 +385,12 @@ if ! skip idle; then
 		echo "daemon VmRSS before: $(field rss_before_kib "$l") KiB, after: $(field rss_after_kib "$l") KiB"
 		echo "per idle connection = $(field per_conn_kib "$l") KiB (target <= 64 KiB)"
 	fi
+fi
+
+# ---- 4. policy lookups, 5. commit -> first obeying handshake (bench/policy.sh)
+if ! skip policy; then
+	BENCH_BUILD="$B" BENCH_RUNS="$RUNS" BENCH_PRIORITY="$PRIO" BENCH_SKIP="$SKIP" \
+		bash "$top/bench/policy.sh" || echo "policy benchmark failed"
 fi
 
 echo
