@@ -439,7 +439,6 @@ static int op_idgen(struct kp_in *in, struct kp_out *out)
 static int op_drop(struct kp_in *in)
 {
 	uint32_t uid = kp_get_u32(in), gid = kp_get_u32(in);
-
 	int again;
 
 	if (in->err || in->off != in->len)
