@@ -610,7 +610,7 @@ int client_pool_call(struct tlspool_command *cmd)
 		if (reply.pio_cbid == 0)
 			break;
 		/* A callback where none belongs: refuse it, keep waiting. */
-		codec_set_error(&reply, ENOSYS, "no callback expected here");
+		codec_set_error(&reply, EPROTO, "no callback expected here");
 		if (client_pool_send(&req, &reply, -1) < 0)
 			goto fail;
 	}

@@ -116,7 +116,7 @@ static int client_starttls_loop(struct client_starttls_ctx *c,
 			return client_pool_errno(cmd);
 		default:
 			if (cmd->pio_cbid != 0) {
-				if (client_starttls_refuse(c, cmd, ENOSYS,
+				if (client_starttls_refuse(c, cmd, ENOTSUP,
 					"unsupported callback") < 0)
 					return -1;
 				break;
