@@ -1,7 +1,11 @@
 /* relay -- moves data between a TLS session and the plaintext fd.
  *
- * Bounded buffers per direction (one TLS record, 16 KiB), allocated only
- * while data is in flight, so an idle relay costs no buffer memory.
+ * Bounded buffers per direction, allocated only while data is in flight,
+ * so an idle relay costs no buffer memory: towards the app at most four
+ * decrypted TLS records (about 66 KiB); towards the peer at most one
+ * batch of four records of ciphertext (about 66 KiB) plus the replies to
+ * one received record, and a 64 KiB read buffer that exists only while a
+ * batch is being encrypted.
  * Back-pressure: a direction stops reading its source while its sink is
  * full (EAGAIN) and resumes on EPOLLOUT; nothing is dropped because a
  * reader is slow.  Half-close passes through: EOF on plainfd sends
@@ -32,11 +36,14 @@ typedef void (*relay_close_fn)(void *ctx, int err);
 
 /* session: handshaken, its transport the non-blocking cryptfd.
  * plainfd: non-blocking; both fds stay owned by the caller.
- * While it runs, the relay owns the session's send path: it installs its
- * own vec push function and transport pointers (so that GnuTLS never sees
- * EAGAIN on send; see relay.c).  Before on_close, or in relay_free, it
- * puts back a plain sendmsg(MSG_NOSIGNAL) push on cryptfd
- * (gnutls_transport_set_int), so the caller may still use the session.
+ * While it runs, the relay owns the session's transport: it installs its
+ * own vec push and pull functions and transport pointer (so that GnuTLS
+ * never sees EAGAIN on send, and reads one record per syscall; see
+ * relay.c).  Before on_close, or in relay_free, it puts back a plain
+ * sendmsg(MSG_NOSIGNAL) push and recv() pull on cryptfd
+ * (gnutls_transport_set_int), so the caller may still use the session; up
+ * to 5 bytes the relay read ahead of GnuTLS are then lost, which matters
+ * only after an error or a relay_free mid-stream.
  * Call on w's thread.  on_close never runs before relay_start returned;
  * it may call relay_free.  NULL on failure (out of memory, epoll). */
 struct relay *relay_start(struct worker *w, gnutls_session_t session,
@@ -49,7 +56,8 @@ void relay_free(struct relay *r);
 void relay_get_stats(const struct relay *r, struct relay_stats *st);
 
 /* Bytes of buffer memory the relay holds right now (0 when idle, at most
- * two records); for tests and metrics.  On w's thread. */
+ * four records per direction: about 132 KiB in all); for tests and
+ * metrics.  On w's thread. */
 size_t relay_buffered_bytes(const struct relay *r);
 
 #endif
