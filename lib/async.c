@@ -166,6 +166,21 @@ static bool async_reqid_used(struct tlspool_async_pool *pool, uint16_t id)
 	return false;
 }
 
+/* The private state of an open pool connection; NULL with errno EINVAL
+ * (no pool) or ENOTCONN (not open). */
+static struct async_priv *async_priv_of(struct tlspool_async_pool *pool)
+{
+	if (pool == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (pool->handle < 0 || pool->_priv == NULL) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return pool->_priv;
+}
+
 bool tlspool_async_request(struct tlspool_async_pool *pool,
 			   struct tlspool_async_request *reqcb, int opt_fd)
 {
@@ -174,15 +189,13 @@ bool tlspool_async_request(struct tlspool_async_pool *pool,
 	unsigned tries = 0;
 	int rc;
 
-	if (pool == NULL || reqcb == NULL || reqcb->cbfunc == NULL) {
+	if (reqcb == NULL || reqcb->cbfunc == NULL) {
 		errno = EINVAL;
 		return false;
 	}
-	priv = pool->_priv;
-	if (pool->handle < 0 || priv == NULL) {
-		errno = ENOTCONN;
+	priv = async_priv_of(pool);
+	if (priv == NULL)
 		return false;
-	}
 	linked = async_linked(pool, reqcb);
 	if (reqcb->cmd.pio_cbid == 0) {
 		/* A new request: it gets a fresh reqid.  (An answer to a
@@ -317,15 +330,9 @@ bool tlspool_async_process(struct tlspool_async_pool *pool)
 	struct async_priv *priv;
 	int rc;
 
-	if (pool == NULL) {
-		errno = EINVAL;
+	priv = async_priv_of(pool);
+	if (priv == NULL)
 		return false;
-	}
-	priv = pool->_priv;
-	if (pool->handle < 0 || priv == NULL) {
-		errno = ENOTCONN;
-		return false;
-	}
 	priv->depth++;
 	rc = async_read_all(pool, priv);
 	priv->depth--;

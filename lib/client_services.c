@@ -129,6 +129,21 @@ static int client_services_serve(char *path, struct tlspool_command *cmd,
 	return rc;
 }
 
+/* The registration request of a service (pio_cmd), or -1 with EINVAL
+ * when it has no callback (have_cb 0). */
+static int service_request(int have_cb, uint32_t pio_cmd,
+			   struct tlspool_command *cmd)
+{
+	if (!have_cb) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->pio_reqid = 1;
+	cmd->pio_cmd = pio_cmd;
+	return 0;
+}
+
 int tlspool_localid_service(char *path, uint32_t regflags,
 			    int responsetimeout,
 			    char *(*cb)(struct pioc_lidentry *, void *),
@@ -140,13 +155,8 @@ int tlspool_localid_service(char *path, uint32_t regflags,
 	};
 	struct tlspool_command cmd;
 
-	if (cb == NULL) {
-		errno = EINVAL;
+	if (service_request(cb != NULL, PIOC_LIDENTRY_REGISTER_V2, &cmd) < 0)
 		return -1;
-	}
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.pio_reqid = 1;
-	cmd.pio_cmd = PIOC_LIDENTRY_REGISTER_V2;
 	cmd.pio_data.pioc_lidentry.flags = regflags;
 	cmd.pio_data.pioc_lidentry.timeout = (uint32_t)responsetimeout;
 	return client_services_serve(path, &cmd, &c);
@@ -162,13 +172,8 @@ int tlspool_pin_service(char *path, uint32_t regflags,
 	};
 	struct tlspool_command cmd;
 
-	if (cb == NULL) {
-		errno = EINVAL;
+	if (service_request(cb != NULL, PIOC_PINENTRY_V2, &cmd) < 0)
 		return -1;
-	}
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.pio_reqid = 1;
-	cmd.pio_cmd = PIOC_PINENTRY_V2;
 	cmd.pio_data.pioc_pinentry.flags = regflags;
 	cmd.pio_data.pioc_pinentry.timeout_us = (uint32_t)responsetimeout_usec;
 	return client_services_serve(path, &cmd, &c);

@@ -10,10 +10,11 @@
 enum { T_LOCALID = 'L', T_DISCLOSE = 'D', T_TRUST = 'T', T_POLICY = 'P',
        T_SERIAL = 'S' };
 
-static int why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* The reason helpers are shared with polrec_key.c (see polrec.h). */
+#define why_set polrec_why_set
+#define why_clear polrec_why_clear
 
-static int why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
+int polrec_why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -25,7 +26,7 @@ static int why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static void why_clear(char *why, size_t whylen)
+void polrec_why_clear(char *why, size_t whylen)
 {
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';

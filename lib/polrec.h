@@ -167,6 +167,12 @@ int polrec_serial_decode(const void *buf, size_t len, uint64_t *serial,
  * NUL, space, a control character or DEL.  1 if so, else 0. */
 int polrec_name_ok(const char *s, size_t len);
 
+/* Internal to polrec.c and polrec_key.c: put the reason for a refusal
+ * into why (when why is there and has room) and return rc; or empty why. */
+int polrec_why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void polrec_why_clear(char *why, size_t whylen);
+
 /* Build a key into buf (cap bytes); *keylen gets its length (keys hold
  * no terminating NUL, but buf is NUL-terminated).  0 or -EINVAL. */
 int polrec_localid_key(const char *id, enum polrec_cred kind, char *buf,

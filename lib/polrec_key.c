@@ -2,30 +2,12 @@
 #include "polrec.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int why_set(char *why, size_t whylen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why != NULL && whylen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whylen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-static void why_clear(char *why, size_t whylen)
-{
-	if (why != NULL && whylen > 0)
-		why[0] = '\0';
-}
+/* The reason helpers of polrec.c (see polrec.h). */
+#define why_set polrec_why_set
+#define why_clear polrec_why_clear
 
 static size_t slen(const char *s)
 {
@@ -241,12 +223,18 @@ const char *polrec_cred_name(enum polrec_cred k)
 							      : "unknown";
 }
 
+/* The index of s among names[lo..hi], or -EINVAL. */
+static int name_find(const char *const *names, int lo, int hi, const char *s)
+{
+	for (int i = lo; s != NULL && i <= hi; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
 int polrec_cred_parse(const char *s)
 {
-	for (int k = POLREC_CRED_X509; s != NULL && k <= POLREC_CRED_KRB5; k++)
-		if (strcmp(s, cred_names[k]) == 0)
-			return k;
-	return -EINVAL;
+	return name_find(cred_names, POLREC_CRED_X509, POLREC_CRED_KRB5, s);
 }
 
 static const char *const role_names[] = { "none", "client", "server",
@@ -259,10 +247,7 @@ const char *polrec_role_name(unsigned roles)
 
 int polrec_role_parse(const char *s)
 {
-	for (int r = 1; s != NULL && r <= 3; r++)
-		if (strcmp(s, role_names[r]) == 0)
-			return r;
-	return -EINVAL;
+	return name_find(role_names, 1, 3, s);
 }
 
 const char *polrec_trust_kind_name(enum polrec_trust_kind k)
@@ -284,10 +269,7 @@ const char *polrec_cauth_name(enum polrec_client_auth a)
 
 int polrec_cauth_parse(const char *s)
 {
-	for (int a = 0; s != NULL && a <= POLREC_CAUTH_REQUIRED; a++)
-		if (strcmp(s, cauth_names[a]) == 0)
-			return a;
-	return -EINVAL;
+	return name_find(cauth_names, 0, POLREC_CAUTH_REQUIRED, s);
 }
 
 static const char *const version_names[] = { "TLS1.0", "TLS1.1", "TLS1.2",
@@ -303,9 +285,10 @@ const char *polrec_version_name(uint16_t v)
 
 int polrec_version_parse(const char *s)
 {
-	for (int i = 0; s != NULL && i < 4; i++)
-		if (strcmp(s, version_names[i]) == 0)
-			return POLREC_TLS10 + i;
+	int i = name_find(version_names, 0, 3, s);
+
+	if (i >= 0)
+		return POLREC_TLS10 + i;
 	if (s != NULL && strcmp(s, "any") == 0)
 		return 0;
 	return -EINVAL;

@@ -24,6 +24,7 @@
  *   forkdetach H P        a child starts TLS with FORK|DETACH and exits;
  *                         the parent goes on using the session
  *   async H P             STARTTLS through the asynchronous API
+ *                         (control_async.c)
  * Exit 0 when everything the command tried behaved as expected
  * (refusals asked for with -R count as expected), 1 otherwise, 2 on a
  * usage error.
@@ -44,21 +45,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <tlspool/async.h>
 #include <tlspool/starttls.h>
 
+#include "control_client.h"
 #include "testutil.h"
 
 #define EXPORT_LABEL "EXPERIMENTAL-tlspool-control"
-#define IO_MS 10000
 
-static struct {
-	const char *localid, *newid, *remoteid, *send, *expect, *waitfile;
-	int refuse;
-	unsigned timeout;
-} opt = { .localid = "", .remoteid = "localhost", .timeout = 10000 };
+struct cc_options opt = {
+	.localid = "", .remoteid = "localhost", .timeout = 10000
+};
 
-static const char *errname(int e)
+const char *errname(int e)
 {
 	static char buf[32];
 
@@ -80,8 +78,7 @@ static const char *errname(int e)
 	}
 }
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -99,7 +96,7 @@ static void random_ctlkey(uint8_t *key)
 	} while (key[0] == 0);	/* all zero would ask the library for one */
 }
 
-static void fill_client(starttls_t *tls, uint32_t extra)
+void fill_client(starttls_t *tls, uint32_t extra)
 {
 	memset(tls, 0, sizeof(*tls));
 	tls->flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
@@ -112,8 +109,7 @@ static void fill_client(starttls_t *tls, uint32_t extra)
 	random_ctlkey(tls->ctlkey);
 }
 
-/* Send "text\n" and expect exactly that back (an echo server). */
-static int echo_check(int fd, const char *what, const char *text)
+int echo_check(int fd, const char *what, const char *text)
 {
 	char line[256], back[256];
 	int len = snprintf(line, sizeof(line), "%s\n", text);
@@ -134,8 +130,7 @@ static int echo_check(int fd, const char *what, const char *text)
 	return 0;
 }
 
-/* Wait up to ms for EOF (or a reset) on fd; data before it is an error. */
-static int expect_eof(int fd, int ms)
+int expect_eof(int fd, int ms)
 {
 	char c;
 	ssize_t n = tu_read_full(fd, &c, 1, tu_now_ms() + (uint64_t)ms);
@@ -217,6 +212,34 @@ static int nc_localid(starttls_t *tls, void *privdata)
 	return sv[1];	/* the library passes it on and closes it */
 }
 
+/* Say how a STARTTLS with LOCALID_CHECK ended (rc from tlspool_starttls).
+ * -1 when it went as expected and the plaintext side st->keep is there to
+ * use; otherwise the exit code, with st->keep closed.  explain: say why a
+ * success was unexpected. */
+static int localid_outcome(int rc, const starttls_t *tls,
+			   struct nc_state *st, int explain)
+{
+	say("namedconnect calls: %d", st->calls);
+	if (rc < 0) {
+		say("starttls: refused (%s)", errname(errno));
+		if (st->keep >= 0)
+			close(st->keep);
+		return opt.refuse ? 0 : 1;
+	}
+	say("starttls: ok rc=%d local=%s remote=%s", rc, tls->localid,
+	    tls->remoteid);
+	if (opt.refuse || st->keep < 0) {
+		if (explain)
+			say("starttls: succeeded although %s",
+			    opt.refuse ? "the identity was refused" :
+			    "no plaintext side was given");
+		if (st->keep >= 0)
+			close(st->keep);
+		return 1;
+	}
+	return -1;
+}
+
 /* Echo lines on fd until EOF or the deadline. */
 static int echo_serve(int fd, int ms)
 {
@@ -288,23 +311,9 @@ static int cmd_server_localid(void)
 	random_ctlkey(tls.ctlkey);
 	rc = tlspool_starttls(fd, &tls, &st, nc_localid);
 	close(fd);	/* the pool holds its own copy */
-	say("namedconnect calls: %d", st.calls);
-	if (rc < 0) {
-		say("starttls: refused (%s)", errname(errno));
-		if (st.keep >= 0)
-			close(st.keep);
-		return opt.refuse ? 0 : 1;
-	}
-	say("starttls: ok rc=%d local=%s remote=%s", rc, tls.localid,
-	    tls.remoteid);
-	if (opt.refuse || st.keep < 0) {
-		say("starttls: succeeded although %s",
-		    opt.refuse ? "the identity was refused" :
-		    "no plaintext side was given");
-		if (st.keep >= 0)
-			close(st.keep);
-		return 1;
-	}
+	rc = localid_outcome(rc, &tls, &st, 1);
+	if (rc >= 0)
+		return rc;
 	rc = echo_serve(st.keep, 20000);
 	close(st.keep);
 	return rc < 0 ? 1 : 0;
@@ -355,20 +364,9 @@ static int cmd_client_localid(const char *host, int port)
 	fill_client(&tls, PIOF_STARTTLS_LOCALID_CHECK);
 	rc = tlspool_starttls(fd, &tls, &st, nc_localid);
 	close(fd);
-	say("namedconnect calls: %d", st.calls);
-	if (rc < 0) {
-		say("starttls: refused (%s)", errname(errno));
-		if (st.keep >= 0)
-			close(st.keep);
-		return opt.refuse ? 0 : 1;
-	}
-	say("starttls: ok rc=%d local=%s remote=%s", rc, tls.localid,
-	    tls.remoteid);
-	if (opt.refuse || st.keep < 0) {
-		if (st.keep >= 0)
-			close(st.keep);
-		return 1;
-	}
+	rc = localid_outcome(rc, &tls, &st, 0);
+	if (rc >= 0)
+		return rc;
 	if (opt.send != NULL) {
 		char line[256];
 		int len = snprintf(line, sizeof(line), "%s\n", opt.send);
@@ -631,188 +629,6 @@ static int cmd_forkdetach(const char *host, int port)
 	}
 	bad |= echo_check(sv[0], "after reattach", "line after reattach");
 	close(sv[0]);
-	return bad ? 1 : 0;
-}
-
-/* ---- asynchronous API ----------------------------------------------- */
-
-struct async_tls {
-	struct tlspool_async_request req;	/* first: cbfunc gets this */
-	struct tlspool_async_pool *pool;
-	int plain;		/* our end of the socketpair */
-	int done;		/* 1 success, -1 failure */
-	int callbacks;
-};
-
-struct async_ping {
-	struct tlspool_async_request req;
-	int done;
-};
-
-static void async_tls_cb(struct tlspool_async_request *r, int opt_fd)
-{
-	struct async_tls *a = (struct async_tls *)r;
-	struct tlspool_command *cmd = &r->cmd;
-	int sv[2];
-
-	if (opt_fd >= 0)
-		close(opt_fd);	/* the daemon never sends one */
-	if (cmd->pio_cbid != 0 && cmd->pio_cmd == PIOC_PLAINTEXT_CONNECT_V2) {
-		a->callbacks++;
-		say("async callback PLAINTEXT_CONNECT cbid=%u local=%s remote=%s",
-		    cmd->pio_cbid, cmd->pio_data.pioc_starttls.localid,
-		    cmd->pio_data.pioc_starttls.remoteid);
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			say("socketpair: %s", strerror(errno));
-			a->done = -1;
-			return;
-		}
-		a->plain = sv[0];
-		if (!tlspool_async_request(a->pool, r, sv[1])) {
-			say("async answer: %s", strerror(errno));
-			a->done = -1;
-		}
-		close(sv[1]);	/* the daemon has its own copy */
-		return;
-	}
-	if (cmd->pio_cbid != 0) {
-		a->callbacks++;
-		say("async callback 0x%x cbid=%u: answered as is",
-		    (unsigned)cmd->pio_cmd, cmd->pio_cbid);
-		if (!tlspool_async_request(a->pool, r, -1))
-			a->done = -1;
-		return;
-	}
-	if (cmd->pio_cmd == PIOC_STARTTLS_V2) {
-		say("async starttls: ok local=%s remote=%s",
-		    cmd->pio_data.pioc_starttls.localid,
-		    cmd->pio_data.pioc_starttls.remoteid);
-		a->done = 1;
-	} else if (cmd->pio_cmd == PIOC_ERROR_V2) {
-		say("async starttls: refused (%s: %s)",
-		    errname(cmd->pio_data.pioc_error.tlserrno),
-		    cmd->pio_data.pioc_error.message);
-		a->done = -1;
-	} else {
-		say("async starttls: unexpected reply 0x%x",
-		    (unsigned)cmd->pio_cmd);
-		a->done = -1;
-	}
-}
-
-static void async_ping_cb(struct tlspool_async_request *r, int opt_fd)
-{
-	struct async_ping *p = (struct async_ping *)r;
-
-	if (opt_fd >= 0)
-		close(opt_fd);
-	if (r->cmd.pio_cmd == PIOC_PING_V2) {
-		say("async ping reply: %s",
-		    r->cmd.pio_data.pioc_ping.YYYYMMDD_producer);
-		p->done = 1;
-	} else {
-		say("async ping: unexpected reply 0x%x",
-		    (unsigned)r->cmd.pio_cmd);
-		p->done = -1;
-	}
-}
-
-static int cmd_async(const char *host, int port)
-{
-	struct tlspool_async_pool pool;
-	struct async_tls a;
-	struct async_ping pg;
-	struct pioc_starttls *st;
-	uint64_t end;
-	int fd, bad = 0;
-
-	if (!tlspool_async_open(&pool, sizeof(struct tlspool_command),
-				TLSPOOL_IDENTITY_V2, PIOF_FACILITY_STARTTLS,
-				NULL)) {
-		say("async open: %s", strerror(errno));
-		return 1;
-	}
-	say("async open: ok identity=%s facilities=0x%x",
-	    pool.pingdata.YYYYMMDD_producer,
-	    (unsigned)pool.pingdata.facilities);
-	fd = tu_connect_tcp(host, port, 5000);
-	if (fd < 0) {
-		say("connect: %s", strerror(errno));
-		tlspool_async_close(&pool, true);
-		return 1;
-	}
-	memset(&a, 0, sizeof(a));
-	a.pool = &pool;
-	a.plain = -1;
-	a.req.cbfunc = async_tls_cb;
-	a.req.cmd.pio_cmd = PIOC_STARTTLS_V2;
-	st = &a.req.cmd.pio_data.pioc_starttls;
-	st->flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
-		    PIOF_STARTTLS_REMOTEROLE_SERVER;
-	st->ipproto = 6;
-	snprintf(st->remoteid, sizeof(st->remoteid), "%s", opt.remoteid);
-	strcpy((char *)st->service, "generic");
-	st->timeout = opt.timeout;
-	random_ctlkey(st->ctlkey);
-	if (!tlspool_async_request(&pool, &a.req, fd)) {
-		say("async request: %s", strerror(errno));
-		close(fd);
-		tlspool_async_close(&pool, true);
-		return 1;
-	}
-	close(fd);	/* the daemon holds its own copy */
-	/* A second request in flight on the same pool connection. */
-	memset(&pg, 0, sizeof(pg));
-	pg.req.cbfunc = async_ping_cb;
-	pg.req.cmd.pio_cmd = PIOC_PING_V2;
-	strcpy(pg.req.cmd.pio_data.pioc_ping.YYYYMMDD_producer,
-	       TLSPOOL_IDENTITY_V2);
-	pg.req.cmd.pio_data.pioc_ping.facilities = PIOF_FACILITY_STARTTLS;
-	if (!tlspool_async_request(&pool, &pg.req, -1)) {
-		say("async ping request: %s", strerror(errno));
-		bad = -1;
-		pg.done = -1;
-	}
-	end = tu_now_ms() + 15000;
-	while ((a.done == 0 || pg.done == 0) && tu_now_ms() < end) {
-		struct pollfd p = { pool.handle, POLLIN, 0 };
-		int rc = poll(&p, 1, (int)(end - tu_now_ms()));
-
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			break;
-		if (!tlspool_async_process(&pool)) {
-			say("async process: %s", strerror(errno));
-			break;
-		}
-	}
-	say("async callbacks: %d", a.callbacks);
-	if (a.done != 1 || pg.done != 1 || a.plain < 0 || a.callbacks != 1) {
-		say("async: incomplete (starttls %d, ping %d)", a.done, pg.done);
-		bad = -1;
-	}
-	if (pool.requests != NULL) {
-		say("async: requests still pending");
-		bad = -1;
-	}
-	if (a.plain >= 0 && bad == 0)
-		bad |= echo_check(a.plain, "async", "line through the async API");
-	/* The pool connection is the session's controller: closing it
-	 * (no FORK) ends the session. */
-	tlspool_async_close(&pool, true);
-	if (a.plain >= 0) {
-		if (bad == 0) {
-			if (expect_eof(a.plain, IO_MS) == 0) {
-				say("plaintext after async close: EOF");
-			} else {
-				say("plaintext after async close: no EOF (%s)",
-				    errno == EEXIST ? "data" : strerror(errno));
-				bad = -1;
-			}
-		}
-		close(a.plain);
-	}
 	return bad ? 1 : 0;
 }
 

@@ -123,44 +123,46 @@ static int case_pipelined(int sock)
 	return 0;
 }
 
-static int case_no_nul_localid(int sock)
+#define CLIENT_FLAGS (PIOF_STARTTLS_LOCALROLE_CLIENT | \
+		      PIOF_STARTTLS_REMOTEROLE_SERVER)
+
+/* Send cmd (request reqid) with one end of a fresh socketpair as its fd
+ * and expect an ERROR back. */
+static int error_with_pair(int sock, const struct tlspool_command *cmd,
+			   uint16_t reqid)
 {
-	struct tlspool_command cmd;
 	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	init_starttls(&cmd, 11, PIOF_STARTTLS_LOCALROLE_CLIENT |
-		      PIOF_STARTTLS_REMOTEROLE_SERVER, "localhost", 2000);
-	memset(cmd.pio_data.pioc_starttls.localid, 'A',
-	       sizeof(cmd.pio_data.pioc_starttls.localid));
-	rc = send_cmd(sock, &cmd, sv[0]);
+	rc = send_cmd(sock, cmd, sv[0]);
 	if (rc == 0)
-		rc = expect_error(sock, 11, NULL);
+		rc = expect_error(sock, reqid, NULL);
 	close(sv[0]);
 	close(sv[1]);
 	return rc;
 }
 
+static int case_no_nul_localid(int sock)
+{
+	struct tlspool_command cmd;
+
+	init_starttls(&cmd, 11, CLIENT_FLAGS, "localhost", 2000);
+	memset(cmd.pio_data.pioc_starttls.localid, 'A',
+	       sizeof(cmd.pio_data.pioc_starttls.localid));
+	return error_with_pair(sock, &cmd, 11);
+}
+
 static int case_no_nul_service(int sock)
 {
 	struct tlspool_command cmd;
-	int sv[2], rc;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	init_starttls(&cmd, 12, PIOF_STARTTLS_LOCALROLE_CLIENT |
-		      PIOF_STARTTLS_REMOTEROLE_SERVER, "localhost", 2000);
+	init_starttls(&cmd, 12, CLIENT_FLAGS, "localhost", 2000);
 	memset(cmd.pio_data.pioc_starttls.service, 'x',
 	       sizeof(cmd.pio_data.pioc_starttls.service));
 	memset(cmd.pio_data.pioc_starttls.remoteid, 'y',
 	       sizeof(cmd.pio_data.pioc_starttls.remoteid));
-	rc = send_cmd(sock, &cmd, sv[0]);
-	if (rc == 0)
-		rc = expect_error(sock, 12, NULL);
-	close(sv[0]);
-	close(sv[1]);
-	return rc;
+	return error_with_pair(sock, &cmd, 12);
 }
 
 static int case_unknown_cmd(int sock)
@@ -222,9 +224,6 @@ static int starttls_with_fd(int sock, uint16_t reqid, int fd,
 	}
 	return expect_error(sock, reqid, want);
 }
-
-#define CLIENT_FLAGS (PIOF_STARTTLS_LOCALROLE_CLIENT | \
-		      PIOF_STARTTLS_REMOTEROLE_SERVER)
 
 static int case_pipe_fd(int sock)
 {

@@ -25,119 +25,8 @@
 #include <tlspool/async.h>
 
 #include "codec.h"
+#include "fake_daemon.h"
 #include "fdpass.h"
-
-struct fake;
-typedef void (*fake_serve_fn)(struct fake *f, int conn);
-
-struct fake {
-	char dir[64];
-	char path[128];
-	int lfd;
-	int go[2];		/* test -> fake pacing */
-	fake_serve_fn serve;
-	pthread_t thr;
-	char fail[256];
-	uint32_t grant;		/* facilities the fake grants */
-};
-
-#define FAKE_CHECK(f, cond)                                                   \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			if ((f)->fail[0] == '\0')                             \
-				snprintf((f)->fail, sizeof((f)->fail),        \
-					 "line %d: %s", __LINE__, #cond);     \
-			return;                                               \
-		}                                                             \
-	} while (0)
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	int conn = accept(f->lfd, NULL, NULL);
-
-	if (conn < 0) {
-		snprintf(f->fail, sizeof(f->fail), "accept: %s", strerror(errno));
-		return NULL;
-	}
-	f->serve(f, conn);
-	close(conn);
-	return NULL;
-}
-
-static void fake_start(struct fake *f, fake_serve_fn serve)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-	memset(f, 0, sizeof(*f));
-	f->grant = PIOF_FACILITY_STARTTLS;
-	strcpy(f->dir, "/tmp/tpasyncXXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/pool.sock", f->dir);
-	strcpy(sun.sun_path, f->path);
-	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(f->lfd >= 0);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(f->lfd, 4), 0);
-	assert_int_equal(pipe(f->go), 0);
-	f->serve = serve;
-	assert_int_equal(pthread_create(&f->thr, NULL, fake_main, f), 0);
-}
-
-static void fake_join(struct fake *f)
-{
-	pthread_join(f->thr, NULL);
-	close(f->lfd);
-	close(f->go[0]);
-	close(f->go[1]);
-	unlink(f->path);
-	rmdir(f->dir);
-	if (f->fail[0] != '\0')
-		fail_msg("fake daemon: %s", f->fail);
-}
-
-static void fake_go(struct fake *f)
-{
-	assert_int_equal(write(f->go[1], "g", 1), 1);
-}
-
-static int fake_wait(struct fake *f)
-{
-	char c;
-
-	return read(f->go[0], &c, 1) == 1 ? 0 : -1;
-}
-
-static int fake_recv(int conn, struct tlspool_command *cmd, int *fd)
-{
-	char why[128];
-	int dummy = -1;
-
-	if (fd == NULL)
-		fd = &dummy;
-	*fd = -1;
-	if (fdpass_recv(conn, cmd, CODEC_MSGLEN, fd) != (ssize_t)CODEC_MSGLEN)
-		return -1;
-	if (fd == &dummy && dummy >= 0)
-		close(dummy);
-	return codec_check(cmd, CODEC_MSGLEN, CODEC_TO_DAEMON, why,
-			   sizeof(why));
-}
-
-static int fake_send(int conn, const void *buf, size_t len)
-{
-	return fdpass_send(conn, buf, len, -1);
-}
-
-static void ping_reply(struct tlspool_command *cmd, const char *who,
-		       uint32_t fac)
-{
-	memset(&cmd->pio_data, 0, sizeof(cmd->pio_data));
-	cmd->pio_cmd = PIOC_PING_V2;
-	snprintf(cmd->pio_data.pioc_ping.YYYYMMDD_producer,
-		 sizeof(cmd->pio_data.pioc_ping.YYYYMMDD_producer), "%s", who);
-	cmd->pio_data.pioc_ping.facilities = fac;
-}
 
 /* Answer the synchronous PING of tlspool_async_open. */
 static int fake_open_ping(struct fake *f, int conn)
@@ -148,8 +37,8 @@ static int fake_open_ping(struct fake *f, int conn)
 	    strcmp(cmd.pio_data.pioc_ping.YYYYMMDD_producer,
 		   TLSPOOL_IDENTITY_V2) != 0)
 		return -1;
-	ping_reply(&cmd, "20250101fake@test", f->grant);
-	return fake_send(conn, &cmd, CODEC_MSGLEN);
+	fake_ping_reply(&cmd, "20250101fake@test", f->grant);
+	return fake_send_raw(conn, &cmd, CODEC_MSGLEN);
 }
 
 /* ---- callbacks used by the tests ---- */
@@ -221,7 +110,7 @@ static void test_open(void **state)
 	struct fake f;
 
 	(void)state;
-	fake_start(&f, serve_open);
+	fake_start(&f, serve_open, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       TLSPOOL_IDENTITY_V2,
 				       PIOF_FACILITY_STARTTLS, f.path));
@@ -229,17 +118,17 @@ static void test_open(void **state)
 			    "20250101fake@test");
 	assert_true(fcntl(pool.handle, F_GETFL) & O_NONBLOCK);
 	assert_true(fcntl(pool.handle, F_GETFD) & FD_CLOEXEC);
-	fake_join(&f);
+	fake_join(&f, 0);
 	assert_true(tlspool_async_close(&pool, true));
 	assert_int_equal(pool.handle, INVALID_POOL_HANDLE);
 
 	/* a facility the daemon does not grant */
-	fake_start(&f, serve_open);
+	fake_start(&f, serve_open, 1);
 	assert_false(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 					TLSPOOL_IDENTITY_V2,
 					PIOF_FACILITY_STARTGSS, f.path));
 	assert_int_equal(errno, ENOTSUP);
-	fake_join(&f);
+	fake_join(&f, 0);
 
 	/* the wrong structure size */
 	assert_false(tlspool_async_open(&pool, 100, NULL, 0, f.path));
@@ -259,13 +148,13 @@ static void serve_chunks(struct fake *f, int conn)
 
 	FAKE_CHECK(f, fake_recv(conn, &cmd, NULL) == 0);
 	FAKE_CHECK(f, cmd.pio_cmd == PIOC_PING_V2 && cmd.pio_reqid != 0);
-	ping_reply(&cmd, "chunked", PIOF_FACILITY_STARTTLS);
+	fake_ping_reply(&cmd, "chunked", PIOF_FACILITY_STARTTLS);
 	FAKE_CHECK(f, fake_wait(f) == 0);
-	FAKE_CHECK(f, fake_send(conn, p, 5) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, p, 5) == 0);
 	FAKE_CHECK(f, fake_wait(f) == 0);
-	FAKE_CHECK(f, fake_send(conn, p + 5, 200) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, p + 5, 200) == 0);
 	FAKE_CHECK(f, fake_wait(f) == 0);
-	FAKE_CHECK(f, fake_send(conn, p + 205, CODEC_MSGLEN - 205) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, p + 205, CODEC_MSGLEN - 205) == 0);
 	FAKE_CHECK(f, fake_wait(f) == 0);	/* stay connected */
 }
 
@@ -276,7 +165,7 @@ static void test_partial(void **state)
 	struct rec r;
 
 	(void)state;
-	fake_start(&f, serve_chunks);
+	fake_start(&f, serve_chunks, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       NULL, 0, f.path));
 	rec_init(&r, PIOC_PING_V2);
@@ -303,7 +192,7 @@ static void test_partial(void **state)
 			    "chunked");
 	assert_null(pool.requests);
 	fake_go(&f);
-	fake_join(&f);
+	fake_join(&f, 0);
 	assert_true(tlspool_async_close(&pool, true));
 }
 
@@ -321,7 +210,7 @@ static void serve_callback(struct fake *f, int conn)
 	cb = cmd;
 	cb.pio_cmd = PIOC_PLAINTEXT_CONNECT_V2;
 	cb.pio_cbid = 3;
-	FAKE_CHECK(f, fake_send(conn, &cb, CODEC_MSGLEN) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, &cb, CODEC_MSGLEN) == 0);
 	fd = -1;
 	FAKE_CHECK(f, fake_recv(conn, &cb, &fd) == 0);
 	FAKE_CHECK(f, cb.pio_cmd == PIOC_PLAINTEXT_CONNECT_V2);
@@ -330,7 +219,7 @@ static void serve_callback(struct fake *f, int conn)
 	FAKE_CHECK(f, write(fd, "p", 1) == 1);
 	close(fd);
 	strcpy(cmd.pio_data.pioc_starttls.remoteid, "peer@example.net");
-	FAKE_CHECK(f, fake_send(conn, &cmd, CODEC_MSGLEN) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, &cmd, CODEC_MSGLEN) == 0);
 	FAKE_CHECK(f, fake_wait(f) == 0);	/* stay connected */
 }
 
@@ -343,7 +232,7 @@ static void test_callback(void **state)
 	char c;
 
 	(void)state;
-	fake_start(&f, serve_callback);
+	fake_start(&f, serve_callback, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       NULL, 0, f.path));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cs), 0);
@@ -367,7 +256,7 @@ static void test_callback(void **state)
 	assert_int_equal(read(ps[1], &c, 1), 1);
 	assert_int_equal(c, 'p');
 	fake_go(&f);
-	fake_join(&f);
+	fake_join(&f, 0);
 	assert_true(tlspool_async_close(&pool, true));
 	close(cs[0]);
 	close(cs[1]);
@@ -385,14 +274,14 @@ static void serve_cancel(struct fake *f, int conn)
 	FAKE_CHECK(f, fake_recv(conn, &b, NULL) == 0);
 	FAKE_CHECK(f, a.pio_reqid != 0 && b.pio_reqid != 0);
 	FAKE_CHECK(f, a.pio_reqid != b.pio_reqid);
-	ping_reply(&a, "first", 1);
-	ping_reply(&b, "second", 1);
-	FAKE_CHECK(f, fake_send(conn, &a, CODEC_MSGLEN) == 0);
-	FAKE_CHECK(f, fake_send(conn, &b, CODEC_MSGLEN) == 0);
+	fake_ping_reply(&a, "first", 1);
+	fake_ping_reply(&b, "second", 1);
+	FAKE_CHECK(f, fake_send_raw(conn, &a, CODEC_MSGLEN) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, &b, CODEC_MSGLEN) == 0);
 	/* a malformed reply for the third request */
 	FAKE_CHECK(f, fake_recv(conn, &bad, NULL) == 0);
 	bad.pio_cmd = 0x12345;
-	FAKE_CHECK(f, fake_send(conn, &bad, CODEC_MSGLEN) == 0);
+	FAKE_CHECK(f, fake_send_raw(conn, &bad, CODEC_MSGLEN) == 0);
 	/* the fourth stays pending until close; then wait for the test */
 	FAKE_CHECK(f, fake_recv(conn, &bad, NULL) == 0);
 	FAKE_CHECK(f, fake_wait(f) == 0);
@@ -405,7 +294,7 @@ static void test_cancel_close(void **state)
 	struct rec a, b, c, d;
 
 	(void)state;
-	fake_start(&f, serve_cancel);
+	fake_start(&f, serve_cancel, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       NULL, 0, f.path));
 	rec_init(&a, PIOC_PING_V2);
@@ -441,7 +330,7 @@ static void test_cancel_close(void **state)
 	assert_false(tlspool_async_request(&pool, &d.req, -1));
 	assert_int_equal(errno, ENOTCONN);
 	fake_go(&f);
-	fake_join(&f);
+	fake_join(&f, 0);
 }
 
 static void serve_hangup(struct fake *f, int conn)
@@ -459,12 +348,12 @@ static void test_eof(void **state)
 	struct pollfd p;
 
 	(void)state;
-	fake_start(&f, serve_hangup);
+	fake_start(&f, serve_hangup, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       NULL, 0, f.path));
 	rec_init(&r, PIOC_PING_V2);
 	assert_true(tlspool_async_request(&pool, &r.req, -1));
-	fake_join(&f);
+	fake_join(&f, 0);
 	p.fd = pool.handle;
 	p.events = POLLIN;
 	assert_int_equal(poll(&p, 1, 5000), 1);
@@ -492,9 +381,9 @@ static void serve_two(struct fake *f, int conn)
 
 	FAKE_CHECK(f, fake_recv(conn, &cmd[0], NULL) == 0);
 	FAKE_CHECK(f, fake_recv(conn, &cmd[1], NULL) == 0);
-	ping_reply(&cmd[0], "one", 1);
-	ping_reply(&cmd[1], "two", 1);
-	FAKE_CHECK(f, fake_send(conn, cmd, 2 * CODEC_MSGLEN) == 0);
+	fake_ping_reply(&cmd[0], "one", 1);
+	fake_ping_reply(&cmd[1], "two", 1);
+	FAKE_CHECK(f, fake_send_raw(conn, cmd, 2 * CODEC_MSGLEN) == 0);
 }
 
 static void test_close_in_callback(void **state)
@@ -505,7 +394,7 @@ static void test_close_in_callback(void **state)
 	struct pollfd p;
 
 	(void)state;
-	fake_start(&f, serve_two);
+	fake_start(&f, serve_two, 1);
 	assert_true(tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				       NULL, 0, f.path));
 	closing_pool = &pool;
@@ -515,7 +404,7 @@ static void test_close_in_callback(void **state)
 	b.req.cbfunc = closing_cb;
 	assert_true(tlspool_async_request(&pool, &a.req, -1));
 	assert_true(tlspool_async_request(&pool, &b.req, -1));
-	fake_join(&f);
+	fake_join(&f, 0);
 	p.fd = pool.handle;
 	p.events = POLLIN;
 	assert_int_equal(poll(&p, 1, 5000), 1);

@@ -25,122 +25,8 @@
 #include <tlspool/starttls.h>
 
 #include "codec.h"
+#include "fake_daemon.h"
 #include "fdpass.h"
-
-/* ---- fake daemon ---- */
-
-struct fake;
-typedef void (*fake_serve_fn)(struct fake *f, int conn);
-
-struct fake {
-	char dir[64];
-	char path[128];
-	int lfd;
-	int nconn;		/* connections to accept, one after another */
-	fake_serve_fn serve;
-	pthread_t thr;
-	char fail[256];
-	uint8_t ctlkey[TLSPOOL_CTLKEYLEN];
-};
-
-#define FAKE_CHECK(f, cond)                                                   \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			if ((f)->fail[0] == '\0')                             \
-				snprintf((f)->fail, sizeof((f)->fail),        \
-					 "line %d: %s", __LINE__, #cond);     \
-			return;                                               \
-		}                                                             \
-	} while (0)
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-
-	for (int i = 0; i < f->nconn; i++) {
-		int conn = accept(f->lfd, NULL, NULL);
-
-		if (conn < 0) {
-			snprintf(f->fail, sizeof(f->fail), "accept: %s",
-				 strerror(errno));
-			break;
-		}
-		f->serve(f, conn);
-		close(conn);
-	}
-	return NULL;
-}
-
-static int fake_listen(struct fake *f)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-	strcpy(sun.sun_path, f->path);
-	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		return -1;
-	return listen(f->lfd, 16);
-}
-
-static void fake_run(struct fake *f, fake_serve_fn serve, int nconn)
-{
-	f->serve = serve;
-	f->nconn = nconn;
-	f->fail[0] = '\0';
-	assert_int_equal(fake_listen(f), 0);
-	assert_int_equal(pthread_create(&f->thr, NULL, fake_main, f), 0);
-}
-
-static void fake_start(struct fake *f, fake_serve_fn serve, int nconn)
-{
-	memset(f, 0, sizeof(*f));
-	strcpy(f->dir, "/tmp/tpclientXXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/pool.sock", f->dir);
-	fake_run(f, serve, nconn);
-}
-
-/* Wait for the fake to finish; keep the directory when keep_dir. */
-static void fake_join(struct fake *f, int keep_dir)
-{
-	pthread_join(f->thr, NULL);
-	close(f->lfd);
-	unlink(f->path);
-	if (!keep_dir)
-		rmdir(f->dir);
-	if (f->fail[0] != '\0')
-		fail_msg("fake daemon: %s", f->fail);
-}
-
-static int fake_recv(int conn, struct tlspool_command *cmd, int *fd)
-{
-	char why[128];
-	int dummy = -1;
-
-	if (fd == NULL)
-		fd = &dummy;
-	*fd = -1;
-	if (fdpass_recv(conn, cmd, CODEC_MSGLEN, fd) != (ssize_t)CODEC_MSGLEN)
-		return -1;
-	if (fd == &dummy && dummy >= 0)
-		close(dummy);
-	return codec_check(cmd, CODEC_MSGLEN, CODEC_TO_DAEMON, why,
-			   sizeof(why));
-}
-
-static int fake_send(int conn, const struct tlspool_command *cmd, int fd)
-{
-	return fdpass_send(conn, cmd, CODEC_MSGLEN, fd);
-}
-
-static void fake_ping_reply(struct tlspool_command *cmd, const char *who)
-{
-	memset(&cmd->pio_data, 0, sizeof(cmd->pio_data));
-	cmd->pio_cmd = PIOC_PING_V2;
-	snprintf(cmd->pio_data.pioc_ping.YYYYMMDD_producer,
-		 sizeof(cmd->pio_data.pioc_ping.YYYYMMDD_producer), "%s", who);
-	cmd->pio_data.pioc_ping.facilities = PIOF_FACILITY_STARTTLS;
-}
 
 /* A daemon callback for request req. */
 static struct tlspool_command fake_cb(const struct tlspool_command *req,
@@ -205,7 +91,7 @@ static void serve_ping(struct fake *f, int conn)
 	FAKE_CHECK(f, cmd.pio_reqid != 0 && cmd.pio_cbid == 0);
 	FAKE_CHECK(f, strcmp(cmd.pio_data.pioc_ping.YYYYMMDD_producer,
 			     TLSPOOL_IDENTITY_V2) == 0);
-	fake_ping_reply(&cmd, "20250101fake@test");
+	fake_ping_reply(&cmd, "20250101fake@test", PIOF_FACILITY_STARTTLS);
 	FAKE_CHECK(f, fake_send(conn, &cmd, -1) == 0);
 }
 
@@ -503,7 +389,7 @@ static void serve_concurrent(struct fake *f, int conn)
 
 			snprintf(who, sizeof(who), "re:%.32s",
 				 cmd[i].pio_data.pioc_ping.YYYYMMDD_producer);
-			fake_ping_reply(&cmd[i], who);
+			fake_ping_reply(&cmd[i], who, PIOF_FACILITY_STARTTLS);
 			FAKE_CHECK(f, fake_send(conn, &cmd[i], -1) == 0);
 		}
 	}
@@ -572,7 +458,7 @@ static void serve_interleaved(struct fake *f, int conn)
 		      ping->pio_cmd == PIOC_PING_V2);
 	cb = fake_cb(st, PIOC_PLAINTEXT_CONNECT_V2, 5);
 	FAKE_CHECK(f, fake_send(conn, &cb, -1) == 0);
-	fake_ping_reply(ping, "pong");
+	fake_ping_reply(ping, "pong", PIOF_FACILITY_STARTTLS);
 	FAKE_CHECK(f, fake_send(conn, ping, -1) == 0);
 	FAKE_CHECK(f, fake_recv(conn, &cb, &plainfd) == 0 && plainfd >= 0);
 	FAKE_CHECK(f, cb.pio_cbid == 5 && cb.pio_reqid == st->pio_reqid);
@@ -620,7 +506,8 @@ static void serve_malformed(struct fake *f, int conn)
 	cmd.pio_cmd = 0x77;		/* unknown command */
 	FAKE_CHECK(f, fake_send(conn, &cmd, -1) == 0);
 	FAKE_CHECK(f, fake_recv(conn, &cmd, NULL) == 0);
-	fake_ping_reply(&cmd, "x");	/* a string without its NUL */
+	/* a string without its NUL */
+	fake_ping_reply(&cmd, "x", PIOF_FACILITY_STARTTLS);
 	memset(cmd.pio_data.pioc_ping.YYYYMMDD_producer, 'A',
 	       sizeof(cmd.pio_data.pioc_ping.YYYYMMDD_producer));
 	FAKE_CHECK(f, fake_send(conn, &cmd, -1) == 0);
@@ -628,9 +515,9 @@ static void serve_malformed(struct fake *f, int conn)
 	FAKE_CHECK(f, fake_recv(conn, &cmd, NULL) == 0);
 	other = cmd;
 	other.pio_reqid = (uint16_t)(cmd.pio_reqid + 100);
-	fake_ping_reply(&other, "stray");
+	fake_ping_reply(&other, "stray", PIOF_FACILITY_STARTTLS);
 	FAKE_CHECK(f, fake_send(conn, &other, -1) == 0);
-	fake_ping_reply(&cmd, "fine");
+	fake_ping_reply(&cmd, "fine", PIOF_FACILITY_STARTTLS);
 	FAKE_CHECK(f, fake_send(conn, &cmd, -1) == 0);
 	/* SUCCESS is not an answer to PING */
 	FAKE_CHECK(f, fake_recv(conn, &cmd, NULL) == 0);

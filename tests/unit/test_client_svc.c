@@ -25,91 +25,8 @@
 #include <tlspool/starttls.h>
 
 #include "codec.h"
+#include "fake_daemon.h"
 #include "fdpass.h"
-
-struct fake;
-typedef void (*fake_serve_fn)(struct fake *f, int conn);
-
-struct fake {
-	char dir[64];
-	char path[128];
-	int lfd;
-	fake_serve_fn serve;
-	pthread_t thr;
-	char fail[256];
-};
-
-#define FAKE_CHECK(f, cond)                                                   \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			if ((f)->fail[0] == '\0')                             \
-				snprintf((f)->fail, sizeof((f)->fail),        \
-					 "line %d: %s", __LINE__, #cond);     \
-			return;                                               \
-		}                                                             \
-	} while (0)
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	int conn = accept(f->lfd, NULL, NULL);
-
-	if (conn < 0) {
-		snprintf(f->fail, sizeof(f->fail), "accept: %s", strerror(errno));
-		return NULL;
-	}
-	f->serve(f, conn);
-	close(conn);
-	return NULL;
-}
-
-static void fake_start(struct fake *f, fake_serve_fn serve)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-	memset(f, 0, sizeof(*f));
-	strcpy(f->dir, "/tmp/tpsvcXXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/pool.sock", f->dir);
-	strcpy(sun.sun_path, f->path);
-	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(f->lfd >= 0);
-	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	assert_int_equal(listen(f->lfd, 4), 0);
-	f->serve = serve;
-	assert_int_equal(pthread_create(&f->thr, NULL, fake_main, f), 0);
-}
-
-static void fake_join(struct fake *f)
-{
-	pthread_join(f->thr, NULL);
-	close(f->lfd);
-	unlink(f->path);
-	rmdir(f->dir);
-	if (f->fail[0] != '\0')
-		fail_msg("fake daemon: %s", f->fail);
-}
-
-static int fake_recv(int conn, struct tlspool_command *cmd, int *fd)
-{
-	char why[128];
-	int dummy = -1;
-
-	if (fd == NULL)
-		fd = &dummy;
-	*fd = -1;
-	if (fdpass_recv(conn, cmd, CODEC_MSGLEN, fd) != (ssize_t)CODEC_MSGLEN)
-		return -1;
-	if (fd == &dummy && dummy >= 0)
-		close(dummy);
-	return codec_check(cmd, CODEC_MSGLEN, CODEC_TO_DAEMON, why,
-			   sizeof(why));
-}
-
-static int fake_send(int conn, const struct tlspool_command *cmd, int fd)
-{
-	return fdpass_send(conn, cmd, CODEC_MSGLEN, fd);
-}
 
 /* ---- callback services on their own connection ---- */
 
@@ -186,19 +103,19 @@ static void test_services(void **state)
 	char me[] = "me@example.org";
 
 	(void)state;
-	fake_start(&f, serve_lid);
+	fake_start(&f, serve_lid, 1);
 	lid_calls = 0;
 	assert_int_equal(tlspool_localid_service(f.path,
 			 PIOF_LIDENTRY_WANT_DBENTRY, 1234, lid_cb, me), -1);
 	assert_int_equal(errno, ECONNRESET);
 	assert_int_equal(lid_calls, 2);
-	fake_join(&f);
+	fake_join(&f, 0);
 
-	fake_start(&f, serve_pin);
+	fake_start(&f, serve_pin, 1);
 	assert_int_equal(tlspool_pin_service(f.path, 0, 5000000, pin_cb, NULL),
 			 -1);
 	assert_int_equal(errno, EACCES);
-	fake_join(&f);
+	fake_join(&f, 0);
 	assert_int_equal(tlspool_localid_service(f.path, 0, 0, NULL, NULL), -1);
 	assert_int_equal(errno, EINVAL);
 }
