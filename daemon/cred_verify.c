@@ -2,7 +2,7 @@
  * proves.  Everything here is read-only on the store, so any number of
  * workers may call it at once.
  */
-#include "cred.h"
+#include "cred_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -179,9 +179,20 @@ static void explain(struct why *w, unsigned status, gnutls_x509_crt_t leaf,
 		why_add(w, "verification failed");
 }
 
-int cred_verify_peer(const struct cred_store *s, const gnutls_datum_t *chain,
-		     unsigned n, const char *name, int domain_ok,
-		     const char *purpose, char *why, size_t whylen)
+/* The anchors for a purpose: a server's key purpose means the peer is a
+ * server, a client's a client; none: every anchor. */
+static int list_for(const char *purpose)
+{
+	if (purpose != NULL && strcmp(purpose, GNUTLS_KP_TLS_WWW_SERVER) == 0)
+		return CRED_TL_SERVERS;
+	if (purpose != NULL && strcmp(purpose, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+		return CRED_TL_CLIENTS;
+	return CRED_TL_ALL;
+}
+
+static int verify(const struct cred_store *s, const gnutls_datum_t *chain,
+		  unsigned n, const char *name, int domain_ok,
+		  const char *purpose, int tl, char *why, size_t whylen)
 {
 	gnutls_x509_crt_t crts[MAX_CHAIN];
 	gnutls_typed_vdata_st data[2];
@@ -226,8 +237,13 @@ int cred_verify_peer(const struct cred_store *s, const gnutls_datum_t *chain,
 			goto out;
 		}
 	}
-	if (s == NULL || cred_anchor_count(s) == 0) {
+	if (s == NULL || s->anchors[CRED_TL_ALL] == 0) {
 		why_add(&w, "no trust anchors configured");
+		goto out;
+	}
+	if (s->anchors[tl] == 0) {
+		why_add(&w, "untrusted chain: no trust anchor vouches for TLS "
+			"%ss", tl == CRED_TL_SERVERS ? "server" : "client");
 		goto out;
 	}
 	if (purpose != NULL) {
@@ -242,7 +258,7 @@ int cred_verify_peer(const struct cred_store *s, const gnutls_datum_t *chain,
 		data[nd].size = 0;
 		nd++;
 	}
-	grc = gnutls_x509_trust_list_verify_crt2(cred_trust_list(s), crts, n,
+	grc = gnutls_x509_trust_list_verify_crt2(s->trust[tl], crts, n,
 						 data, nd, 0, &status, NULL);
 	if (grc < 0) {
 		why_add(&w, "verification error: %s", gnutls_strerror(grc));
@@ -259,6 +275,22 @@ out:
 	while (imported > 0)
 		gnutls_x509_crt_deinit(crts[--imported]);
 	return rc;
+}
+
+int cred_verify_peer(const struct cred_store *s, const gnutls_datum_t *chain,
+		     unsigned n, const char *name, int domain_ok,
+		     const char *purpose, char *why, size_t whylen)
+{
+	return verify(s, chain, n, name, domain_ok, purpose, list_for(purpose),
+		      why, whylen);
+}
+
+int cred_verify_chain(const struct cred_store *s, const gnutls_datum_t *chain,
+		      unsigned n, int peer_server, char *why, size_t whylen)
+{
+	return verify(s, chain, n, NULL, 0, NULL,
+		      peer_server ? CRED_TL_SERVERS : CRED_TL_CLIENTS, why,
+		      whylen);
 }
 
 /* ---- the identity a certificate proves -------------------------------- */

@@ -12,12 +12,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "codec.h"
 #include "ctlkey.h"
 #include "fdpass.h"
 #include "lidentry.h"
 #include "localcmd.h"
 #include "metrics.h"
+#include "pinentry.h"
 #include "session.h"
 #include "tplog.h"
 #include "worker.h"
@@ -35,7 +38,9 @@ struct outmsg {
 
 struct pending_cb {
 	uint16_t cbid;
-	struct session *s;
+	struct session *s;		/* or, for a callback_fn: */
+	ctlconn_answer_fn fn;
+	void *arg;
 };
 
 struct ctlconn {
@@ -157,6 +162,7 @@ static void ctlconn_close(struct ctlconn *c, const char *why)
 		close(c->infd);
 	c->infd = -1;
 	lidentry_connection_gone(c);
+	pinentry_connection_gone(c);
 	fail_callbacks(c);
 	ctlkey_owner_gone(&c->owner, session_controller_gone);
 	ctlconn_unref(c);
@@ -300,8 +306,9 @@ static int cb_grow(struct ctlconn *c)
 	return 0;
 }
 
-uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
-			  struct tlspool_command *cmd)
+static uint16_t add_callback(struct ctlconn *c, struct session *s,
+			     ctlconn_answer_fn fn, void *arg,
+			     struct tlspool_command *cmd)
 {
 	uint16_t id = 0;
 
@@ -316,8 +323,11 @@ uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
 	} while (id == 0);
 	c->cbs[c->ncbs].cbid = id;
 	c->cbs[c->ncbs].s = s;
+	c->cbs[c->ncbs].fn = fn;
+	c->cbs[c->ncbs].arg = arg;
 	c->ncbs++;
-	session_ref(s);
+	if (s != NULL)
+		session_ref(s);
 out:
 	pthread_mutex_unlock(&c->cb_lock);
 	if (id != 0) {
@@ -327,29 +337,48 @@ out:
 	return id;
 }
 
-/* The session waiting for cbid, with the table's reference, or NULL. */
-static struct session *take_callback(struct ctlconn *c, uint16_t cbid)
+uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
+			  struct tlspool_command *cmd)
 {
-	struct session *s = NULL;
+	return add_callback(c, s, NULL, NULL, cmd);
+}
+
+uint16_t ctlconn_callback_fn(struct ctlconn *c, ctlconn_answer_fn fn,
+			     void *arg, struct tlspool_command *cmd)
+{
+	return add_callback(c, NULL, fn, arg, cmd);
+}
+
+/* The entry waiting for cbid (its session with the table's reference),
+ * removed from the table; 0 when there is none. */
+static int take_callback(struct ctlconn *c, uint16_t cbid,
+			 struct pending_cb *out)
+{
+	int found = 0;
 
 	pthread_mutex_lock(&c->cb_lock);
 	for (size_t i = 0; i < c->ncbs; i++) {
 		if (c->cbs[i].cbid == cbid) {
-			s = c->cbs[i].s;
+			*out = c->cbs[i];
 			c->cbs[i] = c->cbs[--c->ncbs];
+			found = 1;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&c->cb_lock);
-	return s;
+	return found;
 }
 
 void ctlconn_callback_cancel(struct ctlconn *c, uint16_t cbid)
 {
-	struct session *s = take_callback(c, cbid);
+	struct pending_cb p;
 
-	if (s != NULL)
-		session_unref(s);
+	if (!take_callback(c, cbid, &p))
+		return;
+	if (p.fn != NULL)
+		p.fn(p.arg, NULL);
+	else
+		session_unref(p.s);
 }
 
 /* The connection ends: every session still waiting for an answer here
@@ -365,15 +394,21 @@ static void fail_callbacks(struct ctlconn *c)
 	codec_set_error(&err, ECONNRESET, "the application answering the "
 			"callback disconnected");
 	for (;;) {
-		struct session *s = NULL;
+		struct pending_cb p = { 0, NULL, NULL, NULL };
+		int any = 0;
 
 		pthread_mutex_lock(&c->cb_lock);
-		if (c->ncbs > 0)
-			s = c->cbs[--c->ncbs].s;
+		if (c->ncbs > 0) {
+			p = c->cbs[--c->ncbs];
+			any = 1;
+		}
 		pthread_mutex_unlock(&c->cb_lock);
-		if (s == NULL)
+		if (!any)
 			return;
-		session_deliver_answer(s, &err, -1);
+		if (p.fn != NULL)
+			p.fn(p.arg, NULL);
+		else
+			session_deliver_answer(p.s, &err, -1);
 	}
 }
 
@@ -458,6 +493,27 @@ static void do_metrics(struct ctlconn *c, const struct tlspool_command *req)
 	ctlconn_send(c, &r);
 }
 
+/* Registration as the PIN service, for root and the daemon's own uid:
+ * the PIN service's answers are tried on tokens. */
+static void do_pinentry(struct ctlconn *c, const struct tlspool_command *req)
+{
+	int rc;
+
+	if (c->uid != 0 && c->uid != geteuid()) {
+		ctlconn_send_error(c, req->pio_reqid, EPERM,
+				   "PINENTRY: uid %u may not be the PIN service",
+				   (unsigned)c->uid);
+		return;
+	}
+	rc = pinentry_register(c, req->pio_reqid, &req->pio_data.pioc_pinentry);
+	if (rc == -EBUSY)
+		ctlconn_send_error(c, req->pio_reqid, EBUSY,
+				   "another PIN service is registered");
+	else if (rc < 0)
+		ctlconn_send_error(c, req->pio_reqid, -rc, "PINENTRY: %s",
+				   strerror(-rc));
+}
+
 static void dispatch_request(struct ctlconn *c,
 			     const struct tlspool_command *req, int *fd)
 {
@@ -507,9 +563,7 @@ static void dispatch_request(struct ctlconn *c,
 					   "registered");
 		return;
 	case PIOC_PINENTRY_V2:
-		ctlconn_send_error(c, req->pio_reqid, ENOTSUP,
-				   "%s is not offered by this daemon yet",
-				   codec_cmd_name(req->pio_cmd));
+		do_pinentry(c, req);
 		return;
 	default:
 		ctlconn_send_error(c, req->pio_reqid, EPROTO,
@@ -534,14 +588,18 @@ static void dispatch(struct ctlconn *c, const struct tlspool_command *cmd,
 	tplog(LOG_INFO, "%s: %s reqid=%u cbid=%u", c->peer,
 	      codec_cmd_name(cmd->pio_cmd), cmd->pio_reqid, cmd->pio_cbid);
 	if (cmd->pio_cbid != 0) {
-		struct session *s = take_callback(c, cmd->pio_cbid);
+		struct pending_cb p;
 
-		if (s == NULL) {
+		if (!take_callback(c, cmd->pio_cbid, &p)) {
 			tplog(LOG_NOTICE, "%s: answer to unknown callback %u",
 			      c->peer, cmd->pio_cbid);
 			return;
 		}
-		session_deliver_answer(s, cmd, *fd);
+		if (p.fn != NULL) {
+			p.fn(p.arg, cmd);
+			return;
+		}
+		session_deliver_answer(p.s, cmd, *fd);
 		*fd = -1;
 		return;
 	}
@@ -566,6 +624,8 @@ static void on_readable(struct ctlconn *c)
 		c->inlen = 0;
 		ctlconn_ref(c);
 		dispatch(c, (const struct tlspool_command *)c->in, &c->infd);
+		/* a PINENTRY answer held a PIN */
+		sodium_memzero(c->in, sizeof(c->in));
 		if (c->infd >= 0) {
 			close(c->infd);
 			c->infd = -1;

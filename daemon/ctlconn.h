@@ -38,6 +38,16 @@ uint16_t ctlconn_callback(struct ctlconn *c, struct session *s,
 /* Forget a pending callback (session gone or timed out). */
 void ctlconn_callback_cancel(struct ctlconn *c, uint16_t cbid);
 
+/* A callback whose answer goes to fn instead of a session (the PIN
+ * service's).  When a cbid is returned, fn(arg, answer) runs exactly
+ * once: with the answer (on c's worker), or with NULL when the callback
+ * is cancelled (on the cancelling thread) or the connection ends.  0
+ * when the connection is closing: fn never runs.  Any thread. */
+typedef void (*ctlconn_answer_fn)(void *arg,
+				  const struct tlspool_command *answer);
+uint16_t ctlconn_callback_fn(struct ctlconn *c, ctlconn_answer_fn fn,
+			     void *arg, struct tlspool_command *cmd);
+
 /* Peer credentials and a label for logs: "uid=U pid=P". */
 const char *ctlconn_peer(const struct ctlconn *c);
 uid_t ctlconn_uid(const struct ctlconn *c);

@@ -9,13 +9,15 @@
 #include <tlspool/commands.h>
 #include <tlspool/starttls.h>
 
+#include "ocsp_fetch.h"
 #include "paths.h"
 #include "tpconfig.h"
 #include "tplog.h"
 
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-enum kind { K_STR, K_BOOL, K_UINT, K_MODE, K_LEVEL, K_FACIL, K_IGNORED };
+enum kind { K_STR, K_BOOL, K_UINT, K_MODE, K_LEVEL, K_FACIL, K_IGNORED,
+	    K_OCSP_MS };
 
 struct key {
 	const char *name;
@@ -45,12 +47,15 @@ static const struct key keys[] = {
 	{ "tls_priority", K_STR, OFF(tls_priority) },
 	{ "dnssec_rootkey", K_STR, OFF(dnssec_rootkey) },
 	{ "pkcs11_pin", K_STR, OFF(pkcs11_pin) },
+	{ "tls_onthefly_signcert", K_STR, OFF(tls_onthefly_signcert) },
+	{ "tls_onthefly_signkey", K_STR, OFF(tls_onthefly_signkey) },
 	{ "log_level", K_LEVEL, OFF(log_level) },
 	{ "log_stderr", K_BOOL, OFF(log_stderr) },
 	{ "allow_facilities", K_FACIL, 0 },
 	{ "deny_facilities", K_FACIL, 1 },
 	{ "workers", K_UINT, OFF(workers) },
 	{ "handshake_timeout", K_UINT, OFF(handshake_timeout_ms) },
+	{ "ocsp_timeout", K_OCSP_MS, OFF(ocsp_timeout_ms) },
 	{ "generate_identity", K_BOOL, OFF(generate_identity) },
 	{ "pkcs11_path", K_IGNORED, 0 },
 	{ "pkcs11_token", K_IGNORED, 0 },
@@ -135,6 +140,11 @@ static int apply_key(struct dconfig *c, const struct key *k, const char *v,
 	case K_FACIL:
 		return parse_facilities(v, &facil[k->off]);
 	case K_IGNORED:
+		return 0;
+	case K_OCSP_MS:		/* milliseconds, 1..OCSP_TIMEOUT_MAX_MS */
+		if (parse_uint(v, 10, p) < 0 || *(unsigned *)p == 0 ||
+		    *(unsigned *)p > OCSP_TIMEOUT_MAX_MS)
+			return -EINVAL;
 		return 0;
 	}
 	return -EINVAL;
@@ -230,6 +240,7 @@ int dconfig_load(struct dconfig *c, const char *path, char *err,
 	c->log_level = LOG_NOTICE;
 	c->facilities = PIOF_FACILITY_ALL_CURRENT;
 	c->handshake_timeout_ms = 30000;
+	c->ocsp_timeout_ms = OCSP_TIMEOUT_DEFAULT_MS;
 	c->generate_identity = (path == NULL);
 	if (path != NULL) {
 		rc = set_str(&c->config_file, path);
@@ -249,6 +260,13 @@ int dconfig_load(struct dconfig *c, const char *path, char *err,
 	rc = fill_defaults(c, err, errlen);
 	if (rc < 0)
 		goto fail;
+	if ((c->tls_onthefly_signcert == NULL) !=
+	    (c->tls_onthefly_signkey == NULL)) {
+		snprintf(err, errlen, "%s: tls_onthefly_signcert and "
+			 "tls_onthefly_signkey go together", path);
+		rc = -EINVAL;
+		goto fail;
+	}
 	return 0;
 fail:
 	dconfig_free(c);
@@ -262,7 +280,8 @@ void dconfig_free(struct dconfig *c)
 			  &c->pid_file, &c->state_dir, &c->dbenv_dir,
 			  &c->localid_dir, &c->trust_anchors,
 			  &c->default_localid, &c->tls_priority,
-			  &c->dnssec_rootkey, &c->pkcs11_pin };
+			  &c->dnssec_rootkey, &c->pkcs11_pin,
+			  &c->tls_onthefly_signcert, &c->tls_onthefly_signkey };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);

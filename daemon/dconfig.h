@@ -23,11 +23,14 @@ struct dconfig {
 	char *tls_priority;	/* GnuTLS priority string */
 	char *dnssec_rootkey;
 	char *pkcs11_pin;	/* PIN for PKCS#11 keys, or NULL */
+	char *tls_onthefly_signcert;	/* LOCALID_ONTHEFLY CA (PEM), or NULL */
+	char *tls_onthefly_signkey;	/* its key (PEM; key process only) */
 	int log_level;
 	int log_stderr;
 	uint32_t facilities;	/* granted: allow & ~deny */
 	unsigned workers;	/* 0: online cores */
 	unsigned handshake_timeout_ms;
+	unsigned ocsp_timeout_ms;	/* valexp O/o: asking the responder */
 	int generate_identity;	/* create CA + host identity when missing */
 };
 

@@ -69,6 +69,11 @@ static int name_sane(const char *name)
 	return 1;
 }
 
+int idgen_name_ok(const char *name)
+{
+	return name != NULL && name_sane(name);
+}
+
 static int join(char *buf, size_t size, const char *dir, const char *name,
 		const char *ext)
 {

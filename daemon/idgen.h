@@ -19,4 +19,8 @@ int idgen_ensure(const char *state_dir, const char *localid_dir,
 int idgen_issue(const char *state_dir, const char *localid_dir,
 		const char *name, char *err, size_t errlen);
 
+/* Is name usable for a certificate: letters, digits, . - _ + and at
+ * most one @ (user@domain), 1..127 bytes, no leading dot? */
+int idgen_name_ok(const char *name);
+
 #endif

@@ -5,7 +5,10 @@
  * Locks, always taken in this order: reg_lock (the registry of loaded
  * keys, replayed into a restarted key process), one connection's lock
  * (held for one round trip), pid_lock (the child's pid, for kill).
- * Round trips from workers take only a connection lock.
+ * Round trips from workers take only a connection lock.  Loads are
+ * serialised by keyproc_key.c's load_lock (before reg_lock); a load that
+ * asks for a PIN marks its connection slow while it waits, and
+ * conn_acquire never blocks behind a slow one while another exists.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* close_range */
@@ -29,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #define MAX_CONNS 64
 #define DEFAULT_CONNS 4
 #define DEFAULT_TIMEOUT_MS 10000
@@ -38,6 +43,7 @@
 struct conn {
 	pthread_mutex_t lock;
 	int fd;
+	atomic_int slow;	/* held while a PIN is asked: not waited for */
 };
 
 static struct {
@@ -46,13 +52,15 @@ static struct {
 	struct keyproc_opts opts;
 	char *exe;
 	atomic_int up;
-	atomic_uint seq, next_slot;
+	atomic_uint seq, next_slot, generation;
 	pthread_mutex_t pid_lock;
 	pid_t pid;
 	time_t started;
 	unsigned backoff;
 	int stopping;
 } kp = { .pid_lock = PTHREAD_MUTEX_INITIALIZER };
+
+static _Atomic(keyproc_pin_source) pin_source;
 
 /* ---- I/O --------------------------------------------------------------- */
 
@@ -112,27 +120,104 @@ static int send_msg(int fd, const struct kp_hdr *h, const void *p)
 	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
 }
 
-static int exchange(int fd, uint16_t op, const struct kp_out *req,
-		    struct kp_reply *r)
+/* The answer to h (or, with ask, a PIN_NEED question inside it). */
+static int read_reply(int fd, const struct kp_hdr *h, struct kp_reply *r,
+		      int ask)
 {
-	struct kp_hdr h = { (uint32_t)req->len, op, 0,
-			    atomic_fetch_add(&kp.seq, 1), 0 };
 	long got;
-	int rc;
 
-	rc = send_msg(fd, &h, req->buf);
-	if (rc < 0)
-		return rc;
 	got = kp_read_all(fd, &r->h, sizeof(r->h));
 	if (got != (long)sizeof(r->h))
 		return got < 0 ? (int)got : -EPIPE;
-	if (r->h.seq != h.seq || r->h.op != op || r->h.flags != 0 ||
-	    r->h.len > sizeof(r->buf) || r->h.status > 0)
+	if (r->h.seq != h->seq || r->h.flags != 0 ||
+	    r->h.len > sizeof(r->buf) || r->h.status > 0 ||
+	    (r->h.op != h->op &&
+	     !(ask && r->h.op == KP_PIN_NEED && r->h.status == 0)))
 		return -EPROTO;
 	if (r->h.len == 0)
 		return 0;
 	got = kp_read_all(fd, r->buf, r->h.len);
 	return got == (long)r->h.len ? 0 : got < 0 ? (int)got : -EPIPE;
+}
+
+static int exchange(int fd, uint16_t op, const struct kp_out *req,
+		    struct kp_reply *r)
+{
+	struct kp_hdr h = { (uint32_t)req->len, op, 0,
+			    atomic_fetch_add(&kp.seq, 1), 0 };
+	int rc;
+
+	rc = send_msg(fd, &h, req->buf);
+	return rc < 0 ? rc : read_reply(fd, &h, r, 0);
+}
+
+/* ---- PIN questions (LOAD_URL_ASK) ------------------------------------------ */
+
+void keyproc_set_pin_source(keyproc_pin_source fn)
+{
+	atomic_store(&pin_source, fn);
+}
+
+int keyproc_has_pin_source(void)
+{
+	return atomic_load(&pin_source) != NULL;
+}
+
+/* Answer the key process's PIN_NEED in r with what the PIN source says;
+ * the PIN given (or "") is left in got. */
+static int answer_pin(int fd, const struct kp_hdr *h, struct kp_reply *r,
+		      const char *name, char got[KP_PIN_MAX])
+{
+	char label[33], manuf[33], model[17], serial[17];
+	struct kp_in in = { r->buf, r->h.len, 0, 0 };
+	struct keyproc_pin_request q = { name, 0, 0, label, manuf, model,
+					 serial };
+	keyproc_pin_source fn = atomic_load(&pin_source);
+	struct kp_out *o;
+	struct kp_hdr a = { 0, KP_PIN_NEED, 0, h->seq, 0 };
+	int rc;
+
+	q.attempt = kp_get_u32(&in);
+	q.wrong = (kp_get_u32(&in) & KP_PIN_WRONG) != 0;
+	kp_get_str(&in, label, sizeof(label));
+	kp_get_str(&in, manuf, sizeof(manuf));
+	kp_get_str(&in, model, sizeof(model));
+	kp_get_str(&in, serial, sizeof(serial));
+	if (in.err || in.off != in.len)
+		return -EPROTO;
+	got[0] = '\0';
+	if (fn != NULL && fn(&q, got, KP_PIN_MAX) < 0)
+		got[0] = '\0';
+	got[KP_PIN_MAX - 1] = '\0';
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	kp_put_str(o, got);
+	a.len = (uint32_t)o->len;
+	rc = send_msg(fd, &a, o->buf);
+	sodium_memzero(o, sizeof(*o));
+	free(o);
+	return rc;
+}
+
+static int exchange_ask(int fd, uint16_t op, const struct kp_out *req,
+			struct kp_reply *r, const char *name,
+			char got[KP_PIN_MAX])
+{
+	struct kp_hdr h = { (uint32_t)req->len, op, 0,
+			    atomic_fetch_add(&kp.seq, 1), 0 };
+	int rc;
+
+	got[0] = '\0';
+	rc = send_msg(fd, &h, req->buf);
+	for (unsigned asked = 0; rc == 0; asked++) {
+		rc = read_reply(fd, &h, r, asked < KP_PIN_MAX_ASKS);
+		if (rc < 0 || r->h.op == op)
+			break;
+		rc = answer_pin(fd, &h, r, name, got);
+		sodium_memzero(r->buf, r->h.len);
+	}
+	return rc;
 }
 
 /* ---- the pool -------------------------------------------------------- */
@@ -154,6 +239,33 @@ static struct conn *conn_acquire(void)
 		if (pthread_mutex_trylock(&c->lock) == 0)
 			return c;
 	}
+	/* All busy: wait for one, but never for long behind one that
+	 * waits for a PIN (a human). */
+	if (kp.n == 1)		/* the only one: nothing else to take */
+		goto wait;
+	for (;;) {
+		unsigned tried = 0;
+
+		for (unsigned i = 0; i < kp.n; i++) {
+			struct conn *c = &kp.conns[(base + i) % kp.n];
+			struct timespec until;
+
+			if (atomic_load(&c->slow))
+				continue;
+			tried++;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 20 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_mutex_timedlock(&c->lock, &until) == 0)
+				return c;
+		}
+		if (tried == 0)
+			usleep(20000);
+	}
+wait:
 	pthread_mutex_lock(&kp.conns[base].lock);
 	return &kp.conns[base];
 }
@@ -199,6 +311,32 @@ int kp_call(uint16_t op, const struct kp_out *req, struct kp_reply *r)
 	if (rc < 0)
 		broken(rc);
 	return rc;
+}
+
+int kp_call_ask(uint16_t op, const struct kp_out *req, struct kp_reply *r,
+		const char *name, char got[KP_PIN_MAX])
+{
+	struct conn *c;
+	int rc;
+
+	got[0] = '\0';
+	if (req->err)
+		return -EMSGSIZE;
+	if (!atomic_load(&kp.up) || kp.conns == NULL)
+		return -ENOTCONN;
+	c = conn_acquire();
+	atomic_store(&c->slow, 1);
+	rc = c->fd < 0 ? -ENOTCONN : exchange_ask(c->fd, op, req, r, name, got);
+	atomic_store(&c->slow, 0);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		broken(rc);
+	return rc;
+}
+
+unsigned keyproc_generation(void)
+{
+	return atomic_load(&kp.generation);
 }
 
 static void set_timeouts(int fd, unsigned ms)
@@ -322,6 +460,7 @@ static int spawn(void)
 		return -ENOMEM;
 	rc = fork_child();
 	if (rc == 0) {
+		atomic_fetch_add(&kp.generation, 1);
 		atomic_store(&kp.up, 1);
 		rc = kp_call(KP_PING, &req, r);
 		if (rc == 0 && (r->h.status < 0 || r->h.len != 4))

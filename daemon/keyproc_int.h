@@ -16,6 +16,21 @@
  *   DECRYPT    u32 handle, bytes                 -> plaintext
  *   IDGEN      str state_dir, str localid_dir, str host -> u32 -errno, text
  *   DROP_PRIV  u32 uid, u32 gid (KP_KEEP: unchanged)
+ *   LOAD_URL_ASK  as LOAD_URL; without a pin the key process may ask
+ *              the daemon for one while it loads (PIN_NEED)
+ *   PIN_NEED   only inside a LOAD_URL_ASK round trip, with its seq:
+ *              key process -> daemon  u32 attempt (1, 2, ...), u32 flags
+ *                (KP_PIN_WRONG), str label, str manuf, str model,
+ *                str serial;
+ *              daemon -> key process  str pin ("": none, give up)
+ *              after which the LOAD_URL_ASK answer (or another PIN_NEED)
+ *              follows.  At most KP_PIN_MAX_ASKS per load.
+ *   CA_SETUP   u32 handle, str cert, str key -> u32 handle, u32 pk,
+ *              u32 bits, CA certificate (DER).  Loads the on-the-fly CA;
+ *              the first setup also makes this key process's leaf key
+ *              under handle (later ones answer the handle in use).
+ *   CA_ISSUE   str name, u32 lifetime_s -> leaf certificate (DER) for
+ *              name on the leaf key, signed by the CA
  */
 #ifndef TP_KEYPROC_INT_H
 #define TP_KEYPROC_INT_H
@@ -23,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <gnutls/abstract.h>
 
 #define KP_MAX_PAYLOAD 16384
 #define KP_MAX_STR 4096
@@ -38,7 +54,15 @@ enum kp_op {
 	KP_DECRYPT,
 	KP_IDGEN,
 	KP_DROP_PRIV,
+	KP_LOAD_URL_ASK,
+	KP_PIN_NEED,
+	KP_CA_SETUP,
+	KP_CA_ISSUE,
 };
+
+#define KP_PIN_MAX_ASKS 3
+#define KP_PIN_WRONG 0x1u	/* the previous PIN was rejected */
+#define KP_PIN_MAX 32		/* GNUTLS_PKCS11_MAX_PIN_LEN, NUL included */
 
 struct kp_hdr {
 	uint32_t len;		/* payload bytes that follow */
@@ -148,10 +172,42 @@ int kp_up(void);
 int kp_replay(size_t *count);
 void kp_registry_clear(void);
 
-/* ---- the key process (keyproc_server.c) ---- */
+/* A round trip that may carry PIN_NEED questions (LOAD_URL_ASK): each
+ * is answered with what pin_fn (keyproc_set_pin_source) gives, and the
+ * last PIN given is left in got (NUL-terminated, "" for none; the
+ * caller zeroes it).  The connection is not used by others meanwhile. */
+int kp_call_ask(uint16_t op, const struct kp_out *req, struct kp_reply *r,
+		const char *name, char got[KP_PIN_MAX]);
+
+/* ---- the key process (keyproc_server.c, keyproc_pin.c, keyproc_ca.c) ---- */
 
 /* The key process's server loop over its pool connections (one thread
  * each); returns when the daemon closes any of them.  0 or -errno. */
 int keyproc_serve(const int *fds, unsigned n);
+
+/* The PIN of a PKCS#11 key: the one it was loaded with, or one asked
+ * from the daemon while a LOAD_URL_ASK runs on ask_fd (-1: never ask). */
+struct kp_pin {
+	char *pin;		/* for (re-)login; NULL: none yet */
+	int ask_fd;		/* the connection of the load, or -1 */
+	uint32_t ask_seq;	/* the load's seq */
+	unsigned asks;		/* questions sent so far */
+	int broken;		/* the daemon's answer was out of step */
+};
+
+/* keyproc_pin.c: gnutls_pin_callback_t with a struct kp_pin. */
+int kp_pin_cb(void *userdata, int attempt, const char *token_url,
+	      const char *token_label, unsigned int flags, char *pin,
+	      size_t pin_max);
+void kp_pin_clear(struct kp_pin *p);
+
+/* keyproc_server.c: put pk (taken over) in the key table under handle.
+ * 0 or a GnuTLS error (pk is freed then). */
+int kp_key_add(uint32_t handle, gnutls_privkey_t pk);
+
+/* keyproc_ca.c: the on-the-fly CA requests; a GnuTLS status. */
+int kp_ca_setup(struct kp_in *in, struct kp_out *out);
+int kp_ca_issue(struct kp_in *in, struct kp_out *out);
+void kp_ca_clear(void);
 
 #endif

@@ -1,6 +1,10 @@
 /* keyproc_key -- loaded keys as gnutls_privkey_t objects (import_ext4)
  * whose sign and decrypt callbacks are round trips to the key process,
  * and the registry that lets a restarted key process load them again.
+ *
+ * Loads and replays run one at a time (load_lock, taken before reg_lock);
+ * a load may wait for a PIN (a human) without holding reg_lock, so
+ * releasing a key on a worker never waits for it.
  */
 #include "keyproc.h"
 #include "keyproc_int.h"
@@ -12,14 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 /* One loaded key, as the daemon asked for it. */
 struct reg {
 	uint32_t handle;
-	uint16_t op;		/* KP_LOAD_FILE or KP_LOAD_URL */
+	uint16_t op;		/* KP_LOAD_FILE, KP_LOAD_URL (_ASK) */
 	char *name, *where, *pin;
 };
 
-/* reg_lock is taken before any connection's lock. */
+/* load_lock, then reg_lock, then any connection's lock. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct reg *regs;	/* sorted by handle */
 static size_t nreg, capreg;
@@ -27,15 +34,33 @@ static uint32_t next_handle;
 
 /* ---- the registry ---------------------------------------------------------- */
 
+static void reg_free_pin(struct reg *e)
+{
+	if (e->pin != NULL) {
+		sodium_memzero(e->pin, strlen(e->pin));
+		free(e->pin);
+	}
+	e->pin = NULL;
+}
+
 static void reg_free(struct reg *e)
 {
 	free(e->name);
 	free(e->where);
-	if (e->pin != NULL) {
-		explicit_bzero(e->pin, strlen(e->pin));
-		free(e->pin);
-	}
+	reg_free_pin(e);
 	memset(e, 0, sizeof(*e));
+}
+
+static uint32_t new_handle(void)
+{
+	uint32_t h;
+
+	pthread_mutex_lock(&reg_lock);
+	if (++next_handle == 0)
+		++next_handle;
+	h = next_handle;
+	pthread_mutex_unlock(&reg_lock);
+	return h;
 }
 
 static void load_req(struct kp_out *o, const struct reg *e)
@@ -45,7 +70,7 @@ static void load_req(struct kp_out *o, const struct reg *e)
 	kp_put_u32(o, e->handle);
 	kp_put_str(o, e->name);
 	kp_put_str(o, e->where);
-	if (e->op == KP_LOAD_URL)
+	if (e->op != KP_LOAD_FILE)
 		kp_put_str(o, e->pin);
 }
 
@@ -117,6 +142,7 @@ int kp_replay(size_t *count)
 	int rc = req && r ? 0 : -ENOMEM;
 
 	*count = 0;
+	pthread_mutex_lock(&load_lock);
 	pthread_mutex_lock(&reg_lock);
 	for (size_t i = 0; i < nreg && rc == 0; i++) {
 		load_req(req, &regs[i]);
@@ -128,8 +154,9 @@ int kp_replay(size_t *count)
 			(*count)++;
 	}
 	pthread_mutex_unlock(&reg_lock);
+	pthread_mutex_unlock(&load_lock);
 	if (req != NULL)
-		explicit_bzero(req, sizeof(*req));
+		sodium_memzero(req, sizeof(*req));
 	free(req);
 	free(r);
 	return rc;
@@ -141,6 +168,7 @@ struct ext_key {
 	uint32_t handle;
 	int pk;
 	unsigned bits;
+	int borrowed;		/* not ours to release (the on-the-fly leaf) */
 	char name[128];
 };
 
@@ -238,12 +266,13 @@ static void ext_deinit(gnutls_privkey_t key, void *userdata)
 	struct ext_key *k = userdata;
 
 	(void)key;
-	release(k->handle);
+	if (!k->borrowed)
+		release(k->handle);
 	free(k);
 }
 
 static int make_privkey(uint32_t handle, const char *name, int pk,
-			unsigned bits, gnutls_privkey_t *out)
+			unsigned bits, int borrowed, gnutls_privkey_t *out)
 {
 	struct ext_key *k = calloc(1, sizeof(*k));
 	gnutls_privkey_t p = NULL;
@@ -254,6 +283,7 @@ static int make_privkey(uint32_t handle, const char *name, int pk,
 	k->handle = handle;
 	k->pk = pk;
 	k->bits = bits;
+	k->borrowed = borrowed;
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	rc = gnutls_privkey_init(&p);
 	if (rc < 0)
@@ -268,8 +298,21 @@ static int make_privkey(uint32_t handle, const char *name, int pk,
 fail:
 	gnutls_privkey_deinit(p);	/* not imported: k is ours */
 	free(k);
-	release(handle);
+	if (!borrowed)
+		release(handle);
 	return rc;
+}
+
+/* A key loaded after PIN questions is replayed with the PIN that was
+ * given last (never asking again), or none. */
+static int keep_pin(struct reg *e, const char *got)
+{
+	e->op = KP_LOAD_URL;
+	if (got[0] == '\0')
+		return 0;
+	reg_free_pin(e);
+	e->pin = strdup(got);
+	return e->pin != NULL ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
 /* Ask the key process to load e; on success e moves into the registry
@@ -278,16 +321,17 @@ static int load_key(struct reg *e, uint32_t *handle, int *pk, unsigned *bits)
 {
 	struct kp_out *req = malloc(sizeof(*req));
 	struct kp_reply *r = malloc(sizeof(*r));
-	int rc = GNUTLS_E_MEMORY_ERROR;
+	char got[KP_PIN_MAX] = "";
+	int rc = GNUTLS_E_MEMORY_ERROR, crc;
 
 	if (req == NULL || r == NULL)
 		goto out;
-	pthread_mutex_lock(&reg_lock);
-	if (++next_handle == 0)
-		++next_handle;
-	e->handle = *handle = next_handle;
+	pthread_mutex_lock(&load_lock);
+	e->handle = *handle = new_handle();
 	load_req(req, e);
-	if (kp_call(e->op, req, r) < 0)
+	crc = e->op == KP_LOAD_URL_ASK ? kp_call_ask(e->op, req, r, e->name, got)
+				       : kp_call(e->op, req, r);
+	if (crc < 0)
 		rc = KEYPROC_E_UNAVAILABLE;
 	else if (r->h.status < 0)
 		rc = r->h.status;
@@ -296,14 +340,19 @@ static int load_key(struct reg *e, uint32_t *handle, int *pk, unsigned *bits)
 	else {
 		memcpy(pk, r->buf, 4);
 		memcpy(bits, r->buf + 4, 4);
-		rc = reg_add(e) < 0 ? GNUTLS_E_MEMORY_ERROR : 0;
+		rc = e->op == KP_LOAD_URL_ASK ? keep_pin(e, got) : 0;
+		pthread_mutex_lock(&reg_lock);
+		if (rc == 0 && reg_add(e) < 0)
+			rc = GNUTLS_E_MEMORY_ERROR;
+		pthread_mutex_unlock(&reg_lock);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	pthread_mutex_unlock(&load_lock);
 	if (rc == GNUTLS_E_INTERNAL_ERROR || rc == GNUTLS_E_MEMORY_ERROR)
 		release(*handle);	/* loaded there, unknown here */
 out:
+	sodium_memzero(got, sizeof(got));
 	if (req != NULL)
-		explicit_bzero(req, sizeof(*req));
+		sodium_memzero(req, sizeof(*req));
 	free(req);
 	free(r);
 	return rc;
@@ -321,9 +370,12 @@ static int privkey_new(uint16_t op, const char *name, const char *where,
 	*out = NULL;
 	if (e.name == NULL || e.where == NULL || (pin && e.pin == NULL))
 		goto out;
+	/* no PIN configured: the key process may ask the PIN source */
+	if (op == KP_LOAD_URL && pin == NULL && keyproc_has_pin_source())
+		e.op = KP_LOAD_URL_ASK;
 	rc = load_key(&e, &handle, &pk, &bits);
 	if (rc == 0)
-		rc = make_privkey(handle, name, pk, bits, out);
+		rc = make_privkey(handle, name, pk, bits, 0, out);
 out:
 	reg_free(&e);
 	return rc;
@@ -395,6 +447,86 @@ int keyproc_drop_privileges(uid_t uid, gid_t gid)
 		rc = -EPERM;
 	free(r);
 	return rc;
+}
+
+/* ---- the on-the-fly CA -------------------------------------------------------- */
+
+int keyproc_ca_setup(const char *cert, const char *key,
+		     struct keyproc_ca *out)
+{
+	struct kp_out *req = calloc(1, sizeof(*req));
+	struct kp_reply *r = malloc(sizeof(*r));
+	int rc = GNUTLS_E_MEMORY_ERROR;
+
+	memset(out, 0, sizeof(*out));
+	if (req == NULL || r == NULL)
+		goto out;
+	kp_put_u32(req, new_handle());
+	kp_put_str(req, cert);
+	kp_put_str(req, key);
+	if (kp_call(KP_CA_SETUP, req, r) < 0) {
+		rc = KEYPROC_E_UNAVAILABLE;
+		goto out;
+	}
+	rc = r->h.status < 0 ? r->h.status : GNUTLS_E_INTERNAL_ERROR;
+	if (r->h.status < 0 || r->h.len <= 12)
+		goto out;
+	memcpy(&out->handle, r->buf, 4);
+	memcpy(&out->pk, r->buf + 4, 4);
+	memcpy(&out->bits, r->buf + 8, 4);
+	out->ca_der.size = r->h.len - 12;
+	out->ca_der.data = gnutls_malloc(out->ca_der.size);
+	rc = GNUTLS_E_MEMORY_ERROR;
+	if (out->ca_der.data == NULL)
+		goto out;
+	memcpy(out->ca_der.data, r->buf + 12, out->ca_der.size);
+	rc = 0;
+out:
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
+	free(req);
+	free(r);
+	return rc;
+}
+
+int keyproc_ca_issue(const char *name, unsigned lifetime_s,
+		     gnutls_datum_t *der)
+{
+	struct kp_out *req = calloc(1, sizeof(*req));
+	struct kp_reply *r = malloc(sizeof(*r));
+	int rc = GNUTLS_E_MEMORY_ERROR;
+
+	der->data = NULL;
+	der->size = 0;
+	if (req == NULL || r == NULL)
+		goto out;
+	kp_put_str(req, name);
+	kp_put_u32(req, lifetime_s);
+	if (kp_call(KP_CA_ISSUE, req, r) < 0) {
+		rc = KEYPROC_E_UNAVAILABLE;
+		goto out;
+	}
+	rc = r->h.status < 0 ? r->h.status : GNUTLS_E_INTERNAL_ERROR;
+	if (r->h.status < 0 || r->h.len == 0)
+		goto out;
+	der->data = gnutls_malloc(r->h.len);
+	rc = GNUTLS_E_MEMORY_ERROR;
+	if (der->data == NULL)
+		goto out;
+	memcpy(der->data, r->buf, r->h.len);
+	der->size = r->h.len;
+	rc = 0;
+out:
+	free(req);
+	free(r);
+	return rc;
+}
+
+int keyproc_ca_leaf_key(const struct keyproc_ca *ca, gnutls_privkey_t *out)
+{
+	*out = NULL;
+	return make_privkey(ca->handle, "(on-the-fly)", ca->pk, ca->bits, 1,
+			    out);
 }
 
 void kp_registry_clear(void)

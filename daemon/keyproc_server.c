@@ -29,6 +29,7 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/pkcs11.h>
+#include <sodium.h>
 
 #define MAX_KEYS 1000000
 #define MAX_CONNS 64
@@ -39,7 +40,7 @@
 struct key {
 	uint32_t handle;
 	gnutls_privkey_t pk;
-	char *pin;		/* PKCS#11 user PIN for re-login, or NULL */
+	struct kp_pin pin;	/* PKCS#11 user PIN for re-login */
 	unsigned refs;		/* the table's, plus one per signer */
 };
 
@@ -64,10 +65,7 @@ static void key_free(struct key *k)
 	if (k == NULL)
 		return;
 	gnutls_privkey_deinit(k->pk);
-	if (k->pin != NULL) {
-		gnutls_memset(k->pin, 0, strlen(k->pin));
-		free(k->pin);
-	}
+	kp_pin_clear(&k->pin);
 	free(k);
 }
 
@@ -198,87 +196,6 @@ static void p11_setup(void)
 		      gnutls_strerror(rc));
 }
 
-/* Tokens that rejected a PIN, remembered for the life of the key process
- * by token URL and PIN digest: a wrong pkcs11_pin is sent to a token
- * once, never once per identity or per reload, so it cannot exhaust the
- * token's retry counter.  A corrected PIN is tried again. */
-#define BAD_PINS_MAX 64
-
-static pthread_mutex_t bad_pins_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned char bad_pins[BAD_PINS_MAX][32];
-static unsigned bad_pins_n, bad_pins_next;
-
-static int pin_digest(const char *token_url, const char *pin,
-		      unsigned char out[32])
-{
-	gnutls_hash_hd_t h;
-	int rc = gnutls_hash_init(&h, GNUTLS_DIG_SHA256);
-
-	if (rc < 0)
-		return rc;
-	gnutls_hash(h, token_url, strlen(token_url) + 1);
-	gnutls_hash(h, pin, strlen(pin));
-	gnutls_hash_deinit(h, out);
-	return 0;
-}
-
-static int pin_known_bad(const unsigned char d[32])
-{
-	int bad = 0;
-
-	pthread_mutex_lock(&bad_pins_lock);
-	for (unsigned i = 0; i < bad_pins_n && !bad; i++)
-		bad = memcmp(bad_pins[i], d, 32) == 0;
-	pthread_mutex_unlock(&bad_pins_lock);
-	return bad;
-}
-
-static void pin_mark_bad(const unsigned char d[32])
-{
-	pthread_mutex_lock(&bad_pins_lock);
-	memcpy(bad_pins[bad_pins_next], d, 32);
-	bad_pins_next = (bad_pins_next + 1) % BAD_PINS_MAX;
-	if (bad_pins_n < BAD_PINS_MAX)
-		bad_pins_n++;
-	pthread_mutex_unlock(&bad_pins_lock);
-}
-
-/* The PIN comes from the daemon's configuration and is never logged. */
-static int pin_cb(void *userdata, int attempt, const char *token_url,
-		  const char *token_label, unsigned int flags, char *pin,
-		  size_t pin_max)
-{
-	const struct key *k = userdata;
-	const char *label = token_label ? token_label : "(unnamed)";
-	unsigned char d[32];
-	size_t len;
-
-	if (k->pin == NULL) {
-		tplog(LOG_ERR, "PKCS#11 token %s: no pkcs11_pin configured",
-		      label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	if (pin_digest(token_url ? token_url : label, k->pin, d) < 0)
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	if (attempt > 0 || (flags & GNUTLS_PIN_WRONG)) {
-		if (!pin_known_bad(d))
-			pin_mark_bad(d);
-		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN rejected, "
-		      "not trying it again", label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	if (pin_known_bad(d)) {
-		tplog(LOG_ERR, "PKCS#11 token %s: configured PIN was rejected "
-		      "before, not trying it again", label);
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	}
-	len = strlen(k->pin);
-	if (len >= pin_max)
-		return GNUTLS_E_PKCS11_PIN_ERROR;
-	memcpy(pin, k->pin, len + 1);
-	return 0;
-}
-
 /* ---- requests ------------------------------------------------------------- */
 
 static int load_file(struct key *k, const char *path)
@@ -296,22 +213,36 @@ static int load_file(struct key *k, const char *path)
 	return rc;
 }
 
-static int load_url(struct key *k, const char *uri, const char *pin)
+/* With LOAD_URL_ASK the PIN may be asked from the daemon on fd while
+ * this runs (keyproc_pin.c); never afterwards. */
+static int load_url(struct key *k, const char *uri, const char *pin,
+		    int ask_fd, uint32_t seq)
 {
+	int rc;
+
 	if (strncmp(uri, "pkcs11:", 7) != 0)
 		return GNUTLS_E_INVALID_REQUEST;
 	if (pin[0] != '\0') {
-		k->pin = strdup(pin);
-		if (k->pin == NULL)
+		k->pin.pin = strdup(pin);
+		if (k->pin.pin == NULL)
 			return GNUTLS_E_MEMORY_ERROR;
 	}
 	pthread_once(&p11_once, p11_setup);
-	gnutls_privkey_set_pin_function(k->pk, pin_cb, k);
-	return gnutls_privkey_import_url(k->pk, uri, 0);
+	gnutls_privkey_set_pin_function(k->pk, kp_pin_cb, &k->pin);
+	k->pin.ask_fd = ask_fd;
+	k->pin.ask_seq = seq;
+	rc = gnutls_privkey_import_url(k->pk, uri, 0);
+	k->pin.ask_fd = -1;
+	return rc;
 }
 
-static int op_load(uint16_t op, struct kp_in *in, struct kp_out *out)
+/* A connection whose PIN question went wrong is out of step. */
+static _Thread_local int conn_broken;
+
+static int op_load(const struct kp_hdr *h, int fd, struct kp_in *in,
+		   struct kp_out *out)
 {
+	uint16_t op = h->op;
 	char name[256], where[KP_MAX_STR + 1], pin[KP_MAX_STR + 1] = "";
 	struct key *k;
 	unsigned bits = 0;
@@ -320,18 +251,23 @@ static int op_load(uint16_t op, struct kp_in *in, struct kp_out *out)
 	k = calloc(1, sizeof(*k));
 	if (k == NULL)
 		return GNUTLS_E_MEMORY_ERROR;
+	k->pin.ask_fd = -1;
 	k->handle = kp_get_u32(in);
 	kp_get_str(in, name, sizeof(name));
 	kp_get_str(in, where, sizeof(where));
-	if (op == KP_LOAD_URL)
+	if (op != KP_LOAD_FILE)
 		kp_get_str(in, pin, sizeof(pin));
 	rc = (in->err || in->off != in->len) ? GNUTLS_E_INVALID_REQUEST : 0;
 	if (rc == 0)
 		rc = gnutls_privkey_init(&k->pk);
 	if (rc == 0)
-		rc = op == KP_LOAD_FILE ? load_file(k, where)
-					: load_url(k, where, pin);
-	gnutls_memset(pin, 0, sizeof(pin));
+		rc = op == KP_LOAD_FILE
+			     ? load_file(k, where)
+			     : load_url(k, where, pin,
+					op == KP_LOAD_URL_ASK ? fd : -1, h->seq);
+	if (k->pin.broken)
+		conn_broken = 1;
+	sodium_memzero(pin, sizeof(pin));
 	if (rc < 0)
 		goto fail;
 	pk = gnutls_privkey_get_pk_algorithm(k->pk, &bits);
@@ -463,7 +399,26 @@ fail:
 	return GNUTLS_E_INTERNAL_ERROR;
 }
 
-static int dispatch(const struct kp_hdr *h, struct kp_in *in,
+/* The key table takes pk (the on-the-fly CA's leaf key). */
+int kp_key_add(uint32_t handle, gnutls_privkey_t pk)
+{
+	struct key *k = calloc(1, sizeof(*k));
+	int rc;
+
+	if (k == NULL) {
+		gnutls_privkey_deinit(pk);
+		return GNUTLS_E_MEMORY_ERROR;
+	}
+	k->handle = handle;
+	k->pk = pk;
+	k->pin.ask_fd = -1;
+	rc = tab_insert(k);
+	if (rc < 0)
+		key_free(k);
+	return rc;
+}
+
+static int dispatch(const struct kp_hdr *h, int fd, struct kp_in *in,
 		    struct kp_out *out)
 {
 	if (h->flags != 0 || h->status != 0)
@@ -474,7 +429,8 @@ static int dispatch(const struct kp_hdr *h, struct kp_in *in,
 		return in->len == 0 ? 0 : GNUTLS_E_INVALID_REQUEST;
 	case KP_LOAD_FILE:
 	case KP_LOAD_URL:
-		return op_load(h->op, in, out);
+	case KP_LOAD_URL_ASK:
+		return op_load(h, fd, in, out);
 	case KP_RELEASE:
 		return op_release(in);
 	case KP_SIGN_HASH:
@@ -486,6 +442,10 @@ static int dispatch(const struct kp_hdr *h, struct kp_in *in,
 		return op_idgen(in, out);
 	case KP_DROP_PRIV:
 		return op_drop(in);
+	case KP_CA_SETUP:
+		return kp_ca_setup(in, out);
+	case KP_CA_ISSUE:
+		return kp_ca_issue(in, out);
 	default:
 		return GNUTLS_E_UNIMPLEMENTED_FEATURE;
 	}
@@ -549,12 +509,14 @@ static int serve_one(int fd, struct conn_buf *b)
 	in = (struct kp_in){ b->req, h.len, 0, 0 };
 	b->out.len = 0;
 	b->out.err = 0;
-	status = dispatch(&h, &in, &b->out);
+	status = dispatch(&h, fd, &in, &b->out);
 	if (status == 0 && b->out.err)
 		status = GNUTLS_E_SHORT_MEMORY_BUFFER;
 	if (status > 0)
 		status = GNUTLS_E_INTERNAL_ERROR;
-	gnutls_memset(b->req, 0, h.len);	/* may have held a PIN */
+	sodium_memzero(b->req, h.len);	/* may have held a PIN */
+	if (conn_broken)
+		return -EPROTO;
 	return reply(fd, &h, status, &b->out);
 }
 
@@ -602,6 +564,7 @@ int keyproc_serve(const int *fds, unsigned n)
 		conn_thread((void *)(intptr_t)fds[0]);
 	for (unsigned i = 1; i <= started; i++)
 		pthread_join(th[i], NULL);
+	kp_ca_clear();
 	tab_clear();
 	return rc;
 }

@@ -14,10 +14,12 @@
 #include <gnutls/gnutls.h>
 
 #include "cred.h"
+#include "credwatch.h"
 #include "ctlconn.h"
 #include "dconfig.h"
 #include "keyproc.h"
 #include "listener.h"
+#include "onthefly.h"
 #include "policydb.h"
 #include "priority.h"
 #include "session.h"
@@ -96,7 +98,8 @@ static int load_config(const char *path, struct dconfig *c)
 	return 0;
 }
 
-/* Credentials (keys through the key process, which must run). */
+/* Credentials from the files and the policy databases (keys through
+ * the key process, which must run). */
 static int load_creds(struct dconfig *c, struct cred_store **store,
 		      int make_identity)
 {
@@ -104,8 +107,10 @@ static int load_creds(struct dconfig *c, struct cred_store **store,
 	int rc;
 
 	rc = make_identity ? prepare_identity(c, err, sizeof(err)) : 0;
+	if (rc == 0)	/* LOCALID_ONTHEFLY's CA, in the key process */
+		rc = onthefly_configure(c, err, sizeof(err));
 	if (rc == 0)
-		rc = cred_store_load(store, c, err, sizeof(err));
+		rc = cred_store_load_db(store, c, pdb, err, sizeof(err));
 	if (rc < 0)
 		tplog(LOG_ERR, "%s", err);
 	return rc;
@@ -126,37 +131,50 @@ static int load_all(const char *path, struct dconfig *c,
 	return rc;
 }
 
+/* A configuration that credwatch no longer holds: free it, unless it is
+ * the start-up one (cfg), which run() frees. */
+static void forget_config(const struct dconfig *c)
+{
+	if (c != NULL && c != &cfg) {
+		dconfig_free((struct dconfig *)c);
+		free((struct dconfig *)c);
+	}
+}
+
+/* SIGHUP: configuration, files and databases read anew; the previous
+ * ones stay in force when anything fails. */
 static void reload(void)
 {
-	struct dconfig n;
-	struct cred_store *store;
+	struct dconfig *n = calloc(1, sizeof(*n));
+	struct cred_store *store = NULL;
 
 	/* Without the key process no identity would load. */
-	if (!keyproc_available() ||
-	    load_all(cfg.config_file, &n, &store, 1) < 0) {
+	if (n == NULL || !keyproc_available() ||
+	    load_all(cfg.config_file, n, &store, 1) < 0) {
 		tplog(LOG_ERR, "reload failed%s; keeping the running "
 		      "configuration", keyproc_available() ? "" :
 		      " (key process unavailable)");
+		free(n);
 		return;
 	}
 	if (!keyproc_available()) {
 		tplog(LOG_ERR, "reload failed (key process unavailable); "
 		      "keeping the running configuration");
 		cred_store_unref(store);
-		dconfig_free(&n);
+		dconfig_free(n);
+		free(n);
 		return;
 	}
-	if (strcmp(n.socket_name, cfg.socket_name) != 0)
+	if (strcmp(n->socket_name, cfg.socket_name) != 0)
 		tplog(LOG_WARNING, "socket_name changes need a restart");
-	if ((n.dbenv_dir == NULL) != (cfg.dbenv_dir == NULL) ||
-	    (n.dbenv_dir && strcmp(n.dbenv_dir, cfg.dbenv_dir) != 0))
+	if ((n->dbenv_dir == NULL) != (cfg.dbenv_dir == NULL) ||
+	    (n->dbenv_dir && strcmp(n->dbenv_dir, cfg.dbenv_dir) != 0))
 		tplog(LOG_WARNING, "dbenv_dir changes need a restart");
-	tplog_set_level(n.log_level);
-	ctlconn_set_facilities(n.facilities);
-	session_set_config(&n, store);
-	cred_store_unref(store);
+	tplog_set_level(n->log_level);
+	ctlconn_set_facilities(n->facilities);
+	forget_config(credwatch_apply(n, store));
 	tplog(LOG_NOTICE, "reloaded: %zu local identities", cred_count(store));
-	dconfig_free(&n);
+	cred_store_unref(store);
 }
 
 /* SIGCHLD: the key process ended, restart it; SIGALRM: retry that. */
@@ -360,21 +378,30 @@ static int run(int foreground)
 	rc = 1;
 	if (setup_signals() < 0 || start_keyproc(&cfg, foreground) < 0)
 		goto out_listener;
-	if (load_creds(&cfg, &store, 1) < 0)
+	if (open_policy(&cfg) < 0)
 		goto out_keyproc;
-	if (open_policy(&cfg) < 0 || drop_privileges(&cfg) < 0)
+	if (load_creds(&cfg, &store, 1) < 0)
+		goto out_policy;
+	if (drop_privileges(&cfg) < 0)
 		goto out_store;
 	write_pidfile(cfg.pid_file);
 	ctlconn_set_facilities(cfg.facilities);
-	session_set_config(&cfg, store);
+	credwatch_apply(&cfg, store);
+	/* identities and anchors from the databases follow them live */
+	if (pdb != NULL && credwatch_start(pdb) < 0) {
+		tplog(LOG_ERR, "cannot start the credential watcher");
+		goto out_watch;
+	}
 	if (worker_start_all(cfg.workers) < 0) {
 		tplog(LOG_ERR, "cannot start workers");
-		goto out_pid;
+		goto out_watch;
 	}
 	tplog(LOG_NOTICE, "listening on %s with %zu local identities%s%s",
 	      cfg.socket_name, cred_count(store),
 	      cfg.default_localid ? ", default " : "",
 	      cfg.default_localid ? cfg.default_localid : "");
+	cred_store_unref(store);	/* credwatch holds the one in force */
+	store = NULL;
 	background_ready();
 	tplog_init("tlspool-daemon", foreground || cfg.log_stderr,
 		   cfg.log_level);
@@ -383,15 +410,19 @@ static int run(int foreground)
 	lfd = -1;
 	drain();
 	worker_stop_all();
+out_watch:
+	forget_config(credwatch_stop());
 	session_config_clear();
 	priority_clear();
-out_pid:
 	unlink(cfg.pid_file);
 out_store:
+	cred_store_unref(store);
+out_policy:
 	if (pdb != NULL)
 		policydb_close(pdb);
-	cred_store_unref(store);
+	pdb = NULL;
 out_keyproc:
+	onthefly_clear();
 	keyproc_stop();
 out_listener:
 	if (lfd >= 0)
@@ -421,6 +452,7 @@ static int check_config(const char *path)
 		       path ? path : "embedded defaults", cred_count(store));
 		cred_store_unref(store);
 	}
+	onthefly_clear();
 	keyproc_stop();
 	dconfig_free(&c);
 	return rc < 0 ? 1 : 0;

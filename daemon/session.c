@@ -20,6 +20,8 @@
 #include "ctlconn.h"
 #include "dconfig.h"
 #include "metrics.h"
+#include "onthefly.h"
+#include "ocsp_fetch.h"
 #include "polsel.h"
 #include "relay.h"
 #include "tplog.h"
@@ -60,6 +62,7 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	conf.default_localid = def;
 	conf.timeout_ms = cfg->handshake_timeout_ms;
 	pthread_mutex_unlock(&conf.lock);
+	ocsp_fetch_set_timeout(cfg->ocsp_timeout_ms);	/* valexp O/o */
 }
 
 void session_config_clear(void)
@@ -103,6 +106,7 @@ void session_unref(struct session *s)
 	pthread_mutex_unlock(&all_lock);
 	if (s->tls != NULL)
 		gnutls_deinit(s->tls);
+	onthefly_release(s->otf);	/* after the TLS session using it */
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
@@ -173,6 +177,7 @@ const char *session_state_name(enum session_state st)
 {
 	static const char *names[] = { "ClientHello", "identity chooser",
 				       "local identity", "handshake",
+				       "OCSP validation",
 				       "plaintext connection", "relay", "done" };
 	return names[st];
 }

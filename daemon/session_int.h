@@ -9,14 +9,18 @@
 
 #include "ctlkey.h"
 #include "metrics.h"
+#include "ocsp_fetch.h"
 #include "session.h"
 #include "worker.h"
+
+struct onthefly_cred;
 
 enum session_state {
 	S_HELLO,	/* server with LOCALID_CHECK: waiting for ClientHello */
 	S_LIDENTRY_CB,	/* waiting for the registered identity chooser */
 	S_LOCALID_CB,	/* waiting for the application's STARTTLS_LOCALID */
 	S_HANDSHAKE,
+	S_VALIDATE,	/* waiting for the OCSP responder (valexp O/o) */
 	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
 	S_RELAY,
 	S_DONE,
@@ -36,6 +40,7 @@ struct session {
 	gnutls_session_t tls;
 	struct cred_store *creds;
 	const struct cred_identity *ident;
+	struct onthefly_cred *otf;	/* LOCALID_ONTHEFLY: ident's owner */
 	struct tlspool_command req;	/* the STARTTLS request */
 	struct ctlconn *cbctl;		/* where the pending callback went */
 	uint16_t cbid;
@@ -55,7 +60,17 @@ struct session {
 	uid_t uid;			/* requester, from SO_PEERCRED */
 	char peer[64];			/* "uid=U pid=P" of the requester */
 	uint64_t started_ms;
+	/* The online check (O/o), session_ocsp.c: a helper thread asks while
+	 * the session waits in S_VALIDATE (holding a reference for it);
+	 * ocsp_timer is its own bound on the wait. */
+	int ocsp_state;			/* OCSP_ST_* */
+	unsigned ocsp_timeout_ms;
+	char ocsp_url[OCSP_URL_MAX];
+	struct ocsp_result ocsp;	/* valid in OCSP_ST_ANSWERED */
+	struct ev_timer ocsp_timer;
 };
+
+enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };
 
 /* session.c: a new session for a checked request on ctl's worker, with
  * the current configuration's credentials, priority, default identity
@@ -88,6 +103,13 @@ void session_watch_tls(struct session *s, uint32_t events);
 void session_localid_answered(struct session *s);
 /* session_tls.c: client role, identity settled: LOCALID_CHECK or go. */
 void session_client_identity_chosen(struct session *s);
+/* session_tls.c: validate the peer after the handshake and go on (to the
+ * PLAINTEXT_CONNECT callback or the relay), or refuse; evaluated again
+ * once the OCSP responder answered. */
+void session_validate(struct session *s);
+/* session_ocsp.c: ask the OCSP responder for q (taken over) while s
+ * waits in S_VALIDATE; session_validate runs again with the answer. */
+void session_ask_ocsp(struct session *s, struct ocsp_query *q);
 
 /* session_lid.c: ask the registered identity chooser, if any and if its
  * SKIP_ flags do not let disclose.db answer: 1 asked (the answer comes

@@ -16,6 +16,7 @@
 #include "cred.h"
 #include "ctlconn.h"
 #include "hello.h"
+#include "onthefly.h"
 #include "polsel.h"
 #include "priority.h"
 #include "relay.h"
@@ -77,11 +78,13 @@ static int check_flags(uint32_t flags, char *why, size_t whylen)
 		snprintf(why, whylen, "DTLS is not supported");
 		return -EPROTONOSUPPORT;
 	}
-	if (flags & (PIOF_STARTTLS_RENEGOTIATE |
-		     PIOF_STARTTLS_LOCALID_ONTHEFLY)) {
-		snprintf(why, whylen, "%s is not supported",
-			 (flags & PIOF_STARTTLS_RENEGOTIATE) ?
-			 "RENEGOTIATE" : "LOCALID_ONTHEFLY");
+	if (flags & PIOF_STARTTLS_RENEGOTIATE) {
+		snprintf(why, whylen, "RENEGOTIATE is not supported");
+		return -ENOTSUP;
+	}
+	if ((flags & PIOF_STARTTLS_LOCALID_ONTHEFLY) && !onthefly_enabled()) {
+		snprintf(why, whylen, "LOCALID_ONTHEFLY needs "
+			 "tls_onthefly_signcert and tls_onthefly_signkey");
 		return -ENOTSUP;
 	}
 	return 0;
@@ -176,10 +179,24 @@ static gnutls_certificate_request_t client_auth(const struct session *s)
 static int use_identity(struct session *s, const char *name)
 {
 	s->ident = cred_find(s->creds, name);
+	if (s->ident == NULL && (s->req.pio_data.pioc_starttls.flags &
+				 PIOF_STARTTLS_LOCALID_ONTHEFLY)) {
+		/* a configured identity first, else one made on the fly
+		 * (kept by the session: GnuTLS may use it until the end) */
+		if (s->otf == NULL &&
+		    onthefly_get(name, &s->otf, s->why, sizeof(s->why)) < 0)
+			return -ENOENT;
+		s->ident = onthefly_identity(s->otf);
+	}
 	if (s->ident == NULL) {
 		snprintf(s->why, sizeof(s->why),
 			 "no credential for local identity \"%s\"", name);
 		return -ENOENT;
+	}
+	if (cred_identity_allowed(s->ident, s->server, s->uid, s->why,
+				  sizeof(s->why)) < 0) {
+		s->ident = NULL;
+		return -EACCES;
 	}
 	return gnutls_credentials_set(s->tls, GNUTLS_CRD_CERTIFICATE,
 				      s->ident->cred);
@@ -361,8 +378,10 @@ static int check_version(struct session *s, char *why, size_t whylen)
 }
 
 /* A rule with a validation expression decides alone; the application's
- * flags cannot relax what the administrator requires. */
-static int validate_by_rule(struct session *s, char *why, size_t whylen)
+ * flags cannot relax what the administrator requires.  -EINPROGRESS:
+ * the OCSP responder must be asked first (q says how). */
+static int validate_by_rule(struct session *s, struct ocsp_query *q,
+			    char *why, size_t whylen)
 {
 	struct validate_input in = {
 		.tls = s->tls,
@@ -372,6 +391,8 @@ static int validate_by_rule(struct session *s, char *why, size_t whylen)
 		.valexp = s->decision->valexp,
 		.creds = s->creds,
 		.db = s->db,
+		.ocsp = s->ocsp_state == OCSP_ST_ANSWERED ? &s->ocsp : NULL,
+		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
 	};
 
 	return validate_rule(&in, s->remoteid, sizeof(s->remoteid), why,
@@ -380,7 +401,8 @@ static int validate_by_rule(struct session *s, char *why, size_t whylen)
 
 /* Fail closed: without a rule's expression, what the peer must prove
  * follows from the flags (the secure default). */
-static int validate_peer(struct session *s, char *why, size_t whylen)
+static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
+			 size_t whylen)
 {
 	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
 	unsigned n = 0;
@@ -392,7 +414,7 @@ static int validate_peer(struct session *s, char *why, size_t whylen)
 	if (rc < 0)
 		return rc;
 	if (s->decision->have_record && s->decision->pol.valexp != NULL)
-		return validate_by_rule(s, why, whylen);
+		return validate_by_rule(s, q, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
 	chain = gnutls_certificate_get_peers(s->tls, &n);
@@ -406,13 +428,8 @@ static int validate_peer(struct session *s, char *why, size_t whylen)
 			 : validate_server(s, chain, n, why, whylen);
 }
 
-static void handshake_done(struct session *s)
+static void validated(struct session *s, int rc, const char *why)
 {
-	char why[200];
-	int rc;
-
-	s->why[0] = '\0';
-	rc = validate_peer(s, why, sizeof(why));
 	if (rc < 0) {
 		gnutls_alert_send(s->tls, GNUTLS_AL_FATAL,
 				  GNUTLS_A_BAD_CERTIFICATE);
@@ -436,6 +453,34 @@ static void handshake_done(struct session *s)
 		return;
 	}
 	s->state = S_PLAIN_CB;
+}
+
+/* Validate the peer and go on; asked again once the OCSP responder
+ * answered (session_ocsp.c). */
+void session_validate(struct session *s)
+{
+	struct ocsp_query q;
+	char why[200];
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	rc = validate_peer(s, &q, why, sizeof(why));
+	if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
+		session_ask_ocsp(s, &q);	/* valexp O/o */
+		return;
+	}
+	ocsp_query_clear(&q);
+	if (rc == -EINPROGRESS) {
+		rc = -EACCES;
+		snprintf(why, sizeof(why), "the OCSP check did not finish");
+	}
+	validated(s, rc, why);
+}
+
+static void handshake_done(struct session *s)
+{
+	s->why[0] = '\0';
+	session_validate(s);
 }
 
 static void step_handshake(struct session *s)

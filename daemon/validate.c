@@ -11,6 +11,7 @@
 #include <gnutls/x509.h>
 
 #include "cred.h"
+#include "ocsp_fetch.h"
 #include "policydb.h"
 #include "polsel.h"
 #include "tplog.h"
@@ -392,6 +393,66 @@ static int p_revocation(struct vctx *v, int unknown_ok, char *why, size_t len)
 	return 0;
 }
 
+/* ---- online check: O o (the asking is in ocsp_fetch.c) ---- */
+
+/* The leaf's issuer: from the peer's chain, else from the anchors. */
+static gnutls_x509_crt_t find_issuer(struct vctx *v)
+{
+	gnutls_x509_crt_t c = chain_issuer(v);
+	gnutls_x509_trust_list_t tl;
+
+	if (c != NULL || v->in->creds == NULL)
+		return c;
+	tl = cred_trust_list(v->in->creds);
+	if (tl == NULL || gnutls_x509_trust_list_get_issuer(tl, v->leaf, &c,
+						GNUTLS_TL_GET_COPY) < 0)
+		return NULL;
+	return c;
+}
+
+/* The stored answer, or one known without asking; -EINPROGRESS with
+ * in->ocsp_query filled when the responder must be asked first. */
+static int p_online(struct vctx *v, int soft, char *why, size_t len)
+{
+	const struct ocsp_result *r = v->in->ocsp;
+	struct ocsp_query scratch, *q = v->in->ocsp_query;
+	struct ocsp_result here;
+	gnutls_x509_crt_t issuer;
+	int rc;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	if (r == NULL) {
+		issuer = find_issuer(v);
+		rc = ocsp_fetch_prepare(v->leaf, issuer, q ? q : &scratch,
+					&here);
+		if (issuer != NULL)
+			gnutls_x509_crt_deinit(issuer);
+		if (rc < 0)
+			return snprintf(why, len, "out of memory"), rc;
+		if (rc > 0 && q != NULL) {
+			snprintf(why, len, "waiting for %s", q->url);
+			return -EINPROGRESS;
+		}
+		if (rc > 0) {
+			ocsp_query_clear(&scratch);
+			here.verdict = OCSP_UNAVAILABLE;
+			snprintf(here.why, sizeof(here.why), "the responder "
+				 "cannot be asked here");
+		}
+		r = &here;
+	}
+	snprintf(why, len, "%s", r->why);
+	if (r->verdict == OCSP_GOOD)
+		return 1;
+	if (r->verdict != OCSP_UNAVAILABLE || !soft)
+		return 0;
+	tplog(LOG_NOTICE, "rule %s: o holds for %s without an OCSP answer: %s",
+	      v->in->rule[0] ? v->in->rule : "(default)",
+	      v->in->remoteid[0] ? v->in->remoteid : "the peer", r->why);
+	return 1;
+}
+
 /* ---- the session: F f L l Q q S s C c ---- */
 
 static int p_forward_secrecy(struct vctx *v, char *why, size_t len)
@@ -477,6 +538,8 @@ static int predicate(void *ctx, char letter, char *why, size_t len)
 	case 'p': return p_pin(v, 1, why, len);
 	case 'R': return p_revocation(v, 0, why, len);
 	case 'r': return p_revocation(v, 1, why, len);
+	case 'O': return p_online(v, 0, why, len);
+	case 'o': return p_online(v, 1, why, len);
 	case 'F':
 	case 'f': return p_forward_secrecy(v, why, len);
 	case 'L': return p_level(v, GNUTLS_SEC_PARAM_HIGH, why, len);
@@ -534,6 +597,8 @@ int validate_rule(const struct validate_input *in, char *remoteid_out,
 	valexp_free(e);
 	if (v.leaf != NULL)
 		gnutls_x509_crt_deinit(v.leaf);
+	if (rc == -EINPROGRESS)
+		return rc;	/* ask the OCSP responder, then again */
 	if (rc != 1) {
 		snprintf(why, whylen, "rule %s: validation %s failed: %s",
 			 in->rule[0] ? in->rule : "(default)", in->valexp,

@@ -12,6 +12,8 @@
 #include <gnutls/gnutls.h>
 
 struct cred_store;
+struct ocsp_query;
+struct ocsp_result;
 struct policydb;
 
 struct validate_input {
@@ -22,10 +24,19 @@ struct validate_input {
 	const char *valexp;		/* the expression */
 	const struct cred_store *creds;	/* trust anchors */
 	struct policydb *db;		/* pins, revoked keys, CRLs; or NULL */
+	/* The online check (O/o): its result once the responder was asked
+	 * (NULL before); ocsp_query receives what to ask (NULL: the
+	 * caller cannot ask, O/o then count the responder as unavailable). */
+	const struct ocsp_result *ocsp;
+	struct ocsp_query *ocsp_query;
 };
 
 /* 0 accept (with the proven identity in remoteid_out, "" when the peer
- * showed none), -EACCES refuse with the reason in why. */
+ * showed none), -EACCES refuse with the reason in why.  -EINPROGRESS:
+ * the expression asked O or o before the responder was: *ocsp_query is
+ * filled (ocsp_fetch.h); ask it and call again with ocsp set.  Other
+ * predicates are then asked again, so none may depend on being asked
+ * once (p's pin written on first use is found the second time). */
 int validate_rule(const struct validate_input *in, char *remoteid_out,
 		  size_t remoteid_len, char *why, size_t whylen);
 

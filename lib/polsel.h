@@ -31,7 +31,7 @@
 #include "polrec.h"
 
 /* Predicates the daemon evaluates (valexp letters). */
-#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQq"
+#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOo"
 
 /* Secure default expressions (documented above). */
 #define POLSEL_DEFAULT_CLIENT "IT&"

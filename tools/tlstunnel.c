@@ -63,6 +63,8 @@ static void tunnel_usage(FILE *f)
 		"  -R            request, not require, the remote identity\n"
 		"  -I            ignore the remote identity\n"
 		"  -N            no Server Name Indication\n"
+		"  -O            LOCALID_ONTHEFLY: without a credential for the local\n"
+		"                identity, the daemon makes one with its on-the-fly CA\n"
 		"  -1            serve one connection, then exit\n"
 		"  -q            quiet: do not report successful connections\n"
 		"  --stdio       client only: use stdin/stdout as the plaintext side\n"
@@ -434,6 +436,8 @@ static int tunnel_setstr(char *dst, size_t size, const char *src,
 	return 0;
 }
 
+#define OPT_STDIO 0x100	/* --stdio: no short option */
+
 static int tunnel_option(struct tunnel_opts *o, int opt, const char *arg)
 {
 	char *end;
@@ -467,7 +471,8 @@ static int tunnel_option(struct tunnel_opts *o, int opt, const char *arg)
 	case 'N': o->flags |= PIOF_STARTTLS_WITHOUT_SNI; return 0;
 	case '1': o->once = true; return 0;
 	case 'q': o->quiet = true; return 0;
-	case 'O': o->stdio = true; return 0;
+	case 'O': o->flags |= PIOF_STARTTLS_LOCALID_ONTHEFLY; return 0;
+	case OPT_STDIO: o->stdio = true; return 0;
 	default: return -1;
 	}
 }
@@ -475,13 +480,13 @@ static int tunnel_option(struct tunnel_opts *o, int opt, const char *arg)
 static int tunnel_args(struct tunnel_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "stdio", no_argument, NULL, 'O' },
+		{ "stdio", no_argument, NULL, OPT_STDIO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, npos;
 
-	while ((opt = getopt_long(argc, argv, "csl:r:S:p:t:RIN1qh", longopts,
+	while ((opt = getopt_long(argc, argv, "csl:r:S:p:t:RINO1qh", longopts,
 				  NULL)) != -1) {
 		if (opt == 'h') {
 			tunnel_usage(stdout);
