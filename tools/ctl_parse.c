@@ -53,11 +53,10 @@ static const struct spec specs[] = {
 	{ "disclose", "del", CTL_DEL, 1, 1, 0, "disclose del SEL" },
 	{ "trust", "list", CTL_LIST, 0, 0, 0, "trust list" },
 	{ "trust", "get", CTL_GET, 1, 1, 0, "trust get KEY" },
-	{ "trust", "add-anchor", CTL_ADD_ANCHOR, 1, 1, O_VALEXP | O_PEERS,
-	  "trust add-anchor FILE.pem [--valexp EXPR]"
-	  " [--peers clients|servers|both]" },
-	{ "trust", "add-pin", CTL_ADD_PIN, 1, 1, O_FOR | O_VALEXP | O_PEERS,
-	  "trust add-pin FILE.pem|SHA256HEX [--for ID] [--valexp EXPR]"
+	{ "trust", "add-anchor", CTL_ADD_ANCHOR, 1, 1, O_PEERS,
+	  "trust add-anchor FILE.pem [--peers clients|servers|both]" },
+	{ "trust", "add-pin", CTL_ADD_PIN, 1, 1, O_FOR | O_PEERS,
+	  "trust add-pin FILE.pem|SHA256HEX [--for ID]"
 	  " [--peers clients|servers|both]" },
 	{ "trust", "revoke", CTL_REVOKE, 1, 1, 0,
 	  "trust revoke FILE.pem|SHA256HEX" },
