@@ -35,7 +35,7 @@
  * as the secure default does) and cred_verify_chain use only the anchors
  * for that peer role; cred_verify_peer without a purpose and
  * cred_trust_list use every anchor.  File and system anchors vouch for
- * both.  An anchor record's validation expression is not applied.
+ * both.
  */
 #ifndef TP_CRED_H
 #define TP_CRED_H

@@ -64,7 +64,7 @@ static int responder_url(gnutls_x509_crt_t leaf, char *url, size_t len,
 			 char *other, size_t olen)
 {
 	other[0] = '\0';
-	for (unsigned seq = 0;; seq++) {
+	for (unsigned seq = 0; seq < 32; seq++) {
 		gnutls_datum_t d = { NULL, 0 };
 		struct ocsp_url u;
 		int rc = gnutls_x509_crt_get_authority_info_access(
@@ -74,20 +74,24 @@ static int responder_url(gnutls_x509_crt_t leaf, char *url, size_t len,
 			return -ENOENT;
 		if (rc < 0)
 			continue;	/* another access method */
-		if (d.size > 0 && d.size < len && memchr(d.data, 0, d.size) == NULL) {
+		if (d.size > 0 && d.size < len &&
+		    memchr(d.data, 0, d.size) == NULL) {
 			memcpy(url, d.data, d.size);
 			url[d.size] = '\0';
 			if (ocsp_url_parse(url, &u) == 0) {
 				gnutls_free(d.data);
 				return 0;
 			}
-			if (other[0] == '\0')
+			if (other[0] == '\0') {	/* quoted in logs: printable */
 				snprintf(other, olen, "%.80s", url);
+				for (char *c = other; *c; c++)
+					if (*c < 0x20 || *c >= 0x7f)
+						*c = '?';
+			}
 		}
 		gnutls_free(d.data);
-		if (seq > 64)
-			return -ENOENT;
 	}
+	return -ENOENT;		/* a bound, should every entry fail */
 }
 
 void ocsp_query_clear(struct ocsp_query *q)
@@ -105,6 +109,7 @@ int ocsp_fetch_prepare(gnutls_x509_crt_t leaf, gnutls_x509_crt_t issuer,
 	memset(q, 0, sizeof(*q));
 	if (responder_url(leaf, q->url, sizeof(q->url), other,
 			  sizeof(other)) < 0) {
+		q->url[0] = '\0';
 		if (other[0] != '\0')
 			verdict(r, OCSP_UNAVAILABLE, "no usable OCSP responder "
 				"in the certificate (%s)", other);

@@ -78,6 +78,8 @@ void session_ask_ocsp(struct session *s, struct ocsp_query *q)
 		ocsp_resume(s, &r);
 		return;
 	}
+	tplog(LOG_INFO, "%s: asking the OCSP responder %s", s->peer,
+	      s->ocsp_url);
 	if (worker_timer_set(s->w, &s->ocsp_timer,
 			     s->ocsp_timeout_ms + OCSP_GRACE_MS) < 0)
 		tplog(LOG_WARNING, "%s: no timer for the OCSP query; the "

@@ -118,8 +118,9 @@ static int p_anchor(struct vctx *v, int self_ok, char *why, size_t len)
 
 	if (v->leaf == NULL)
 		return snprintf(why, len, NO_CERT), 0;
-	if (cred_verify_peer(v->in->creds, v->chain, v->n, NULL, 0, NULL, why,
-			     len) == 0)
+	/* Only anchors that may vouch for a peer in this role. */
+	if (cred_verify_chain(v->in->creds, v->chain, v->n, !v->in->server,
+			      why, len) == 0)
 		return 1;
 	if (!self_ok || v->n != 1 ||
 	    !gnutls_x509_crt_check_issuer(v->leaf, v->leaf))

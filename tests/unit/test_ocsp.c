@@ -567,6 +567,15 @@ static void test_prepare(void **state)
 	assert_non_null(strstr(r.why, "https://ocsp.example/"));
 	pki_free(&https);
 
+	/* user info is never sent anywhere */
+	pki_make(&https, "http://user@h:99/x");
+	assert_int_equal(ocsp_fetch_prepare(https.leaf, https.ca, &q, &r), 0);
+	assert_int_equal(r.verdict, OCSP_UNAVAILABLE);
+	assert_string_equal(r.why, "no usable OCSP responder in the certificate "
+			    "(http://user@h:99/x)");
+	ocsp_query_clear(&q);
+	pki_free(&https);
+
 	pki_make(&http, "http://127.0.0.1:1/");
 	assert_int_equal(ocsp_fetch_prepare(http.leaf, NULL, &q, &r), 0);
 	assert_int_equal(r.verdict, OCSP_UNAVAILABLE);
