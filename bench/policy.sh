@@ -26,6 +26,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+SHLIB_WHO=bench
+. "$top/scripts/shlib.sh"
 
 IDS=${BENCH_POLICY_IDS:-100000}
 LOOKUPS=${BENCH_POLICY_LOOKUPS:-100000}
@@ -51,37 +53,9 @@ done
 
 T=$(mktemp -d /tmp/tlspool-polbench.XXXXXX)
 pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$T"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_for() {	# wait_for SECONDS COMMAND...
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || { echo "bench: timed out waiting for: $*" >&2; return 1; }
-		sleep 0.05
-	done
-}
-field() {	# field KEY LINE: the value of KEY=VALUE in LINE
-	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
-}
-median() {	# median of the arguments
-	[ $# -gt 0 ] || { echo n/a; return; }
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 DB="$T/state/db"
 mkdir -p "$T/state" "$T/localid"
@@ -140,17 +114,7 @@ fi
 
 # ---- 5. commit -> first obeying handshake
 if ! skip policy-live; then
-	certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
-		--outfile "$T/ca.key" 2>/dev/null
-	printf 'cn = policybench CA\nca\ncert_signing_key\nexpiration_days = 2\n' >"$T/ca.tmpl"
-	certtool --generate-self-signed --load-privkey "$T/ca.key" \
-		--template "$T/ca.tmpl" --outfile "$T/ca.pem" 2>/dev/null
-	certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
-		--outfile "$T/srv.key" 2>/dev/null
-	printf 'cn = localhost\ndns_name = localhost\ntls_www_server\nsigning_key\nexpiration_days = 2\n' >"$T/srv.tmpl"
-	certtool --generate-certificate --load-privkey "$T/srv.key" \
-		--load-ca-certificate "$T/ca.pem" --load-ca-privkey "$T/ca.key" \
-		--template "$T/srv.tmpl" --outfile "$T/srv.pem" 2>/dev/null
+	make_certs "$T" "policybench CA"
 
 	cat >"$T/tlspool.conf" <<CONF
 socket_name $T/tlspool.sock

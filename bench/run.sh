@@ -27,6 +27,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+SHLIB_WHO=bench
+. "$top/scripts/shlib.sh"
 
 BYTES=${BENCH_BYTES:-512M}
 RUNS=${BENCH_RUNS:-5}
@@ -59,41 +61,12 @@ done
 
 T=$(mktemp -d /tmp/tlspool-bench.XXXXXX)
 pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$T"
-}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_for() {	# wait_for SECONDS COMMAND...
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || { echo "bench: timed out waiting for: $*" >&2; return 1; }
-		sleep 0.05
-	done
-}
 stop() {	# stop PID: end one process we started
 	kill "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
-}
-median() {	# median of the arguments
-	[ $# -gt 0 ] || { echo n/a; return; }
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "n/a"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-field() {	# field KEY LINE: the value of KEY=VALUE in LINE
-	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
 HZ=$(getconf CLK_TCK)
 ticks() {	# ticks PID...: CPU clock ticks (user + system) of the processes
@@ -142,17 +115,7 @@ if [ "$have" != unlimited ] && [ "$have" -lt "$need" ]; then
 fi
 
 # ---- the certificate: ECDSA P-256, leaf "localhost" under a test CA
-certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
-	--outfile "$T/ca.key" 2>/dev/null
-printf 'cn = tlsbench CA\nca\ncert_signing_key\nexpiration_days = 2\n' >"$T/ca.tmpl"
-certtool --generate-self-signed --load-privkey "$T/ca.key" \
-	--template "$T/ca.tmpl" --outfile "$T/ca.pem" 2>/dev/null
-certtool --generate-privkey --key-type ecdsa --curve secp256r1 \
-	--outfile "$T/srv.key" 2>/dev/null
-printf 'cn = localhost\ndns_name = localhost\ntls_www_server\nsigning_key\nexpiration_days = 2\n' >"$T/srv.tmpl"
-certtool --generate-certificate --load-privkey "$T/srv.key" \
-	--load-ca-certificate "$T/ca.pem" --load-ca-privkey "$T/ca.key" \
-	--template "$T/srv.tmpl" --outfile "$T/srv.pem" 2>/dev/null
+make_certs "$T" "tlsbench CA"
 TLSARGS=(--cert "$T/srv.pem" --key "$T/srv.key" --ca "$T/ca.pem" --prio "$PRIO")
 
 # ---- the daemon, configured in the temp dir
@@ -395,7 +358,8 @@ fi
 
 echo
 echo "negotiated, as seen by the GnuTLS servers (in-process and bench server):"
-cat "$T/negotiated" "$T"/serve*.out 2>/dev/null | sed -n 's/^negotiated /  /p' | sort -u
+# (parts skipped with BENCH_SKIP leave some of these files unwritten)
+cat "$T/negotiated" "$T"/serve*.out 2>/dev/null | sed -n 's/^negotiated /  /p' | sort -u || true
 if [ -s "$T/serve.err" ] || [ -s "$T/bench.err" ]; then
 	echo
 	echo "benchmark program messages (first lines):"

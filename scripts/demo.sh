@@ -10,33 +10,16 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+SHLIB_WHO=demo
+. "$top/scripts/shlib.sh"
 bash scripts/deps.sh
 B=$(bash scripts/build.sh main)
 D="$B/daemon/tlspool-daemon"
 TT="$B/tools/tlstunnel"
 T=$(mktemp -d /tmp/tlspool-demo.XXXXXX)
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
 trap cleanup EXIT
 
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_for() {	# wait_for SECONDS COMMAND...
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || { echo "demo: timed out waiting for: $*"; return 1; }
-		sleep 0.05
-	done
-}
 listening_port() {	# the port tlstunnel reported in its log
 	sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$1" | head -n 1
 }

@@ -7,12 +7,8 @@
  * Identities and CAs are made per test with idgen in a temp dir; the
  * policy environment is a fresh lib/policydb one in the same dir.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* nftw */
-#endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +28,7 @@
 #include "cred.h"
 #include "credwatch.h"
 #include "dconfig.h"
+#include "fixture.h"
 #include "idgen.h"
 #include "keyproc.h"
 #include "policydb.h"
@@ -52,20 +49,11 @@ struct env {
 	struct policydb *db;
 	struct cred_store *store;
 	int ncorrupt;
-	int saved_stderr;
-	off_t capture_from;
+	char log[400];		/* fx_capture file */
+	struct fx_capture cap;
 };
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void on_corrupt(void *ctx, enum policydb_which which, const void *key,
 		       size_t keylen, const char *why)
@@ -82,14 +70,11 @@ static void on_corrupt(void *ctx, enum policydb_which which, const void *key,
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct keyproc_opts o = { .conns = 2, .log_level = LOG_ERR,
-				  .log_stderr = 1 };
 	char err[256];
 
 	if (e == NULL)
 		return -1;
-	snprintf(e->dir, sizeof(e->dir), "/tmp/test_cred_db.XXXXXX");
-	if (mkdtemp(e->dir) == NULL)
+	if (fx_mkdtemp(e->dir, sizeof(e->dir), "test_cred_db") < 0)
 		return -1;
 	snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
 	snprintf(e->state2, sizeof(e->state2), "%s/state2", e->dir);
@@ -99,6 +84,7 @@ static int setup(void **state)
 	snprintf(e->dbdir, sizeof(e->dbdir), "%s/db", e->dir);
 	snprintf(e->ca_pem, sizeof(e->ca_pem), "%s/ca.pem", e->state);
 	snprintf(e->ca2_pem, sizeof(e->ca2_pem), "%s/ca.pem", e->state2);
+	snprintf(e->log, sizeof(e->log), "%s/log.txt", e->dir);
 	if (mkdir(e->ids, 0700) < 0 ||
 	    idgen_ensure(e->state, e->pool, "seed.example", err,
 			 sizeof(err)) < 0 ||
@@ -116,9 +102,9 @@ static int setup(void **state)
 	e->cfg.localid_dir = e->ids;
 	e->cfg.trust_anchors = e->ca_pem;
 	e->cfg.tls_priority = "NORMAL";
-	e->saved_stderr = -1;
+	e->cap.saved_stderr = -1;
 	*state = e;
-	return keyproc_start(&o) < 0 ? -1 : 0;
+	return fx_keyproc_start(2) < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
@@ -128,54 +114,9 @@ static int teardown(void **state)
 	cred_store_unref(e->store);
 	keyproc_stop();
 	policydb_close(e->db);
-	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(e->dir);
 	free(e);
 	return 0;
-}
-
-/* stderr (the log) into a file; capture_end returns what was added. */
-static void capture_start(struct env *e)
-{
-	char p[512];
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/log.txt", e->dir);
-	fflush(stderr);
-	e->saved_stderr = dup(2);
-	fd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	assert_true(fd >= 0 && e->saved_stderr >= 0);
-	e->capture_from = lseek(fd, 0, SEEK_END);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static char *capture_end(struct env *e)
-{
-	char p[512];
-	gnutls_datum_t d;
-	char *s;
-
-	fflush(stderr);
-	dup2(e->saved_stderr, 2);
-	close(e->saved_stderr);
-	e->saved_stderr = -1;
-	snprintf(p, sizeof(p), "%s/log.txt", e->dir);
-	assert_int_equal(gnutls_load_file(p, &d), 0);
-	s = strndup((const char *)d.data + e->capture_from,
-		    d.size - (size_t)e->capture_from);
-	gnutls_free(d.data);
-	assert_non_null(s);
-	return s;
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-
-	for (const char *p = strstr(hay, needle); p != NULL;
-	     p = strstr(p + 1, needle))
-		n++;
-	return n;
 }
 
 /* The certificates of a PEM file as DER. */
@@ -486,16 +427,16 @@ static void test_db_wins(void **state)
 	put_simple(e, e->pool, "both.example", POLREC_ROLE_CLIENT, uids, 1);
 	put_simple(e, e->pool, "d.example", 0, NULL, 0);
 	tplog_set_level(LOG_NOTICE);
-	capture_start(e);
+	fx_capture_start(&e->cap, e->log);
 	load(e);
 	bump(e);
 	refresh(e);
 	bump(e);
 	refresh(e);
-	log = capture_end(e);
+	log = fx_capture_end(&e->cap, e->log);
 	tplog_set_level(LOG_ERR);
-	assert_int_equal(count(log, "identity both.example: localid.db "
-			       "replaces the file in localid_dir"), 1);
+	assert_int_equal(fx_count(log, "identity both.example: localid.db "
+				  "replaces the file in localid_dir"), 1);
 	free(log);
 	assert_int_equal(cred_count(e->store), 3);
 	assert_int_equal(cred_db_count(e->store), 2);
@@ -557,20 +498,21 @@ static void test_db_broken_records(void **state)
 	assert_int_equal(idgen_issue(e->state, e->ids, "wrongkey.example",
 				     e->err, sizeof(e->err)), 0);
 	tplog_set_level(LOG_NOTICE);
-	capture_start(e);
+	fx_capture_start(&e->cap, e->log);
 	load(e);
 	bump(e);
 	refresh(e);
-	log = capture_end(e);
+	log = fx_capture_end(&e->cap, e->log);
 	tplog_set_level(LOG_ERR);
 	assert_int_equal(cred_count(e->store), 1);
 	assert_non_null(cred_find(e->store, "good.example"));
-	assert_int_equal(count(log, "identity off.example: the disabled "
-			       "localid.db record hides the file"), 1);
-	assert_int_equal(count(log, "identity wrongkey.example: the unusable "
-			       "localid.db record hides the file"), 1);
-	assert_int_equal(count(log, "localid.db wrongkey.example x509: key "),
-			 2);	/* tried again at each refresh */
+	assert_int_equal(fx_count(log, "identity off.example: the disabled "
+				  "localid.db record hides the file"), 1);
+	assert_int_equal(fx_count(log, "identity wrongkey.example: the "
+				  "unusable localid.db record hides the file"),
+			 1);
+	assert_int_equal(fx_count(log, "localid.db wrongkey.example x509: "
+				  "key "), 2);	/* tried again at each refresh */
 	assert_non_null(strstr(log, "localid.db nokey.example x509: key "));
 	assert_non_null(strstr(log, "localid.db wrongkey.example x509: key "));
 	assert_non_null(strstr(log, "localid.db hsm.example x509: key "
@@ -703,9 +645,9 @@ static void test_db_anchors(void **state)
 		assert_int_equal(policydb_commit(t), 0);
 	}
 	tplog_set_level(LOG_WARNING);
-	capture_start(e);
+	fx_capture_start(&e->cap, e->log);
 	refresh(e);
-	log = capture_end(e);
+	log = fx_capture_end(&e->cap, e->log);
 	tplog_set_level(LOG_ERR);
 	assert_non_null(strstr(log, "trust.db anchor:0011"));
 	assert_non_null(strstr(log, "not a certificate; skipped"));

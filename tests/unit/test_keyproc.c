@@ -8,11 +8,7 @@
  *
  * Keys and certificates are made per run with certtool (gnutls-bin).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* nftw */
-#endif
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,6 +29,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "fixture.h"
 #include "keyproc.h"
 #include "keyproc_int.h"
 #include "tplog.h"
@@ -45,29 +42,6 @@ static struct {
 } k;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[2600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >%s/cmd.log 2>&1", cmd, dir);
-	return system(full);
-}
 
 static void path(char *out, size_t size, const char *name)
 {
@@ -87,36 +61,18 @@ static int make_pair(const char *tag, const char *keytype)
 	fprintf(f, "cn = %s.example\ndns_name = %s.example\ntls_www_server\n"
 		"signing_key\nencryption_key\nexpiration_days = 2\n", tag, tag);
 	fclose(f);
-	return sh("certtool --generate-privkey %s --outfile %s/%s.key && "
-		  "certtool --generate-self-signed --load-privkey %s/%s.key "
-		  "--template %s --outfile %s/%s.pem", keytype, dir, tag, dir,
-		  tag, t, dir, tag);
+	return fx_sh(dir, "certtool --generate-privkey %s --outfile %s/%s.key"
+		     " && certtool --generate-self-signed --load-privkey "
+		     "%s/%s.key --template %s --outfile %s/%s.pem", keytype,
+		     dir, tag, dir, tag, t, dir, tag);
 }
 
 static int load_pub(const char *tag, gnutls_pubkey_t *pub)
 {
 	char p[512];
-	gnutls_datum_t d;
-	int rc;
 
 	snprintf(p, sizeof(p), "%s/%s.pem", dir, tag);
-	rc = gnutls_load_file(p, &d);
-	if (rc < 0)
-		return rc;
-	rc = gnutls_pubkey_init(pub);
-	if (rc == 0)
-		rc = gnutls_pubkey_import_x509_raw(*pub, &d, GNUTLS_X509_FMT_PEM,
-						   0);
-	gnutls_free(d.data);
-	return rc;
-}
-
-static int kp_start(void)
-{
-	struct keyproc_opts o = { .conns = 3, .log_level = LOG_ERR,
-				  .log_stderr = 1 };
-
-	return keyproc_start(&o);
+	return fx_load_pub(p, pub);
 }
 
 static int load_keys(void)
@@ -133,8 +89,7 @@ static int load_keys(void)
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_keyproc.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (fx_mkdtemp(dir, sizeof(dir), "test_keyproc") < 0)
 		return -1;
 	if (make_pair("ec", "--key-type ecdsa") != 0 ||
 	    make_pair("rsa", "--key-type rsa --bits 2048") != 0) {
@@ -143,7 +98,7 @@ static int group_setup(void **state)
 	}
 	if (load_pub("ec", &k.ec_pub) < 0 || load_pub("rsa", &k.rsa_pub) < 0)
 		return -1;
-	if (kp_start() < 0 || load_keys() < 0)
+	if (fx_keyproc_start(3) < 0 || load_keys() < 0)
 		return -1;
 	return 0;
 }
@@ -156,7 +111,7 @@ static int group_teardown(void **state)
 	keyproc_stop();
 	gnutls_pubkey_deinit(k.ec_pub);
 	gnutls_pubkey_deinit(k.rsa_pub);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(dir);
 	return 0;
 }
 
@@ -244,21 +199,6 @@ static void test_decrypt_rsa(void **state)
 
 /* ---- handshakes ---------------------------------------------------------- */
 
-struct server {
-	gnutls_session_t s;
-	int rc;
-};
-
-static void *server_run(void *arg)
-{
-	struct server *sv = arg;
-
-	do {
-		sv->rc = gnutls_handshake(sv->s);
-	} while (sv->rc < 0 && !gnutls_error_is_fatal(sv->rc));
-	return NULL;
-}
-
 /* A credential with tag's certificate and the ext4 key. */
 static gnutls_certificate_credentials_t server_cred(const char *tag)
 {
@@ -288,8 +228,7 @@ static void handshake(const char *tag, const char *prio)
 {
 	gnutls_certificate_credentials_t srv = server_cred(tag), cli_c;
 	gnutls_session_t cli;
-	struct server sv;
-	pthread_t th;
+	struct fx_server sv;
 	int sp[2], rc;
 
 	assert_int_equal(gnutls_certificate_allocate_credentials(&cli_c), 0);
@@ -304,13 +243,7 @@ static void handshake(const char *tag, const char *prio)
 	assert_int_equal(gnutls_credentials_set(cli, GNUTLS_CRD_CERTIFICATE,
 						cli_c), 0);
 	gnutls_transport_set_int(cli, sp[1]);
-	assert_int_equal(pthread_create(&th, NULL, server_run, &sv), 0);
-	do {
-		rc = gnutls_handshake(cli);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc));
-	if (rc < 0)
-		shutdown(sp[1], SHUT_RDWR);
-	pthread_join(th, NULL);
+	rc = fx_handshake(&sv, cli, sp[1]);
 	if (rc < 0 || sv.rc < 0)
 		fprintf(stderr, "handshake %s %s: client %s, server %s\n", tag,
 			prio, gnutls_strerror(rc), gnutls_strerror(sv.rc));

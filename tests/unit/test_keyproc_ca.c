@@ -9,11 +9,7 @@
  * payloads are refused with the key process alive; after a restart of
  * the key process the CA is set up again with a new leaf key.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* nftw */
-#endif
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -34,6 +30,7 @@
 
 #include "cred.h"
 #include "dconfig.h"
+#include "fixture.h"
 #include "keyproc.h"
 #include "keyproc_int.h"
 #include "onthefly.h"
@@ -42,29 +39,6 @@
 static char dir[256];
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[2600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >>%s/cmd.log 2>&1", cmd, dir);
-	return system(full);
-}
 
 static const char *path(const char *name)
 {
@@ -91,9 +65,10 @@ static int make_pair(const char *tag, const char *keytype, int ca)
 	fprintf(f, "cn = \"%s\"\nexpiration_days = 3\n%s", tag,
 		ca ? "ca\ncert_signing_key\n" : "signing_key\ntls_www_server\n");
 	fclose(f);
-	return sh("certtool --generate-privkey %s --outfile %s && "
-		  "certtool --generate-self-signed --load-privkey %s "
-		  "--template %s --outfile %s", keytype, key, key, tmpl, pem);
+	return fx_sh(dir, "certtool --generate-privkey %s --outfile %s && "
+		     "certtool --generate-self-signed --load-privkey %s "
+		     "--template %s --outfile %s", keytype, key, key, tmpl,
+		     pem);
 }
 
 static gnutls_x509_crt_t load_crt(const char *tag)
@@ -120,14 +95,6 @@ static int setup(const char *tag, struct keyproc_ca *ca)
 	return keyproc_ca_setup(c, k, ca);
 }
 
-static int kp_start(void)
-{
-	struct keyproc_opts o = { .conns = 3, .log_level = LOG_ERR,
-				  .log_stderr = 1 };
-
-	return keyproc_start(&o);
-}
-
 static void assert_alive(pid_t pid)
 {
 	struct kp_hdr h;
@@ -143,8 +110,7 @@ static void assert_alive(pid_t pid)
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_keyproc_ca.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (fx_mkdtemp(dir, sizeof(dir), "test_keyproc_ca") < 0)
 		return -1;
 	if (make_pair("ca", "--key-type ecdsa", 1) != 0 ||
 	    make_pair("rsaca", "--key-type rsa --bits 2048", 1) != 0 ||
@@ -152,7 +118,7 @@ static int group_setup(void **state)
 		fprintf(stderr, "certtool failed (see %s/cmd.log)\n", dir);
 		return -1;
 	}
-	return kp_start();
+	return fx_keyproc_start(3);
 }
 
 static int group_teardown(void **state)
@@ -160,7 +126,7 @@ static int group_teardown(void **state)
 	(void)state;
 	onthefly_clear();
 	keyproc_stop();
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(dir);
 	return 0;
 }
 
@@ -366,21 +332,6 @@ static void test_issue_refused(void **state)
 
 /* ---- the daemon's cache ----------------------------------------------------- */
 
-struct server {
-	gnutls_session_t s;
-	int rc;
-};
-
-static void *server_run(void *arg)
-{
-	struct server *sv = arg;
-
-	do {
-		sv->rc = gnutls_handshake(sv->s);
-	} while (sv->rc < 0 && !gnutls_error_is_fatal(sv->rc));
-	return NULL;
-}
-
 /* A TLS 1.3 handshake: the server shows cred, the client trusts caname
  * and checks the name. */
 static void handshake(gnutls_certificate_credentials_t cred,
@@ -389,8 +340,7 @@ static void handshake(gnutls_certificate_credentials_t cred,
 	static const char prio[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
 	gnutls_certificate_credentials_t cli_c;
 	gnutls_session_t cli;
-	struct server sv;
-	pthread_t th;
+	struct fx_server sv;
 	int sp[2], rc;
 
 	assert_int_equal(gnutls_certificate_allocate_credentials(&cli_c), 0);
@@ -408,13 +358,7 @@ static void handshake(gnutls_certificate_credentials_t cred,
 						cli_c), 0);
 	gnutls_session_set_verify_cert(cli, name, 0);
 	gnutls_transport_set_int(cli, sp[1]);
-	assert_int_equal(pthread_create(&th, NULL, server_run, &sv), 0);
-	do {
-		rc = gnutls_handshake(cli);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc));
-	if (rc < 0)
-		shutdown(sp[1], SHUT_RDWR);
-	pthread_join(th, NULL);
+	rc = fx_handshake(&sv, cli, sp[1]);
 	if (rc < 0)
 		fprintf(stderr, "handshake for %s: %s\n", name,
 			gnutls_strerror(rc));

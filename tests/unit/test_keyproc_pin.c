@@ -10,11 +10,7 @@
  * restarted key process gets the PIN that worked without asking; other
  * threads sign through the key process while a PIN is being asked.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* nftw */
-#endif
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -31,6 +27,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 
+#include "fixture.h"
 #include "keyproc.h"
 #include "pinentry.h"
 #include "tplog.h"
@@ -116,55 +113,19 @@ static void fake_reset(const char *a0, const char *a1, const char *a2)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048], full[2600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "( %s ) >>%s/cmd.log 2>&1", cmd, dir);
-	return system(full);
-}
-
 /* A fresh key process: the token is not logged in there. */
 static int restart_keyproc(unsigned conns)
 {
-	struct keyproc_opts o = { .conns = conns, .log_level = LOG_ERR,
-				  .log_stderr = 1 };
-
 	keyproc_stop();
-	return keyproc_start(&o);
+	return fx_keyproc_start(conns);
 }
 
 static int load_pub(void)
 {
 	char p[512];
-	gnutls_datum_t d;
-	int rc;
 
 	snprintf(p, sizeof(p), "%s/tok.pem", dir);
-	rc = gnutls_load_file(p, &d);
-	if (rc < 0)
-		return rc;
-	rc = gnutls_pubkey_init(&pub);
-	if (rc == 0)
-		rc = gnutls_pubkey_import_x509_raw(pub, &d, GNUTLS_X509_FMT_PEM,
-						   0);
-	gnutls_free(d.data);
-	return rc;
+	return fx_load_pub(p, &pub);
 }
 
 static int group_setup(void **state)
@@ -173,8 +134,8 @@ static int group_setup(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_keyproc_pin.XXXXXX");
-	if (mkdtemp(dir) == NULL || access(SOFTHSM_MODULE, R_OK) != 0)
+	if (fx_mkdtemp(dir, sizeof(dir), "test_keyproc_pin") < 0 ||
+	    access(SOFTHSM_MODULE, R_OK) != 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/softhsm2.conf", dir);
 	f = fopen(p, "w");
@@ -191,16 +152,18 @@ static int group_setup(void **state)
 		return -1;
 	fprintf(f, "cn = tok.example\nsigning_key\nexpiration_days = 2\n");
 	fclose(f);
-	if (sh("mkdir %s/tokens && softhsm2-util --init-token --free --label "
-	       "pintest --pin %s --so-pin 5678", dir, USER_PIN) != 0 ||
-	    sh("certtool --generate-privkey --key-type ecdsa --outfile "
-	       "%s/tok.key && certtool --generate-self-signed --load-privkey "
-	       "%s/tok.key --template %s --outfile %s/tok.pem && "
-	       "certtool --generate-privkey --key-type ecdsa --outfile "
-	       "%s/file.key", dir, dir, p, dir, dir) != 0 ||
-	    sh("GNUTLS_PIN=%s p11tool --provider %s --login --write "
-	       "--load-privkey %s/tok.key --label pinkey 'pkcs11:token=pintest'",
-	       USER_PIN, SOFTHSM_MODULE, dir) != 0) {
+	if (fx_sh(dir, "mkdir %s/tokens && softhsm2-util --init-token --free "
+		  "--label pintest --pin %s --so-pin 5678", dir,
+		  USER_PIN) != 0 ||
+	    fx_sh(dir, "certtool --generate-privkey --key-type ecdsa "
+		  "--outfile %s/tok.key && certtool --generate-self-signed "
+		  "--load-privkey %s/tok.key --template %s --outfile "
+		  "%s/tok.pem && certtool --generate-privkey --key-type ecdsa "
+		  "--outfile %s/file.key", dir, dir, p, dir, dir) != 0 ||
+	    fx_sh(dir, "GNUTLS_PIN=%s p11tool --provider %s --login --write "
+		  "--load-privkey %s/tok.key --label pinkey "
+		  "'pkcs11:token=pintest'", USER_PIN, SOFTHSM_MODULE,
+		  dir) != 0) {
 		fprintf(stderr, "token setup failed (see %s/cmd.log)\n", dir);
 		return -1;
 	}
@@ -213,7 +176,7 @@ static int group_teardown(void **state)
 	keyproc_set_pin_source(NULL);
 	keyproc_stop();
 	gnutls_pubkey_deinit(pub);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fx_rmtree(dir);
 	return 0;
 }
 
