@@ -389,8 +389,7 @@ out:
 	return rc;
 }
 
-static int crt_load(const char *path, gnutls_x509_crt_t *crt, char *err,
-		    size_t errlen)
+int idgen_crt_load(const char *path, gnutls_x509_crt_t *crt)
 {
 	gnutls_datum_t d = { NULL, 0 };
 	int rc;
@@ -406,6 +405,14 @@ static int crt_load(const char *path, gnutls_x509_crt_t *crt, char *err,
 		}
 	}
 	gnutls_free(d.data);
+	return rc;
+}
+
+static int crt_load(const char *path, gnutls_x509_crt_t *crt, char *err,
+		    size_t errlen)
+{
+	int rc = idgen_crt_load(path, crt);
+
 	if (rc < 0) {
 		seterr(err, errlen, "%s: %s", path, gnutls_strerror(rc));
 		return gnutls_to_errno(rc);

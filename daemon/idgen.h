@@ -9,6 +9,7 @@
 #define TP_IDGEN_H
 
 #include <stddef.h>
+#include <gnutls/x509.h>
 
 /* 0 or -errno with a message in err. */
 int idgen_ensure(const char *state_dir, const char *localid_dir,
@@ -22,5 +23,9 @@ int idgen_issue(const char *state_dir, const char *localid_dir,
 /* Is name usable for a certificate: letters, digits, . - _ + and at
  * most one @ (user@domain), 1..127 bytes, no leading dot? */
 int idgen_name_ok(const char *name);
+
+/* Read a PEM certificate into *crt (the caller deinits it).  0 or a
+ * GnuTLS error code; *crt is NULL on failure. */
+int idgen_crt_load(const char *path, gnutls_x509_crt_t *crt);
 
 #endif

@@ -10,9 +10,9 @@
  * valid from ONTHEFLY_BACKDATE_S ago for the lifetime asked (at most
  * MAX_LIFETIME_S, never beyond the CA's end).
  */
+#include "idgen.h"
 #include "keyproc.h"
 #include "keyproc_int.h"
-#include "idgen.h"
 #include "tplog.h"
 
 #include <arpa/inet.h>
@@ -53,25 +53,6 @@ void kp_ca_clear(void)
 }
 
 /* ---- setup ----------------------------------------------------------------- */
-
-static int load_crt(const char *path, gnutls_x509_crt_t *crt)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	int rc;
-
-	rc = gnutls_load_file(path, &d);
-	if (rc >= 0)
-		rc = gnutls_x509_crt_init(crt);
-	if (rc >= 0) {
-		rc = gnutls_x509_crt_import(*crt, &d, GNUTLS_X509_FMT_PEM);
-		if (rc < 0) {
-			gnutls_x509_crt_deinit(*crt);
-			*crt = NULL;
-		}
-	}
-	gnutls_free(d.data);
-	return rc;
-}
 
 static int load_key(const char *path, gnutls_privkey_t *key)
 {
@@ -189,7 +170,7 @@ int kp_ca_setup(struct kp_in *in, struct kp_out *out)
 	kp_get_str(in, keyp, sizeof(keyp));
 	if (in->err || in->off != in->len || handle == 0)
 		return GNUTLS_E_INVALID_REQUEST;
-	rc = load_crt(cert, &crt);
+	rc = idgen_crt_load(cert, &crt);
 	if (rc < 0) {
 		tplog(LOG_ERR, "on-the-fly CA: %s: %s", cert,
 		      gnutls_strerror(rc));
