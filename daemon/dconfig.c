@@ -9,6 +9,7 @@
 #include <tlspool/commands.h>
 #include <tlspool/starttls.h>
 
+#include "kdh_map.h"
 #include "ocsp_fetch.h"
 #include "paths.h"
 #include "tpconfig.h"
@@ -17,7 +18,7 @@
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum kind { K_STR, K_BOOL, K_UINT, K_MODE, K_LEVEL, K_FACIL, K_IGNORED,
-	    K_OCSP_MS };
+	    K_OCSP_MS, K_KRB_MAP };
 
 struct key {
 	const char *name;
@@ -57,6 +58,9 @@ static const struct key keys[] = {
 	{ "handshake_timeout", K_UINT, OFF(handshake_timeout_ms) },
 	{ "ocsp_timeout", K_OCSP_MS, OFF(ocsp_timeout_ms) },
 	{ "generate_identity", K_BOOL, OFF(generate_identity) },
+	{ "kerberos_server_keytab", K_STR, OFF(kerberos_server_keytab) },
+	{ "kerberos_client_credcache", K_STR, OFF(kerberos_client_credcache) },
+	{ "kerberos_realm_map", K_KRB_MAP, OFF(kerberos_realm_map) },
 	{ "pkcs11_path", K_IGNORED, 0 },
 	{ "pkcs11_token", K_IGNORED, 0 },
 	{ "cache_dir", K_IGNORED, 0 },
@@ -146,6 +150,16 @@ static int apply_key(struct dconfig *c, const struct key *k, const char *v,
 		    *(unsigned *)p > OCSP_TIMEOUT_MAX_MS)
 			return -EINVAL;
 		return 0;
+	case K_KRB_MAP: {	/* checked here, parsed again per session */
+		struct kdh_map m;
+		char why[128];
+
+		if (kdh_map_parse(v, &m, why, sizeof(why)) < 0) {
+			tplog(LOG_ERR, "kerberos_realm_map: %s", why);
+			return -EINVAL;
+		}
+		return set_str(p, v);
+	}
 	}
 	return -EINVAL;
 }
@@ -281,7 +295,10 @@ void dconfig_free(struct dconfig *c)
 			  &c->localid_dir, &c->trust_anchors,
 			  &c->default_localid, &c->tls_priority,
 			  &c->dnssec_rootkey, &c->pkcs11_pin,
-			  &c->tls_onthefly_signcert, &c->tls_onthefly_signkey };
+			  &c->tls_onthefly_signcert, &c->tls_onthefly_signkey,
+			  &c->kerberos_server_keytab,
+			  &c->kerberos_client_credcache,
+			  &c->kerberos_realm_map };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);

@@ -32,6 +32,9 @@ struct dconfig {
 	unsigned handshake_timeout_ms;
 	unsigned ocsp_timeout_ms;	/* valexp O/o: asking the responder */
 	int generate_identity;	/* create CA + host identity when missing */
+	char *kerberos_server_keytab;	/* TLS-KDH server keytab, or NULL */
+	char *kerberos_client_credcache; /* "%u": requester's uid; NULL: default */
+	char *kerberos_realm_map;	/* "REALM=domain ..." (kdh_map.h) */
 };
 
 /* Load path (NULL: embedded defaults for the calling user).  Unknown keys

@@ -63,6 +63,7 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	conf.timeout_ms = cfg->handshake_timeout_ms;
 	pthread_mutex_unlock(&conf.lock);
 	ocsp_fetch_set_timeout(cfg->ocsp_timeout_ms);	/* valexp O/o */
+	session_kdh_set_config(cfg);			/* TLS-KDH */
 }
 
 void session_config_clear(void)
@@ -107,6 +108,7 @@ void session_unref(struct session *s)
 	if (s->tls != NULL)
 		gnutls_deinit(s->tls);
 	onthefly_release(s->otf);	/* after the TLS session using it */
+	session_kdh_free(s);		/* after the TLS session using it */
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
@@ -178,7 +180,8 @@ const char *session_state_name(enum session_state st)
 	static const char *names[] = { "ClientHello", "identity chooser",
 				       "local identity", "handshake",
 				       "OCSP validation",
-				       "plaintext connection", "relay", "done" };
+				       "plaintext connection", "relay",
+				       "Kerberos ticket", "done" };
 	return names[st];
 }
 

@@ -14,6 +14,8 @@
 #include "worker.h"
 
 struct onthefly_cred;
+struct session_kdh;
+struct dconfig;
 
 enum session_state {
 	S_HELLO,	/* server with LOCALID_CHECK: waiting for ClientHello */
@@ -23,6 +25,7 @@ enum session_state {
 	S_VALIDATE,	/* waiting for the OCSP responder (valexp O/o) */
 	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
 	S_RELAY,
+	S_KDH_TICKET,	/* waiting for the Kerberos service ticket */
 	S_DONE,
 };
 
@@ -68,6 +71,7 @@ struct session {
 	char ocsp_url[OCSP_URL_MAX];
 	struct ocsp_result ocsp;	/* valid in OCSP_ST_ANSWERED */
 	struct ev_timer ocsp_timer;
+	struct session_kdh *kdh;	/* TLS-KDH state, session_kdh.c */
 };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };
@@ -128,5 +132,27 @@ void session_run_op(struct session *s, struct ctlconn *ctl,
 		    const struct tlspool_command *cmd,
 		    void (*fn)(struct session *s, struct ctlconn *ctl,
 			       const struct tlspool_command *cmd));
+
+/* session_tls.c: start (or, after the Kerberos ticket, resume) the
+ * handshake. */
+void session_tls_begin(struct session *s);
+
+/* session_kdh.c: TLS-KDH (doc/kdh.md). */
+void session_kdh_set_config(const struct dconfig *cfg);
+/* Client, before the handshake: 1 a ticket is being fetched (the
+ * handshake starts when it is there), 0 go on, -1 refused (done). */
+int session_kdh_client_prepare(struct session *s);
+/* Set the PSK credentials the rule asks for: 1 Kerberos only (no
+ * certificate credentials), 0 certificates as well, or a GnuTLS error
+ * (reason in s->why). */
+int session_kdh_setup(struct session *s);
+int session_kdh_used(const struct session *s);
+const char *session_kdh_peer(const struct session *s);
+const char *session_kdh_local(const struct session *s);
+const char *session_kdh_principal(const struct session *s);
+int session_kdh_realm_trusted(const struct session *s);
+int session_kdh_check(struct session *s, char *why, size_t whylen);
+int session_kdh_default(struct session *s, char *why, size_t whylen);
+void session_kdh_free(struct session *s);
 
 #endif

@@ -209,6 +209,7 @@ static int post_client_hello(gnutls_session_t tls)
 {
 	struct session *s = gnutls_session_get_ptr(tls);
 	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	int rc;
 
 	if (!s->localid_checked) {
 		char sni[sizeof(s->localid)];
@@ -233,8 +234,7 @@ static int post_client_hello(gnutls_session_t tls)
 		return GNUTLS_E_UNRECOGNIZED_NAME;
 	}
 	if (s->decision == NULL) {
-		int rc = decide(s, s->why, sizeof(s->why));
-
+		rc = decide(s, s->why, sizeof(s->why));
 		if (rc < 0)
 			return GNUTLS_E_INSUFFICIENT_CREDENTIALS;
 		rc = apply_priority(s);
@@ -242,6 +242,9 @@ static int post_client_hello(gnutls_session_t tls)
 			return rc;
 		gnutls_certificate_server_set_request(tls, client_auth(s));
 	}
+	rc = session_kdh_setup(s);	/* TLS-KDH, when the rule says so */
+	if (rc != 0)
+		return rc < 0 ? rc : 0;	/* 1: Kerberos only, no certificate */
 	return use_identity(s, s->localid) < 0 ? GNUTLS_E_UNRECOGNIZED_NAME : 0;
 }
 
@@ -251,7 +254,12 @@ static int setup_client(struct session *s)
 	const char *host = domain_of(st->remoteid);
 	int rc;
 
-	if (s->localid[0] != '\0') {
+	rc = session_kdh_setup(s);	/* TLS-KDH with the fetched ticket */
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		/* Kerberos identity: no certificate credentials */
+	} else if (s->localid[0] != '\0') {
 		rc = use_identity(s, s->localid);
 		if (rc < 0)
 			return rc;
@@ -283,6 +291,8 @@ static void begin_handshake(struct session *s)
 {
 	int rc;
 
+	if (!s->server && session_kdh_client_prepare(s) != 0)
+		return;		/* fetching the ticket, or refused */
 	rc = gnutls_init(&s->tls, (s->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
 			 GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
@@ -305,6 +315,11 @@ fail:
 	else
 		session_fail(s, EINVAL, "TLS setup failed: %s",
 			     gnutls_strerror(rc));
+}
+
+void session_tls_begin(struct session *s)
+{
+	begin_handshake(s);
 }
 
 static const char *alert_text(struct session *s, int rc)
@@ -395,6 +410,12 @@ static int validate_by_rule(struct session *s, struct ocsp_query *q,
 		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
 	};
 
+	if (session_kdh_used(s)) {
+		in.kdh_peer = session_kdh_peer(s);
+		in.kdh_principal = session_kdh_principal(s);
+		in.kdh_realm_trusted = session_kdh_realm_trusted(s);
+	}
+
 	return validate_rule(&in, s->remoteid, sizeof(s->remoteid), why,
 			     whylen);
 }
@@ -413,6 +434,12 @@ static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
 	rc = check_version(s, why, whylen);
 	if (rc < 0)
 		return rc;
+	rc = s->kdh != NULL ? session_kdh_check(s, why, whylen) : 1;
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && !(s->decision->have_record &&
+			 s->decision->pol.valexp != NULL))
+		return session_kdh_default(s, why, whylen);	/* TLS-KDH */
 	if (s->decision->have_record && s->decision->pol.valexp != NULL)
 		return validate_by_rule(s, q, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
@@ -438,6 +465,9 @@ static void validated(struct session *s, int rc, const char *why)
 	}
 	if (s->ident != NULL)
 		snprintf(s->localid, sizeof(s->localid), "%s", s->ident->name);
+	else if (session_kdh_used(s))
+		snprintf(s->localid, sizeof(s->localid), "%s",
+			 session_kdh_local(s));
 	else
 		s->localid[0] = '\0';
 	session_watch_tls(s, 0);

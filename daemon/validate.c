@@ -527,6 +527,13 @@ static int predicate(void *ctx, char letter, char *why, size_t len)
 {
 	struct vctx *v = ctx;
 
+	if (v->in->kdh_peer != NULL) {
+		int rc = validate_kdh(v->in, letter, v->proven,
+				      sizeof(v->proven), why, len);
+
+		if (rc != VALIDATE_KDH_GENERIC)
+			return rc;
+	}
 	switch (letter) {
 	case 'I': return p_identity(v, 0, why, len);
 	case 'i': return p_identity(v, 1, why, len);

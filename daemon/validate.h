@@ -29,6 +29,12 @@ struct validate_input {
 	 * caller cannot ask, O/o then count the responder as unavailable). */
 	const struct ocsp_result *ocsp;
 	struct ocsp_query *ocsp_query;
+	/* A TLS-KDH peer (validate_kdh.c): its mapped identity, its
+	 * principal and whether its realm is in kerberos_realm_map; NULL
+	 * for a certificate peer. */
+	const char *kdh_peer;
+	const char *kdh_principal;
+	int kdh_realm_trusted;
 };
 
 /* 0 accept (with the proven identity in remoteid_out, "" when the peer
@@ -39,5 +45,12 @@ struct validate_input {
  * once (p's pin written on first use is found the second time). */
 int validate_rule(const struct validate_input *in, char *remoteid_out,
 		  size_t remoteid_len, char *why, size_t whylen);
+
+/* validate_kdh.c: predicate letter for a TLS-KDH peer: 1, 0 (reason in
+ * why), or VALIDATE_KDH_GENERIC when the letter concerns the session
+ * and is evaluated as for any peer. */
+#define VALIDATE_KDH_GENERIC 2
+int validate_kdh(const struct validate_input *in, char letter, char *proven,
+		 size_t provenlen, char *why, size_t len);
 
 #endif
