@@ -1,0 +1,199 @@
+#!/bin/bash
+# TLS-KDH (doc/kdh.md): Kerberos-authenticated TLS 1.3 between pools and
+# against kdh_peer, with a throwaway realm on a real krb5kdc.
+# Cases: pool to pool with per-uid credentials cache and identities in
+# the STARTTLS reply; validation expressions on a Kerberos peer; a
+# HelloRetryRequest; a replayed AP-REQ; a wrong keytab; an unmapped
+# realm; an unknown service principal; policy without krb5 (no ticket
+# fetched); the KDC down.  Each refusal is checked for its reason.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/krb5_realm.sh"
+
+CTL_BIN=$BUILD/tools/tlspool-ctl
+KDH_PEER=$HELPERS/kdh_peer
+[ -x "$CTL_BIN" ] || fail "$CTL_BIN is not built"
+[ -x "$KDH_PEER" ] || make -C "$HELPERS" -s kdh_peer >/dev/null 2>&1 ||
+	fail "cannot build kdh_peer"
+MAP="EXAMPLE.COM=example.com"
+MYUID=$(id -u)
+
+ctl() {	# ctl DAEMON ARGS...
+	local d=$1
+	shift
+	"$CTL_BIN" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
+		fail "tlspool-ctl $* failed: $(cat "$T/ctl.out")"
+}
+MARK=0
+mark() { MARK=$(stat -c %s "$1"); }
+news() { tail -c +$((MARK + 1)) "$1"; }
+_news_has() { news "$1" | grep -q -E -- "$2"; }
+expect_new() {	# expect_new LOG REGEX WHAT
+	wait_until 10 _news_has "$1" "$2" ||
+		fail "$3: no /$2/ in $(basename "$1"); new lines: $(news "$1" | tail -5)"
+}
+
+make_realm EXAMPLE.COM example.com
+start_kdc
+add_user alice alicepw
+add_user bob bobpw
+add_service echo/srv.example.com "$KRB/server.keytab"
+kinit_as alice alicepw "$KRB/cc.uid$MYUID"
+kinit_as bob bobpw "$KRB/cc.bob"
+# A keytab with the right name but a key the KDC never issued.
+printf 'addent -password -p echo/srv.example.com@EXAMPLE.COM -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
+	"$KRB/wrong.keytab" | ktutil >"$KRB/ktutil.out" 2>&1 ||
+	fail "ktutil: $(tail -3 "$KRB/ktutil.out")"
+start_echo
+
+start_daemon -n S "kerberos_server_keytab FILE:$KRB/server.keytab" \
+	"kerberos_realm_map $MAP"
+start_daemon -n C "kerberos_client_credcache FILE:$KRB/cc.uid%u" \
+	"kerberos_realm_map $MAP"
+ctl S policy set srv.example.com server --kinds krb5
+ctl C policy set srv.example.com client --kinds krb5
+
+step "pool to pool, Kerberos only, per-uid credentials cache"
+start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$ECHO_PORT"
+SPORT=$TUNNEL_PORT
+logS=$TUNNEL_LOG
+start_tunnel C -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+logC=$TUNNEL_LOG
+"$NETUTIL" echo-check "$TUNNEL_PORT" 262144 10000 >"$T/echo1.out" 2>&1 ||
+	fail "256 KiB through two pools over TLS-KDH: $(cat "$T/echo1.out")"
+expect_log "$logC" "connected local=alice@example.com remote=srv.example.com " \
+	"the client's reply names the Kerberos identities"
+expect_log "$logS" "connected local=srv.example.com remote=alice@example.com " \
+	"the server's reply names the Kerberos identities"
+expect_log "${DLOG[C]}" "TLS-KDH ticket for echo/srv.example.com@EXAMPLE.COM as alice@EXAMPLE.COM" \
+	"client pool fetched the ticket from the per-uid cache"
+expect_log "${DLOG[S]}" "TLS-KDH accepted: client alice@EXAMPLE.COM, service echo/srv.example.com@EXAMPLE.COM" \
+	"server pool accepted the AP-REQ"
+klist -c "FILE:$KRB/cc.uid$MYUID" | grep -q "echo/srv.example.com@EXAMPLE.COM" ||
+	fail "the service ticket is not in alice's cache"
+stop_proc "$TUNNEL_PID"
+
+step "validation expressions on a Kerberos peer"
+ctl S policy set srv.example.com server --kinds krb5 --valexp "IF&U&"
+start_tunnel Sv -s -p "${DSOCK[S]}" -S echo -l srv.example.com \
+	-r alice@example.com 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
+start_tunnel Cv -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$TUNNEL_PORT"
+"$NETUTIL" echo-check "$TUNNEL_PORT" 1000 10000 >"$T/echo2.out" 2>&1 ||
+	fail "IF&U& with alice expected: $(cat "$T/echo2.out")"
+stop_proc "$TUNNEL_PID"
+ctl S policy set srv.example.com server --kinds krb5 --valexp "IP|"
+mark "${DLOG[S]}"
+start_tunnel Sb -s -p "${DSOCK[S]}" -S echo -l srv.example.com \
+	-r bob@example.com 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
+start_tunnel Cb -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$TUNNEL_PORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/closed1.out" 2>&1 ||
+	fail "alice got through to a server expecting bob: $(cat "$T/closed1.out")"
+expect_new "${DLOG[S]}" "validation IP\| failed: .*alice@example.com, not bob@example.com.*no certificate for P" \
+	"I and P refused for alice when bob is expected"
+stop_proc "$TUNNEL_PID"
+ctl S policy set srv.example.com server --kinds krb5
+
+step "HelloRetryRequest: the second ClientHello reuses the AP-REQ"
+ctl S policy set srv.example.com server --kinds krb5 \
+	--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-PSK:+DHE-PSK:-GROUP-ALL:+GROUP-SECP256R1"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" --groups "-GROUP-ALL:+GROUP-SECP384R1:+GROUP-SECP256R1" \
+	>"$T/hrr.out" 2>&1 || fail "HRR handshake failed: $(cat "$T/hrr.out")"
+grep -q "conn 1: ok hrr=1 kx=ECDHE-PSK" "$T/hrr.out" ||
+	fail "no HelloRetryRequest happened: $(cat "$T/hrr.out")"
+expect_log "$logS" "connected local=srv.example.com remote=bob@example.com " \
+	"bob accepted after a HelloRetryRequest"
+ctl S policy set srv.example.com server --kinds krb5
+
+step "a replayed AP-REQ is refused"
+mark "${DLOG[S]}"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" --twice >"$T/replay.out" 2>&1 ||
+	fail "replay: $(cat "$T/replay.out")"
+grep -q "conn 1: ok hrr=0" "$T/replay.out" || fail "first use: $(cat "$T/replay.out")"
+grep -q "conn 2: failed: .*" "$T/replay.out" || fail "replay accepted: $(cat "$T/replay.out")"
+expect_new "${DLOG[S]}" "rule srv.example.com: TLS-KDH: AP-REQ refused: .*[Rr]eplay" \
+	"the server names the replay"
+
+step "psk_ke (Kerberos without ECDHE) is not offered by the server"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" --groups "-KX-ALL:+PSK" >"$T/pskke.out" 2>&1 &&
+	fail "a psk_ke-only client got through: $(cat "$T/pskke.out")"
+grep -q "conn 1: failed" "$T/pskke.out" || fail "psk_ke: $(cat "$T/pskke.out")"
+
+step "wrong keytab"
+start_daemon -n W "kerberos_server_keytab FILE:$KRB/wrong.keytab" \
+	"kerberos_realm_map $MAP"
+ctl W policy set srv.example.com server --kinds krb5
+start_tunnel W -s -p "${DSOCK[W]}" -S echo -l srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$ECHO_PORT"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" >"$T/wrongkt.out" 2>&1 &&
+	fail "wrong keytab accepted: $(cat "$T/wrongkt.out")"
+grep -q "conn 1: failed: .*" "$T/wrongkt.out" || fail "wrong keytab: $(cat "$T/wrongkt.out")"
+expect_log "${DLOG[W]}" "refused server role.*TLS-KDH: AP-REQ refused: " \
+	"the server names the keytab failure"
+
+step "a realm outside the server's map"
+start_daemon -n M "kerberos_server_keytab FILE:$KRB/server.keytab" \
+	"kerberos_realm_map OTHER.ORG=other.org"
+ctl M policy set srv.example.com server --kinds krb5
+start_tunnel M -s -p "${DSOCK[M]}" -S echo -l srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$ECHO_PORT"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" >"$T/realm.out" 2>&1 &&
+	fail "unmapped realm accepted: $(cat "$T/realm.out")"
+expect_log "${DLOG[M]}" "TLS-KDH: realm EXAMPLE.COM is not in kerberos_realm_map" \
+	"the server names the unmapped realm"
+
+step "an unknown service principal"
+ctl C policy set nosuch.example.com client --kinds krb5
+mark "${DLOG[C]}"
+start_tunnel Cu -c -p "${DSOCK[C]}" -S echo -r nosuch.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/closed2.out" 2>&1 ||
+	fail "unknown service: $(cat "$T/closed2.out")"
+expect_new "${DLOG[C]}" "refused client role.*rule nosuch.example.com: TLS-KDH: ticket for echo/nosuch.example.com@EXAMPLE.COM: .*not found" \
+	"the client names the unknown principal"
+
+step "policy without krb5: no ticket fetched or offered"
+start_daemon -n X "kerberos_client_credcache FILE:$KRB/cc.bob" \
+	"kerberos_realm_map $MAP"
+ctl X policy set srv.example.com client --kinds x509
+klist -c "FILE:$KRB/cc.bob" >"$T/klist0.out" 2>&1
+start_tunnel X -c -p "${DSOCK[X]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/closed3.out" 2>&1 ||
+	fail "x509-only client got through a krb5-only server: $(cat "$T/closed3.out")"
+expect_log "${DLOG[X]}" "refused client role" "the x509 client is refused"
+grep -q "TLS-KDH" "${DLOG[X]}" && fail "x509-only rule used TLS-KDH: $(grep TLS-KDH "${DLOG[X]}")"
+klist -c "FILE:$KRB/cc.bob" >"$T/klist1.out" 2>&1
+cmp -s "$T/klist0.out" "$T/klist1.out" ||
+	fail "a ticket was fetched for an x509-only rule: $(cat "$T/klist1.out")"
+
+step "KDC down: refused with the reason, the daemon serves on"
+# A fresh TGT without the service ticket: the pool must ask the KDC.
+kdestroy -c "FILE:$KRB/cc.uid$MYUID" >/dev/null 2>&1
+kinit_as alice alicepw "$KRB/cc.uid$MYUID"
+stop_kdc
+mark "${DLOG[C]}"
+start_tunnel Cd -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 20000 >"$T/closed4.out" 2>&1 ||
+	fail "KDC down: $(cat "$T/closed4.out")"
+expect_new "${DLOG[C]}" "refused client role.*TLS-KDH: ticket for echo/srv.example.com@EXAMPLE.COM: .*KDC" \
+	"the client names the unreachable KDC"
+# Meanwhile certificates are unaffected: the server pool still answers.
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" >"$T/after.out" 2>&1 ||
+	fail "the server pool stopped serving: $(cat "$T/after.out")"
+
+daemon_alive S
+daemon_alive C
+daemon_alive W
+daemon_alive M
+daemon_alive X
+pass
