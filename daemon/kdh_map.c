@@ -32,6 +32,8 @@ static int add_entry(struct kdh_map *m, const char *tok, unsigned idx,
 	char err[96];
 	struct kdh_map_entry *e;
 
+	memset(&d, 0, sizeof(d));
+
 	if (eq == NULL) {
 		snprintf(why, whylen, "entry %u: \"%.40s\" is not REALM=domain",
 			 idx, tok);
@@ -43,8 +45,8 @@ static int add_entry(struct kdh_map *m, const char *tok, unsigned idx,
 	}
 	if (donai_parse(eq + 1, &d, err, sizeof(err)) < 0 ||
 	    d.user[0] != '\0') {
-		snprintf(why, whylen, "entry %u: bad domain \"%.60s\"%s%s", idx,
-			 eq + 1, d.user[0] ? "" : ": ", d.user[0] ? "" : err);
+		snprintf(why, whylen, "entry %u: bad domain \"%.60s\"", idx,
+			 eq + 1);
 		return -EINVAL;
 	}
 	if (m->n >= KDH_MAP_MAX) {
@@ -90,6 +92,7 @@ int kdh_map_parse(const char *text, struct kdh_map *m, char *why,
 		idx++;
 		if (len >= sizeof(tok)) {
 			snprintf(why, whylen, "entry %u: too long", idx);
+			memset(m, 0, sizeof(*m));
 			return -EINVAL;
 		}
 		memcpy(tok, p, len);
