@@ -32,6 +32,16 @@ expect_new() {	# expect_new LOG REGEX WHAT
 		fail "$3: no /$2/ in $(basename "$1"); new lines: $(news "$1" | tail -5)"
 }
 
+step "a bad kerberos_realm_map is a configuration error"
+printf 'socket_name %s\ntrust_system no\nkerberos_realm_map EXAMPLE.COM=example.com,EXAMPLE.COM=other.org\n' \
+	"$T/bad.sock" >"$T/badmap.conf"
+"$DAEMON_BIN" -t -c "$T/badmap.conf" >"$T/badmap.out" 2>&1 &&
+	fail "-t accepted a realm mapped twice"
+grep -q "badmap.conf:3: bad value for kerberos_realm_map" "$T/badmap.out" ||
+	fail "no file:line for the bad map: $(cat "$T/badmap.out")"
+grep -q "entry 2: realm or domain already mapped" "$T/badmap.out" ||
+	fail "the bad map's reason is missing: $(cat "$T/badmap.out")"
+
 make_realm EXAMPLE.COM example.com
 start_kdc
 add_user alice alicepw
