@@ -463,15 +463,17 @@ int session_kdh_check(struct session *s, char *why, size_t whylen)
 	return 0;
 }
 
-/* Without a rule expression: the peer's Kerberos identity must be the
- * requested remote identity, when one was requested. */
+/* Without a rule expression.  Client role: the server proved that it
+ * holds the key of service/host, host taken from the requested remote
+ * identity, so that host is the remote identity.  Server role: the
+ * client's mapped principal must be the requested remote identity, when
+ * one was requested. */
 int session_kdh_default(struct session *s, char *why, size_t whylen)
 {
 	const char *want = s->req.pio_data.pioc_starttls.remoteid;
 	const char *peer = session_kdh_peer(s);
 
-	if (want[0] != '\0' && strcmp(want, peer) != 0 &&
-	    !(s->server == 0 && strcmp(s->kdh->host, peer) == 0)) {
+	if (s->server && want[0] != '\0' && strcmp(want, peer) != 0) {
 		snprintf(why, whylen, "rule %s: Kerberos identity %s is not "
 			 "the requested %s (mismatch)", s->kdh->rule, peer, want);
 		return -EACCES;

@@ -2,6 +2,7 @@
  * HelloRetryRequest cases of t_kdh.sh.
  *
  *   kdh_peer PORT SERVICE HOST REALM MAP [--twice] [--groups PRIO]
+ *            [--delay SECONDS]
  *
  * Makes one AP-REQ with the default credentials cache (KRB5CCNAME) for
  * SERVICE/HOST@REALM through the daemon's own kdh_krb5_client, then
@@ -9,7 +10,8 @@
  * TLS 1.3 psk_dhe_ke only), sends a line and expects it echoed.  With
  * --twice a second connection presents the very same AP-REQ (a replay).
  * --groups appends to the priority string (e.g. a key share the server
- * does not take, to force a HelloRetryRequest).  One line per connection:
+ * does not take, to force a HelloRetryRequest).  --delay waits between
+ * making the AP-REQ and using it (an old authenticator).  One line per connection:
  *   conn N: ok hrr=0|1 kx=ECDHE-PSK
  *   conn N: failed: <GnuTLS error>[: <alert>]
  * Exit status: 0 when the first connection succeeded (and, with --twice,
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	struct kdh_ticket t;
 	const char *groups = NULL;
 	char why[256];
-	int twice = 0, ok;
+	int twice = 0, delay = 0, ok;
 
 	if (argc < 6)
 		goto usage;
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
 			twice = 1;
 		else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc)
 			groups = argv[++i];
+		else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc)
+			delay = atoi(argv[++i]);
 		else
 			goto usage;
 	}
@@ -127,6 +131,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("apreq %zu bytes as %s\n", t.apreq_len, t.client);
+	if (delay > 0)
+		sleep((unsigned)delay);
 	ok = connect_once(1, atoi(argv[1]), &t, groups);
 	if (twice)
 		ok = ok && !connect_once(2, atoi(argv[1]), &t, groups);
@@ -134,6 +140,6 @@ int main(int argc, char **argv)
 	return ok ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: kdh_peer PORT SERVICE HOST REALM MAP "
-		"[--twice] [--groups PRIO]\n");
+		"[--twice] [--groups PRIO] [--delay SECONDS]\n");
 	return 2;
 }

@@ -159,6 +159,22 @@ KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
 expect_log "${DLOG[M]}" "TLS-KDH: realm EXAMPLE.COM is not in kerberos_realm_map" \
 	"the server names the unmapped realm"
 
+step "clock skew beyond the server's limit"
+# The server's krb5 allows 1 s of skew; an authenticator made 3 s before
+# it is used is too old (the same as a client clock 3 s behind).
+sed 's/clockskew = 300/clockskew = 1/' "$KRB/krb5.conf" >"$KRB/skew.conf"
+KRB5_CONFIG=$KRB/skew.conf start_daemon -n K \
+	"kerberos_server_keytab FILE:$KRB/server.keytab" "kerberos_realm_map $MAP"
+ctl K policy set srv.example.com server --kinds krb5
+start_tunnel K -s -p "${DSOCK[K]}" -S echo -l srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$ECHO_PORT"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" --delay 3 >"$T/skew.out" 2>&1 &&
+	fail "an old authenticator was accepted: $(cat "$T/skew.out")"
+grep -q "conn 1: failed: " "$T/skew.out" || fail "skew: $(cat "$T/skew.out")"
+expect_log "${DLOG[K]}" "TLS-KDH: AP-REQ refused: Clock skew too great" \
+	"the server names the clock skew"
+
 step "an unknown service principal"
 ctl C policy set nosuch.example.com client --kinds krb5
 mark "${DLOG[C]}"
@@ -205,5 +221,6 @@ daemon_alive S
 daemon_alive C
 daemon_alive W
 daemon_alive M
+daemon_alive K
 daemon_alive X
 pass
