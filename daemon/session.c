@@ -109,6 +109,7 @@ void session_unref(struct session *s)
 		gnutls_deinit(s->tls);
 	onthefly_release(s->otf);	/* after the TLS session using it */
 	session_kdh_free(s);		/* after the TLS session using it */
+	session_kbind_free(s);
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
@@ -181,7 +182,8 @@ const char *session_state_name(enum session_state st)
 				       "local identity", "handshake",
 				       "OCSP validation",
 				       "plaintext connection", "relay",
-				       "Kerberos ticket", "done" };
+				       "Kerberos ticket", "Kerberos exchange",
+				       "done" };
 	return names[st];
 }
 

@@ -15,6 +15,8 @@
 
 struct onthefly_cred;
 struct session_kdh;
+struct kdh_bind;
+struct validate_kbind;
 struct dconfig;
 
 enum session_state {
@@ -26,6 +28,7 @@ enum session_state {
 	S_PLAIN_CB,	/* waiting for PLAINTEXT_CONNECT's fd */
 	S_RELAY,
 	S_KDH_TICKET,	/* waiting for the Kerberos service ticket */
+	S_KDH_BIND,	/* the channel-bound Kerberos exchange (valexp K) */
 	S_DONE,
 };
 
@@ -72,6 +75,8 @@ struct session {
 	struct ocsp_result ocsp;	/* valid in OCSP_ST_ANSWERED */
 	struct ev_timer ocsp_timer;
 	struct session_kdh *kdh;	/* TLS-KDH state, session_kdh.c */
+	struct kdh_bind *kbind;		/* valexp K, session_kdh_bind.c */
+	int kbind_wanted;		/* K asked for the exchange */
 };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };
@@ -154,5 +159,16 @@ int session_kdh_realm_trusted(const struct session *s);
 int session_kdh_check(struct session *s, char *why, size_t whylen);
 int session_kdh_default(struct session *s, char *why, size_t whylen);
 void session_kdh_free(struct session *s);
+/* session_kdh_bind.c: "enhanced" mode, valexp K after a certificate
+ * handshake: start (1: outcome known at once, 0: running, -ENOMEM),
+ * step on socket events, the outcome (NULL while running), free. */
+int session_kbind_start(struct session *s);
+void session_kbind_step(struct session *s);
+const struct validate_kbind *session_kbind_result(const struct session *s);
+void session_kbind_free(struct session *s);
+/* The Kerberos configuration as it is now, the cache for s's uid. */
+struct kdh_map;
+int session_kdh_conf(const struct session *s, struct kdh_map *m,
+		     char keytab[4096], char ccache[4096]);
 
 #endif

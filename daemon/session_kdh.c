@@ -61,7 +61,6 @@ struct session_kdh {
 	uint8_t *id;
 	size_t idlen;
 	struct kdh_accept acc;
-	char peer_realm[KDH_REALM_MAX];
 };
 
 static struct {
@@ -112,24 +111,31 @@ static int expand_ccache(const char *tmpl, uid_t uid, char *out, size_t len)
 	return 0;
 }
 
-static struct session_kdh *kdh_new(struct session *s)
+int session_kdh_conf(const struct session *s, struct kdh_map *m,
+		     char keytab[PATH_MAX], char ccache[PATH_MAX])
 {
-	struct session_kdh *k = calloc(1, sizeof(*k));
 	char why[128];
 	int rc = 0;
 
-	if (k == NULL)
-		return NULL;
 	pthread_mutex_lock(&conf.lock);
-	if (kdh_map_parse(conf.map, &k->map, why, sizeof(why)) < 0)
+	if (kdh_map_parse(conf.map, m, why, sizeof(why)) < 0)
 		rc = -EINVAL;	/* checked at load: not reached */
-	snprintf(k->keytab, sizeof(k->keytab), "%s",
-		 conf.keytab ? conf.keytab : "");
+	snprintf(keytab, PATH_MAX, "%s", conf.keytab ? conf.keytab : "");
+	ccache[0] = '\0';
 	if (conf.ccache != NULL &&
-	    expand_ccache(conf.ccache, s->uid, k->ccache, sizeof(k->ccache)) < 0)
+	    expand_ccache(conf.ccache, s->uid, ccache, PATH_MAX) < 0)
 		rc = -ENAMETOOLONG;
 	pthread_mutex_unlock(&conf.lock);
-	if (rc < 0) {
+	return rc;
+}
+
+static struct session_kdh *kdh_new(struct session *s)
+{
+	struct session_kdh *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return NULL;
+	if (session_kdh_conf(s, &k->map, k->keytab, k->ccache) < 0) {
 		free(k);
 		return NULL;
 	}

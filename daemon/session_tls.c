@@ -410,6 +410,8 @@ static int validate_by_rule(struct session *s, struct ocsp_query *q,
 		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
 	};
 
+	in.kbind = session_kbind_result(s);
+	in.kbind_wanted = s->kbind == NULL ? &s->kbind_wanted : NULL;
 	if (session_kdh_used(s)) {
 		in.kdh_peer = session_kdh_peer(s);
 		in.kdh_principal = session_kdh_principal(s);
@@ -494,7 +496,17 @@ void session_validate(struct session *s)
 	int rc;
 
 	memset(&q, 0, sizeof(q));
+	s->kbind_wanted = 0;
 	rc = validate_peer(s, &q, why, sizeof(why));
+	if (rc == -EINPROGRESS && s->kbind_wanted) {
+		ocsp_query_clear(&q);
+		rc = session_kbind_start(s);	/* valexp K */
+		if (rc > 0)
+			session_validate(s);
+		else if (rc < 0)
+			session_fail(s, ENOMEM, "out of memory");
+		return;
+	}
 	if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
 		session_ask_ocsp(s, &q);	/* valexp O/o */
 		return;
@@ -551,6 +563,8 @@ static void on_tls_event(struct ev_source *src, uint32_t events)
 	(void)events;
 	if (s->state == S_HANDSHAKE)
 		step_handshake(s);
+	else if (s->state == S_KDH_BIND)
+		session_kbind_step(s);	/* valexp K */
 }
 
 /* LOCALID_CHECK in the server role: before GnuTLS chooses a cipher

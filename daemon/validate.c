@@ -527,6 +527,9 @@ static int predicate(void *ctx, char letter, char *why, size_t len)
 {
 	struct vctx *v = ctx;
 
+	if (letter == 'K')
+		return validate_kdh_k(v->in, v->proven, sizeof(v->proven), why,
+				      len);
 	if (v->in->kdh_peer != NULL) {
 		int rc = validate_kdh(v->in, letter, v->proven,
 				      sizeof(v->proven), why, len);

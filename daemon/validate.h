@@ -35,6 +35,19 @@ struct validate_input {
 	const char *kdh_peer;
 	const char *kdh_principal;
 	int kdh_realm_trusted;
+	/* K on a certificate session ("enhanced" mode, session_kdh_bind.c):
+	 * the outcome of the Kerberos exchange bound to the channel (NULL
+	 * before it ran); kbind_wanted (NULL: cannot run here) is set to 1
+	 * when K needs it, and K then answers -EINPROGRESS. */
+	const struct validate_kbind *kbind;
+	int *kbind_wanted;
+};
+
+struct validate_kbind {
+	int ok;				/* 1 proven, 0 failed (why) */
+	char id[128];			/* the peer's mapped principal */
+	char principal[256];
+	char why[200];
 };
 
 /* 0 accept (with the proven identity in remoteid_out, "" when the peer
@@ -52,5 +65,9 @@ int validate_rule(const struct validate_input *in, char *remoteid_out,
 #define VALIDATE_KDH_GENERIC 2
 int validate_kdh(const struct validate_input *in, char letter, char *proven,
 		 size_t provenlen, char *why, size_t len);
+/* K: the peer proved a Kerberos identity (the KDH ticket, or the
+ * channel-bound exchange after a certificate handshake). */
+int validate_kdh_k(const struct validate_input *in, char *proven,
+		   size_t provenlen, char *why, size_t len);
 
 #endif

@@ -12,9 +12,11 @@
  *   E e P p R r O o L l  refer to certificates and keys: false, with the
  *      reason "TLS-KDH peer: no certificate".
  *   F f Q q S s C c  concern the session: evaluated as for any peer.
+ *   K  holds for a KDH peer (the ticket); see validate_kdh_k.
  */
 #include "validate.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,4 +74,47 @@ int validate_kdh(const struct validate_input *in, char letter, char *proven,
 	default:
 		return VALIDATE_KDH_GENERIC;
 	}
+}
+
+/* K.  A KDH peer: its ticket proved it (realm in the map).  A
+ * certificate peer: the channel-bound Kerberos exchange must have run
+ * and succeeded; its mapped principal must be the requested remote
+ * identity when the peer is a client and one was requested (a server
+ * peer proved the service key of the requested host by construction). */
+int validate_kdh_k(const struct validate_input *in, char *proven,
+		   size_t provenlen, char *why, size_t len)
+{
+	const struct validate_kbind *b = in->kbind;
+
+	if (in->kdh_peer != NULL) {
+		if (!in->kdh_realm_trusted) {
+			snprintf(why, len, "the realm of %s is not in "
+				 "kerberos_realm_map", in->kdh_principal);
+			return 0;
+		}
+		prove(proven, provenlen, in->kdh_peer);
+		return 1;
+	}
+	if (b == NULL) {
+		if (in->kbind_wanted == NULL) {
+			snprintf(why, len, "the Kerberos exchange cannot run "
+				 "here");
+			return 0;
+		}
+		*in->kbind_wanted = 1;
+		snprintf(why, len, "waiting for the Kerberos exchange");
+		return -EINPROGRESS;
+	}
+	if (!b->ok) {
+		snprintf(why, len, "%s", b->why);
+		return 0;
+	}
+	if (in->server && in->remoteid[0] != '\0' &&
+	    strcmp(in->remoteid, b->id) != 0) {
+		snprintf(why, len, "Kerberos principal %s is %s, not %s",
+			 b->principal, b->id, in->remoteid);
+		return 0;
+	}
+	prove(proven, provenlen, b->id);
+	return 1;
 }

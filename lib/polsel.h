@@ -31,7 +31,7 @@
 #include "polrec.h"
 
 /* Predicates the daemon evaluates (valexp letters). */
-#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOo"
+#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOoK"
 
 /* Secure default expressions (documented above). */
 #define POLSEL_DEFAULT_CLIENT "IT&"

@@ -61,6 +61,7 @@ static const struct predname names[] = {
 	{ 'd', "DANE (relaxed)" },
 	{ 'G', "LDAP global directory" },
 	{ 'g', "LDAP global directory (relaxed)" },
+	{ 'K', "Kerberos identity proven" },
 };
 
 const char *valexp_predicate_name(char letter)

@@ -40,7 +40,7 @@
 #define VALEXP_WHYLEN 128	/* room for one predicate's reason */
 
 /* Every predicate letter the language knows, except A/a. */
-#define VALEXP_LETTERS "IiFfTtRrEePpUSsCcLlQqOoDdGg"
+#define VALEXP_LETTERS "IiFfTtRrEePpUSsCcLlQqOoDdGgK"
 
 struct valexp;
 
