@@ -2,7 +2,7 @@
  * HelloRetryRequest cases of t_kdh.sh.
  *
  *   kdh_peer PORT SERVICE HOST REALM MAP [--twice] [--groups PRIO]
- *            [--delay SECONDS]
+ *            [--delay SECONDS] [--bind good|foreign]
  *
  * Makes one AP-REQ with the default credentials cache (KRB5CCNAME) for
  * SERVICE/HOST@REALM through the daemon's own kdh_krb5_client, then
@@ -11,7 +11,13 @@
  * --twice a second connection presents the very same AP-REQ (a replay).
  * --groups appends to the priority string (e.g. a key share the server
  * does not take, to force a HelloRetryRequest).  --delay waits between
- * making the AP-REQ and using it (an old authenticator).  One line per connection:
+ * making the AP-REQ and using it (an old authenticator).  --bind speaks
+ * the enhanced mode instead (doc/kdh.md, session_kdh_bind.c): a
+ * certificate handshake (the server's certificate is not checked here),
+ * then the AP-REQ with its MAC over this channel's tls-exporter value
+ * ("good") or over another value, as if relayed from another channel
+ * ("foreign"); prints "bind: ok" (the server's MAC verified, data echoed)
+ * or "bind: refused".  One line per connection:
  *   conn N: ok hrr=0|1 kx=ECDHE-PSK
  *   conn N: failed: <GnuTLS error>[: <alert>]
  * Exit status: 0 when the first connection succeeded (and, with --twice,
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 
 #include "kdh_krb5.h"
 #include "testutil.h"
@@ -101,13 +108,98 @@ out:
 	return ok;
 }
 
+static int hmac_x(const uint8_t *key, const char *label, const uint8_t x[32],
+		  uint8_t out[32])
+{
+	uint8_t text[64];
+	size_t n = strlen(label);
+
+	memcpy(text, label, n);
+	memcpy(text + n, x, 32);
+	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, KDH_PSK_LEN, text,
+				n + 32, out);
+}
+
+static int recv_all(gnutls_session_t s, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = gnutls_record_recv(s, buf + got, len - got);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int bind_once(int port, const struct kdh_ticket *t, int foreign)
+{
+	static uint8_t msg[8 + 16384 + 32];
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t s;
+	uint8_t x[32], reply[39], want[32], buf[16];
+	int fd, rc, ok = 0;
+	size_t len = t->apreq_len;
+
+	fd = tu_connect_tcp("127.0.0.1", port, 5000);
+	if (fd < 0 || len > 16384)
+		return 0;
+	gnutls_certificate_allocate_credentials(&cred);
+	gnutls_init(&s, GNUTLS_CLIENT);
+	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+	gnutls_priority_set_direct(s, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
+	gnutls_transport_set_int(s, fd);
+	gnutls_handshake_set_timeout(s, 10000);
+	do {
+		rc = gnutls_handshake(s);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (rc < 0 || gnutls_prf_rfc5705(s, 24, "EXPORTER-Channel-Binding", 0,
+					 NULL, 32, (char *)x) < 0) {
+		printf("bind: failed: %s\n", gnutls_strerror(rc));
+		goto out;
+	}
+	if (foreign)
+		x[0] ^= 0x80;	/* the value of some other channel */
+	memcpy(msg, "TPKDH\1", 6);
+	msg[6] = (uint8_t)(len >> 8);
+	msg[7] = (uint8_t)len;
+	memcpy(msg + 8, t->apreq, len);
+	hmac_x(t->psk, "tlspool kdh bind client", x, msg + 8 + len);
+	if (gnutls_record_send(s, msg, 8 + len + 32) != (ssize_t)(8 + len + 32) ||
+	    recv_all(s, reply, sizeof(reply)) < 0) {
+		printf("bind: refused (connection closed)\n");
+		goto out;
+	}
+	hmac_x(t->psk, "tlspool kdh bind server", x, want);
+	if (memcmp(reply, "TPKDH\1", 6) != 0 || reply[6] != 0 ||
+	    memcmp(reply + 7, want, 32) != 0) {
+		printf("bind: refused (status %u)\n", reply[6]);
+		goto out;
+	}
+	if (gnutls_record_send(s, "kdh ping\n", 9) != 9 ||
+	    recv_all(s, buf, 9) < 0 || memcmp(buf, "kdh ping\n", 9) != 0) {
+		printf("bind: ok, but no echo\n");
+		goto out;
+	}
+	printf("bind: ok\n");
+	ok = 1;
+out:
+	fflush(stdout);
+	gnutls_deinit(s);
+	gnutls_certificate_free_credentials(cred);
+	close(fd);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	struct kdh_map map;
 	struct kdh_ticket t;
 	const char *groups = NULL;
 	char why[256];
-	int twice = 0, delay = 0, ok;
+	int twice = 0, delay = 0, bind = -1, ok;
 
 	if (argc < 6)
 		goto usage;
@@ -118,6 +210,8 @@ int main(int argc, char **argv)
 			groups = argv[++i];
 		else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc)
 			delay = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
+			bind = strcmp(argv[++i], "foreign") == 0;
 		else
 			goto usage;
 	}
@@ -133,6 +227,11 @@ int main(int argc, char **argv)
 	printf("apreq %zu bytes as %s\n", t.apreq_len, t.client);
 	if (delay > 0)
 		sleep((unsigned)delay);
+	if (bind >= 0) {
+		ok = bind_once(atoi(argv[1]), &t, bind);
+		kdh_ticket_clear(&t);
+		return ok ? 0 : 1;
+	}
 	ok = connect_once(1, atoi(argv[1]), &t, groups);
 	if (twice)
 		ok = ok && !connect_once(2, atoi(argv[1]), &t, groups);
@@ -140,6 +239,7 @@ int main(int argc, char **argv)
 	return ok ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: kdh_peer PORT SERVICE HOST REALM MAP "
-		"[--twice] [--groups PRIO] [--delay SECONDS]\n");
+		"[--twice] [--groups PRIO] [--delay SECONDS] "
+		"[--bind good|foreign]\n");
 	return 2;
 }

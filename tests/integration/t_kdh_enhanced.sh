@@ -66,6 +66,20 @@ expect_log "${DLOG[C]}" "established client role: .*ECDHE-(ECDSA|RSA)|establishe
 grep -q "TLS-KDH ticket" "${DLOG[C]}" && fail "enhanced mode used TLS-KDH instead of a certificate handshake"
 stop_proc "$TUNNEL_PID"
 
+step "the AP-REQ is bound to the channel (kdh_peer --bind)"
+KDH_PEER=$HELPERS/kdh_peer
+[ -x "$KDH_PEER" ] || make -C "$HELPERS" -s kdh_peer >/dev/null 2>&1 ||
+	fail "cannot build kdh_peer"
+KRB5CCNAME=FILE:$KRB/cc.uid$MYUID "$KDH_PEER" "$SPORT" echo srv.example.com EXAMPLE.COM "$MAP" --bind good \
+	>"$T/bind1.out" 2>&1 || fail "bind good: $(cat "$T/bind1.out")"
+grep -q "^bind: ok$" "$T/bind1.out" || fail "bind good: $(cat "$T/bind1.out")"
+KRB5CCNAME=FILE:$KRB/cc.uid$MYUID "$KDH_PEER" "$SPORT" echo srv.example.com EXAMPLE.COM "$MAP" --bind foreign \
+	>"$T/bind2.out" 2>&1 && fail "a foreign channel's MAC was accepted: $(cat "$T/bind2.out")"
+grep -q "^bind: refused (status 1)$" "$T/bind2.out" ||
+	fail "bind foreign: $(cat "$T/bind2.out")"
+expect_log "${DLOG[S]}" "refused server role.*K: Kerberos exchange: the AP-REQ is not bound to this TLS channel" \
+	"the server names the channel mismatch"
+
 step "server wants bob: alice's Kerberos identity is refused"
 start_tunnel Sb -s -p "${DSOCK[S]}" -S echo -l srv.example.com \
 	-r bob@example.com 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
