@@ -4,7 +4,8 @@
 #
 # make_realm REALM DOMAIN: database, stash, krb5.conf and kdc.conf in
 #   $T/krb5; exports KRB5_CONFIG, KRB5_KDC_PROFILE, KRB5RCACHEDIR,
-#   KRB5CCNAME ($T/krb5/cc.default).
+#   KRB5CCNAME ($T/krb5/cc.default).  KRB_SKEW: krb5's clockskew in
+#   seconds for every tool, the KDC and the daemons (default 300).
 # start_kdc / stop_kdc: krb5kdc on a random loopback port (KDC_PORT, KDC_PID).
 # kadmin CMD: kadmin.local -q CMD, must succeed.
 # add_user PRINC PASSWORD; add_service PRINC KEYTAB; kinit_as PRINC PASSWORD CCACHE.
@@ -29,7 +30,7 @@ make_realm() {
 	dns_lookup_realm = false
 	rdns = false
 	default_ccache_name = FILE:$KRB/cc.default
-	clockskew = 300
+	clockskew = ${KRB_SKEW:-300}
 [realms]
 	$REALM = {
 		kdc = 127.0.0.1:$KDC_PORT

@@ -42,6 +42,9 @@ grep -q "badmap.conf:3: bad value for kerberos_realm_map" "$T/badmap.out" ||
 grep -q "entry 2: realm or domain already mapped" "$T/badmap.out" ||
 	fail "the bad map's reason is missing: $(cat "$T/badmap.out")"
 
+# A small skew, so that an expired ticket is refused within seconds (the
+# KDC and krb5_rd_req accept tickets up to clockskew past their end).
+KRB_SKEW=3
 make_realm EXAMPLE.COM example.com
 start_kdc
 add_user alice alicepw
@@ -162,7 +165,8 @@ expect_log "${DLOG[M]}" "TLS-KDH: realm EXAMPLE.COM is not in kerberos_realm_map
 step "clock skew beyond the server's limit"
 # The server's krb5 allows 1 s of skew; an authenticator made 3 s before
 # it is used is too old (the same as a client clock 3 s behind).
-sed 's/clockskew = 300/clockskew = 1/' "$KRB/krb5.conf" >"$KRB/skew.conf"
+sed 's/clockskew = 3$/clockskew = 1/' "$KRB/krb5.conf" >"$KRB/skew.conf"
+grep -q "clockskew = 1" "$KRB/skew.conf" || fail "no clockskew in krb5.conf"
 KRB5_CONFIG=$KRB/skew.conf start_daemon -n K \
 	"kerberos_server_keytab FILE:$KRB/server.keytab" "kerberos_realm_map $MAP"
 ctl K policy set srv.example.com server --kinds krb5
@@ -200,6 +204,26 @@ klist -c "FILE:$KRB/cc.bob" >"$T/klist1.out" 2>&1
 cmp -s "$T/klist0.out" "$T/klist1.out" ||
 	fail "a ticket was fetched for an x509-only rule: $(cat "$T/klist1.out")"
 
+step "an expired ticket-granting ticket"
+add_user dave davepw
+kinit_as_life() {
+	echo "$2" | KRB5CCNAME="FILE:$3" kinit -l "$4" "$1" >"$KRB/kinit.out" 2>&1 ||
+		fail "kinit -l $4 $1: $(tail -3 "$KRB/kinit.out")"
+}
+kinit_as_life dave davepw "$KRB/cc.dave" 2s
+start_daemon -n E "kerberos_client_credcache FILE:$KRB/cc.dave" \
+	"kerberos_realm_map $MAP"
+ctl E policy set srv.example.com client --kinds krb5
+_expired() { ! klist -s -c "FILE:$KRB/cc.dave"; }
+wait_until 10 _expired || fail "dave's ticket does not expire"
+sleep $((KRB_SKEW + 1))		# and the KDC's clock skew allowance"
+start_tunnel E -c -p "${DSOCK[E]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/closed5.out" 2>&1 ||
+	fail "expired ticket: $(cat "$T/closed5.out")"
+expect_log "${DLOG[E]}" "refused client role.*TLS-KDH: ticket for echo/srv.example.com@EXAMPLE.COM: .*[Ee]xpired" \
+	"the client names the expired ticket"
+
 step "KDC down: refused with the reason, the daemon serves on"
 # A fresh TGT without the service ticket: the pool must ask the KDC.
 kdestroy -c "FILE:$KRB/cc.uid$MYUID" >/dev/null 2>&1
@@ -222,5 +246,6 @@ daemon_alive C
 daemon_alive W
 daemon_alive M
 daemon_alive K
+daemon_alive E
 daemon_alive X
 pass
