@@ -50,6 +50,7 @@ start_kdc
 add_user alice alicepw
 add_user bob bobpw
 add_service echo/srv.example.com "$KRB/server.keytab"
+add_service echo/srv2.example.com "$KRB/server2.keytab"
 kinit_as alice alicepw "$KRB/cc.uid$MYUID"
 kinit_as bob bobpw "$KRB/cc.bob"
 # A keytab with the right name but a key the KDC never issued.
@@ -223,6 +224,48 @@ start_tunnel E -c -p "${DSOCK[E]}" -S echo -r srv.example.com 127.0.0.1:0 \
 	fail "expired ticket: $(cat "$T/closed5.out")"
 expect_log "${DLOG[E]}" "refused client role.*TLS-KDH: ticket for echo/srv.example.com@EXAMPLE.COM: .*[Ee]xpired" \
 	"the client names the expired ticket"
+
+step "a KDC that never answers blocks only its own connection"
+# The KDC is replaced by sockets that take requests and never answer; a
+# connection needing a new service ticket waits on a helper thread while
+# one with a cached ticket goes through the same pool.
+stop_kdc
+python3 - "$KDC_PORT" >"$KRB/blackhole.out" 2>&1 <<'EOP' &
+import socket, sys, time
+port = int(sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", port))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port))
+t.listen(16)
+print("blackhole ready", flush=True)
+time.sleep(120)
+EOP
+HOLE_PID=$!
+_track "$HOLE_PID" blackhole
+wait_log "$KRB/blackhole.out" "blackhole ready" 10 || fail "blackhole: $(cat "$KRB/blackhole.out")"
+ctl C policy set srv2.example.com client --kinds krb5
+mark "${DLOG[C]}"
+start_tunnel Ch -c -p "${DSOCK[C]}" -S echo -r srv2.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 30000 >"$T/closed6.out" 2>&1 &
+HUNG=$!
+_track "$HUNG" "netutil:hung"
+start_tunnel Cc -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" echo-check "$TUNNEL_PORT" 10000 10000 >"$T/echo6.out" 2>&1 ||
+	fail "a cached ticket did not get through while the KDC hangs: $(cat "$T/echo6.out")"
+expect_new "${DLOG[C]}" 'established client role: local="alice@example.com" remote="srv.example.com"' \
+	"the cached-ticket connection is established"
+news "${DLOG[C]}" | grep -q "refused client role.*srv2.example.com" &&
+	fail "the hung connection ended before the other one went through"
+wait_exit "$HUNG" 30 || fail "the hung connection never ended"
+_untrack "$HUNG"
+expect_new "${DLOG[C]}" "refused client role.*remote=\"srv2.example.com\".*(Cannot contact any KDC|timed out in the Kerberos ticket step)" \
+	"the hung connection is refused with the reason"
+stop_proc "$HOLE_PID"
+start_kdc
 
 step "KDC down: refused with the reason, the daemon serves on"
 # A fresh TGT without the service ticket: the pool must ask the KDC.
