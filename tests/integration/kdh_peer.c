@@ -2,7 +2,7 @@
  * HelloRetryRequest cases of t_kdh.sh.
  *
  *   kdh_peer PORT SERVICE HOST REALM MAP [--twice] [--groups PRIO]
- *            [--delay SECONDS] [--bind good|foreign]
+ *            [--delay SECONDS] [--bind good|foreign] [--switch]
  *
  * Makes one AP-REQ with the default credentials cache (KRB5CCNAME) for
  * SERVICE/HOST@REALM through the daemon's own kdh_krb5_client, then
@@ -17,7 +17,8 @@
  * then the AP-REQ with its MAC over this channel's tls-exporter value
  * ("good") or over another value, as if relayed from another channel
  * ("foreign"); prints "bind: ok" (the server's MAC verified, data echoed)
- * or "bind: refused".  One line per connection:
+ * or "bind: refused".  --switch presents a second, different AP-REQ in
+ * the ClientHello after a HelloRetryRequest.  One line per connection:
  *   conn N: ok hrr=0|1 kx=ECDHE-PSK
  *   conn N: failed: <GnuTLS error>[: <alert>]
  * Exit status: 0 when the first connection succeeded (and, with --twice,
@@ -45,6 +46,27 @@ static int count_hello(gnutls_session_t s, unsigned htype, unsigned when,
 	return 0;
 }
 
+/* --switch: the first ClientHello carries cb_t[0], later ones cb_t[1]. */
+static const struct kdh_ticket *cb_t[2];
+static int cb_calls;
+
+static int switch_cb(gnutls_session_t s, gnutls_datum_t *user,
+		     gnutls_datum_t *key)
+{
+	const struct kdh_ticket *t = cb_t[cb_calls++ > 0];
+
+	(void)s;
+	user->data = gnutls_malloc(t->apreq_len);
+	key->data = gnutls_malloc(KDH_PSK_LEN);
+	if (user->data == NULL || key->data == NULL)
+		return -1;
+	memcpy(user->data, t->apreq, t->apreq_len);
+	user->size = (unsigned)t->apreq_len;
+	memcpy(key->data, t->psk, KDH_PSK_LEN);
+	key->size = KDH_PSK_LEN;
+	return 0;
+}
+
 static int connect_once(int n, int port, const struct kdh_ticket *t,
 			const char *groups)
 {
@@ -64,7 +86,11 @@ static int connect_once(int n, int port, const struct kdh_ticket *t,
 		return 0;
 	}
 	gnutls_psk_allocate_client_credentials(&cred);
-	gnutls_psk_set_client_credentials2(cred, &id, &key, GNUTLS_PSK_KEY_RAW);
+	if (cb_t[1] != NULL)
+		gnutls_psk_set_client_credentials_function2(cred, switch_cb);
+	else
+		gnutls_psk_set_client_credentials2(cred, &id, &key,
+						   GNUTLS_PSK_KEY_RAW);
 	gnutls_init(&s, GNUTLS_CLIENT);
 	gnutls_credentials_set(s, GNUTLS_CRD_PSK, cred);
 	rc = gnutls_priority_set_direct(s, prio, NULL);
@@ -199,7 +225,8 @@ int main(int argc, char **argv)
 	struct kdh_ticket t;
 	const char *groups = NULL;
 	char why[256];
-	int twice = 0, delay = 0, bind = -1, ok;
+	struct kdh_ticket t2 = { 0 };
+	int twice = 0, delay = 0, bind = -1, sw = 0, ok;
 
 	if (argc < 6)
 		goto usage;
@@ -210,6 +237,8 @@ int main(int argc, char **argv)
 			groups = argv[++i];
 		else if (strcmp(argv[i], "--delay") == 0 && i + 1 < argc)
 			delay = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--switch") == 0)
+			sw = 1;
 		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
 			bind = strcmp(argv[++i], "foreign") == 0;
 		else
@@ -224,6 +253,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kdh_peer: %s\n", why);
 		return 2;
 	}
+	if (sw && kdh_krb5_client(NULL, argv[2], argv[3], argv[4], &map, &t2,
+				  why, sizeof(why)) < 0) {
+		fprintf(stderr, "kdh_peer: %s\n", why);
+		return 2;
+	}
+	if (sw) {
+		cb_t[0] = &t;
+		cb_t[1] = &t2;
+	}
 	printf("apreq %zu bytes as %s\n", t.apreq_len, t.client);
 	if (delay > 0)
 		sleep((unsigned)delay);
@@ -236,10 +274,11 @@ int main(int argc, char **argv)
 	if (twice)
 		ok = ok && !connect_once(2, atoi(argv[1]), &t, groups);
 	kdh_ticket_clear(&t);
+	kdh_ticket_clear(&t2);
 	return ok ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: kdh_peer PORT SERVICE HOST REALM MAP "
 		"[--twice] [--groups PRIO] [--delay SECONDS] "
-		"[--bind good|foreign]\n");
+		"[--bind good|foreign] [--switch]\n");
 	return 2;
 }

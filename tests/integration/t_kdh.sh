@@ -120,6 +120,15 @@ grep -q "conn 1: ok hrr=1 kx=ECDHE-PSK" "$T/hrr.out" ||
 	fail "no HelloRetryRequest happened: $(cat "$T/hrr.out")"
 expect_log "$logS" "connected local=srv.example.com remote=bob@example.com " \
 	"bob accepted after a HelloRetryRequest"
+mark "${DLOG[S]}"
+KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
+	EXAMPLE.COM "$MAP" --groups "-GROUP-ALL:+GROUP-SECP384R1:+GROUP-SECP256R1" \
+	--switch >"$T/switch.out" 2>&1 &&
+	fail "another AP-REQ after the HelloRetryRequest was accepted: $(cat "$T/switch.out")"
+grep -q "conn 1: failed: A TLS fatal alert" "$T/switch.out" ||
+	fail "switch: $(cat "$T/switch.out")"
+expect_new "${DLOG[S]}" "TLS-KDH: the second ClientHello carries another AP-REQ" \
+	"the server names the switched identity"
 ctl S policy set srv.example.com server --kinds krb5
 
 step "a replayed AP-REQ is refused"
