@@ -187,6 +187,34 @@ int kdh_map_principal(const struct kdh_map *m, const char *const *comp,
 	return 0;
 }
 
+int kdh_ccache_expand(const char *tmpl, unsigned uid, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return -ENAMETOOLONG;
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		int n;
+
+		if (p[0] == '%' && p[1] == 'u') {
+			n = snprintf(out + o, len - o, "%u", uid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			n = snprintf(out + o, len - o, "%%");
+			p++;
+		} else {
+			n = snprintf(out + o, len - o, "%c", *p);
+		}
+		if (n < 0 || (size_t)n >= len - o) {
+			out[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		o += (size_t)n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 int kdh_kdf(int32_t enctype, const uint8_t *key, size_t keylen,
 	    uint8_t out[KDH_PSK_LEN])
 {

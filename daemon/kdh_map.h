@@ -60,6 +60,10 @@ int kdh_map_principal(const struct kdh_map *m, const char *const *comp,
 		      unsigned ncomp, const char *realm, char *out,
 		      size_t outlen, char *why, size_t whylen);
 
+/* kerberos_client_credcache: "%u" in tmpl becomes uid ("%%" a '%';
+ * any other '%' is kept).  0, or -ENAMETOOLONG when it does not fit. */
+int kdh_ccache_expand(const char *tmpl, unsigned uid, char *out, size_t len);
+
 /* The PSK from the authenticator subkey: HKDF-SHA256 with an empty salt
  * over the key bytes, expanded with info = KDH_KDF_LABEL || enctype (4
  * bytes, big endian) to KDH_PSK_LEN bytes.  0 or -EIO. */

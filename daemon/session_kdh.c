@@ -89,28 +89,6 @@ void session_kdh_set_config(const struct dconfig *cfg)
 	pthread_mutex_unlock(&conf.lock);
 }
 
-/* "%u" in the cache name becomes the requester's uid. */
-static int expand_ccache(const char *tmpl, uid_t uid, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (const char *p = tmpl; *p != '\0'; p++) {
-		int n;
-
-		if (p[0] == '%' && p[1] == 'u') {
-			n = snprintf(out + o, len - o, "%u", (unsigned)uid);
-			p++;
-		} else {
-			n = snprintf(out + o, len - o, "%c", *p);
-		}
-		if (n < 0 || (size_t)n >= len - o)
-			return -ENAMETOOLONG;
-		o += (size_t)n;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 int session_kdh_conf(const struct session *s, struct kdh_map *m,
 		     char keytab[PATH_MAX], char ccache[PATH_MAX])
 {
@@ -123,7 +101,7 @@ int session_kdh_conf(const struct session *s, struct kdh_map *m,
 	snprintf(keytab, PATH_MAX, "%s", conf.keytab ? conf.keytab : "");
 	ccache[0] = '\0';
 	if (conf.ccache != NULL &&
-	    expand_ccache(conf.ccache, s->uid, ccache, PATH_MAX) < 0)
+	    kdh_ccache_expand(conf.ccache, (unsigned)s->uid, ccache, PATH_MAX) < 0)
 		rc = -ENAMETOOLONG;
 	pthread_mutex_unlock(&conf.lock);
 	return rc;

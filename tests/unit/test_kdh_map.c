@@ -136,6 +136,30 @@ static void principals(void **state)
 	}
 }
 
+static void ccache(void **state)
+{
+	char out[64], small[8];
+
+	(void)state;
+	assert_int_equal(kdh_ccache_expand("FILE:/tmp/krb5cc_%u", 1000, out,
+					   sizeof(out)), 0);
+	assert_string_equal(out, "FILE:/tmp/krb5cc_1000");
+	assert_int_equal(kdh_ccache_expand("DIR:/c/%u/%u%%u%x", 7, out,
+					   sizeof(out)), 0);
+	assert_string_equal(out, "DIR:/c/7/7%u%x");
+	assert_int_equal(kdh_ccache_expand("%", 7, out, sizeof(out)), 0);
+	assert_string_equal(out, "%");
+	assert_int_equal(kdh_ccache_expand("", 7, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(kdh_ccache_expand("FILE:%u", 4294967295u, small,
+					   sizeof(small)), -ENAMETOOLONG);
+	assert_string_equal(small, "");
+	assert_int_equal(kdh_ccache_expand("1234567", 0, small, sizeof(small)),
+			 0);
+	assert_int_equal(kdh_ccache_expand("12345678", 0, small,
+					   sizeof(small)), -ENAMETOOLONG);
+}
+
 static void hex(const uint8_t *b, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
@@ -173,6 +197,7 @@ int main(void)
 		cmocka_unit_test(realm_for_host),
 		cmocka_unit_test(principals),
 		cmocka_unit_test(kdf),
+		cmocka_unit_test(ccache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
