@@ -90,7 +90,7 @@ int listener_open(const struct dconfig *cfg, char *err, size_t errlen)
 	if (rc != 0) {
 		activated = rc > 0;
 		if (activated)
-			tplog(LOG_INFO, "%s: socket passed by the service "
+			tplog(LOG_NOTICE, "%s: socket passed by the service "
 			      "manager (fd %d)", cfg->socket_name, fd);
 		return rc > 0 ? fd : rc;
 	}

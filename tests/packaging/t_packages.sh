@@ -110,7 +110,10 @@ for p in "${PKGS[@]}"; do
 done
 getent passwd tlspool >/dev/null && fail "a user tlspool exists already"
 getent passwd "$TESTUSER" >/dev/null && fail "a user $TESTUSER exists already"
-[ -e /run/tlspool.sock ] && fail "/run/tlspool.sock exists already"
+# purge removes these: never someone else's
+for f in /run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf; do
+	[ -e "$f" ] && fail "$f exists already; purge would remove it"
+done
 for c in dpkg-buildpackage lintian systemd-socket-activate setpriv runuser \
 	gnutls-serv certtool cc pkg-config; do
 	command -v "$c" >/dev/null || fail "$c is missing (scripts/deps.sh)"
@@ -146,10 +149,10 @@ for p in "${PKGS[@]}"; do
 done
 
 say "lintian"
-lintian --info "$W"/*.changes >"$W/lintian.log" 2>&1
+lintian --display-info "$W"/*.changes >"$W/lintian.log" 2>&1
 grep -q "^E: " "$W/lintian.log" &&
 	fail "lintian errors: $(grep "^E: " "$W/lintian.log")"
-grep -E "^[WI]: " "$W/lintian.log" | sed 's/^/    /'
+grep -E "^[WI]: " "$W/lintian.log" | sed 's/^/    lintian: /'
 T2=$(now)
 
 # ---- 2. install ---------------------------------------------------------
@@ -331,7 +334,7 @@ ACT_PID=
 rm -f "$LISTEN"		# RemoveOnStop=yes
 stop_pid "$SERV_PID"
 SERV_PID=
-deluser --quiet "$TESTUSER" >/dev/null || fail "cannot remove $TESTUSER"
+deluser --quiet "$TESTUSER" >/dev/null 2>&1 || fail "cannot remove $TESTUSER"
 MADE_USER=0
 T3=$(now)
 
