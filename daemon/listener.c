@@ -16,8 +16,12 @@
 #include "ctlconn.h"
 #include "dconfig.h"
 #include "paths.h"
+#include "sockact.h"
 #include "tplog.h"
 #include "worker.h"
+
+/* The socket came from the service manager: it owns the file. */
+static int activated;
 
 static int lookup_owner(const struct dconfig *cfg, uid_t *uid, gid_t *gid,
 			char *err, size_t errlen)
@@ -82,6 +86,14 @@ int listener_open(const struct dconfig *cfg, char *err, size_t errlen)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, cfg->socket_name);
+	rc = sockact_take(cfg->socket_name, &fd, err, errlen);
+	if (rc != 0) {
+		activated = rc > 0;
+		if (activated)
+			tplog(LOG_NOTICE, "%s: socket passed by the service "
+			      "manager (fd %d)", cfg->socket_name, fd);
+		return rc > 0 ? fd : rc;
+	}
 	rc = lookup_owner(cfg, &uid, &gid, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -170,5 +182,6 @@ int listener_run(int lfd, int stop_fd, int (*on_stop)(void))
 void listener_close(int lfd, const struct dconfig *cfg)
 {
 	close(lfd);
-	unlink(cfg->socket_name);
+	if (!activated)
+		unlink(cfg->socket_name);
 }

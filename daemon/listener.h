@@ -8,7 +8,9 @@ struct dconfig;
 
 /* Create, bind and listen on cfg->socket_name with the configured mode
  * and owner (a stale socket file is replaced; a live daemon on it is an
- * error).  Returns the fd or -errno with a message in err. */
+ * error).  A socket passed by the service manager (sockact.h) is used
+ * instead; listener_close then leaves its file alone.  Returns the fd or
+ * -errno with a message in err. */
 int listener_open(const struct dconfig *cfg, char *err, size_t errlen);
 
 /* Accept connections and hand each to a worker until stop_fd is readable

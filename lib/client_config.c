@@ -81,6 +81,7 @@ int tlspool_pid(char *opt_pidfile)
 {
 	char def[4096];
 	const char *path = opt_pidfile;
+	char *conf = NULL;	/* daemon_pidfile of the system config */
 	struct stat st;
 	long pid = 0;
 	int rc;
@@ -89,10 +90,13 @@ int tlspool_pid(char *opt_pidfile)
 		if (paths_default_pidfile(def, sizeof(def)) == 0 &&
 		    stat(def, &st) == 0)
 			path = def;
+		else if ((conf = tlspool_configvar(NULL, "daemon_pidfile")))
+			path = conf;
 		else
 			path = TLSPOOL_DEFAULT_PIDFILE_PATH;
 	}
 	rc = client_config_read_pid(path, &pid);
+	free(conf);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;

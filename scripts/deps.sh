@@ -8,6 +8,7 @@ pkgs=(
 	clang libclang-rt-14-dev
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
 	krb5-kdc krb5-admin-server krb5-user
+	debhelper lintian systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do

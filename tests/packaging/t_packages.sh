@@ -1,0 +1,366 @@
+#!/bin/bash
+# t_packages.sh -- the Debian packages, end to end, on this machine:
+#   1. dpkg-buildpackage -us -uc -b on a copy of the tree; lintian on the
+#      .changes must report no error;
+#   2. apt-get install of the built .debs (system user, conffile, units);
+#   3. the daemon started as tlspool.socket + tlspool.service would start
+#      it (values read from the installed units: systemd-socket-activate
+#      holds the socket, the daemon runs as the unit's User= on the first
+#      connection), a pooled connection through it to a local gnutls-serv
+#      as an unprivileged member of group tlspool (a user outside the
+#      group is refused), a client built against libtlspool-dev;
+#   4. apt-get purge, then nothing is left: packages, files, the user and
+#      group, /var/lib/tlspool, /run/tlspool, systemd enablement state.
+#
+# It changes the machine (packages, users): run it as root on a build or
+# test machine where tlspool-daemon is not installed.  Not part of
+# scripts/test.sh (see tests/packaging/README).
+#
+# Environment: DEBS=DIR reuses the .debs and .changes in DIR instead of
+# building; KEEP_TMP=1 keeps the work dir.
+set -u
+set -o pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+NAME=t_packages
+PKGS=(tlspool-daemon libtlspool0 libtlspool-dev)
+TESTUSER=tp-pkgtest
+W=
+SERV_PID=
+ACT_PID=
+INSTALLED=0
+MADE_USER=0
+
+say() { echo "--- $*"; }
+
+fail() {
+	echo "FAIL: $NAME: $*" >&2
+	for f in "$W"/daemon.log "$W"/serv.log; do
+		[ -s "$f" ] || continue
+		echo "----- tail of $(basename "$f") -----" >&2
+		tail -15 "$f" >&2
+	done
+	exit 1
+}
+
+now() { date +%s; }
+
+stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$ACT_PID"
+	stop_pid "$SERV_PID"
+	if [ "$INSTALLED" = 1 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${PKGS[@]}" \
+			>/dev/null 2>&1
+		rm -f /run/tlspool.sock
+	fi
+	[ "$MADE_USER" = 1 ] && deluser --quiet "$TESTUSER" >/dev/null 2>&1
+	if [ -n "$W" ]; then
+		if [ "${KEEP_TMP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+			echo "note: work dir kept: $W" >&2
+		else
+			rm -rf "$W"
+		fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+	local end=$(($(now) + $1))
+	shift
+	until "$@"; do
+		[ "$(now)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# unitval FILE KEY: the value of KEY= in a unit file (one line).
+unitval() {
+	sed -n "s/^$2=//p" "$1" | tail -1
+}
+
+# ---- preconditions -------------------------------------------------------
+[ "$(id -u)" = 0 ] || fail "needs root (installs and purges packages)"
+# pkg_present PKG: installed, or its conffiles left
+pkg_present() {
+	local st
+	st=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
+	[ "${st##* }" != not-installed ]
+}
+for p in "${PKGS[@]}"; do
+	pkg_present "$p" && fail "$p is installed already; this test would replace it"
+done
+getent passwd tlspool >/dev/null && fail "a user tlspool exists already"
+getent passwd "$TESTUSER" >/dev/null && fail "a user $TESTUSER exists already"
+# purge removes these: never someone else's
+for f in /run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf; do
+	[ -e "$f" ] && fail "$f exists already; purge would remove it"
+done
+for c in dpkg-buildpackage lintian systemd-socket-activate setpriv runuser \
+	gnutls-serv certtool cc pkg-config; do
+	command -v "$c" >/dev/null || fail "$c is missing (scripts/deps.sh)"
+done
+
+W=$(mktemp -d /tmp/tp-packages.XXXXXX) || exit 1
+chmod 0755 "$W"
+T0=$(now)
+
+# ---- 1. build and lintian -----------------------------------------------
+if [ -n "${DEBS:-}" ]; then
+	say "using the packages in $DEBS"
+	cp "$DEBS"/*.deb "$DEBS"/*.changes "$DEBS"/*.buildinfo "$W"/ ||
+		fail "no packages in $DEBS"
+else
+	say "dpkg-buildpackage -us -uc -b on a copy of the tree"
+	mkdir "$W/src"
+	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$TOP" && git ls-files -co --exclude-standard | grep -v '^_build/' |
+			tar -cf - -T -) | tar -xf - -C "$W/src"
+	else
+		tar -C "$TOP" --exclude=./_build --exclude=./debian/build -cf - . |
+			tar -xf - -C "$W/src"
+	fi || fail "cannot copy the tree"
+	(cd "$W/src" && nice dpkg-buildpackage -us -uc -b) >"$W/build.log" 2>&1 ||
+		fail "dpkg-buildpackage failed: $(grep -E 'error|Error' "$W/build.log" | tail -5)"
+	grep -q "^# FAIL:  0$" "$W/build.log" ||
+		fail "unit tests in the package build did not all pass"
+fi
+T1=$(now)
+for p in "${PKGS[@]}"; do
+	ls "$W/${p}"_*.deb >/dev/null 2>&1 || fail "no ${p} package was built"
+done
+
+say "lintian"
+lintian --display-info "$W"/*.changes >"$W/lintian.log" 2>&1
+grep -q "^E: " "$W/lintian.log" &&
+	fail "lintian errors: $(grep "^E: " "$W/lintian.log")"
+grep -E "^[WI]: " "$W/lintian.log" | sed 's/^/    lintian: /'
+T2=$(now)
+
+# ---- 2. install ---------------------------------------------------------
+say "apt-get install ./*.deb"
+INSTALLED=1
+debs=()
+for p in "${PKGS[@]}"; do
+	debs+=("$(ls "$W/${p}"_*.deb | head -1)")
+done
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	"${debs[@]}" >"$W/install.log" 2>&1 ||
+	fail "apt-get install: $(tail -5 "$W/install.log")"
+
+pw=$(getent passwd tlspool) || fail "no user tlspool after installation"
+IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
+[ "$uid" -lt 1000 ] || fail "tlspool is not a system user (uid $uid)"
+[ "$(getent group tlspool | cut -d: -f3)" = "$gid" ] ||
+	fail "user tlspool's group is not tlspool"
+[ "$home" = /var/lib/tlspool ] || fail "tlspool's home is $home"
+case $shell in */nologin|*/false) ;; *) fail "tlspool has a login shell $shell" ;; esac
+[ "$(stat -c '%U:%G %a' /var/lib/tlspool)" = "tlspool:tlspool 700" ] ||
+	fail "/var/lib/tlspool: $(stat -c '%U:%G %a' /var/lib/tlspool)"
+dpkg-query -W -f='${Conffiles}\n' tlspool-daemon | grep -q "^ /etc/tlspool.conf " ||
+	fail "/etc/tlspool.conf is not a conffile"
+for u in tlspool.socket tlspool.service; do
+	[ -f "/lib/systemd/system/$u" ] || fail "$u is not installed"
+done
+[ -L /etc/systemd/system/sockets.target.wants/tlspool.socket ] ||
+	fail "tlspool.socket is not enabled"
+[ -e /etc/systemd/system/multi-user.target.wants/tlspool.service ] &&
+	fail "tlspool.service is enabled (it should start from the socket)"
+runuser -u tlspool -- tlspool-daemon -t -c /etc/tlspool.conf >"$W/check.log" 2>&1 ||
+	fail "tlspool-daemon -t as tlspool: $(cat "$W/check.log")"
+
+# ---- 3. the daemon as its units start it ----------------------------------
+SOCKU=/lib/systemd/system/tlspool.socket
+SERVU=/lib/systemd/system/tlspool.service
+LISTEN=$(unitval "$SOCKU" ListenStream)
+SGROUP=$(unitval "$SOCKU" SocketGroup)
+SMODE=$(unitval "$SOCKU" SocketMode)
+RUSER=$(unitval "$SERVU" User)
+RGROUP=$(unitval "$SERVU" Group)
+RTDIR=$(unitval "$SERVU" RuntimeDirectory)
+RTMODE=$(unitval "$SERVU" RuntimeDirectoryMode)
+UMASK=$(unitval "$SERVU" UMask)
+read -r -a EXEC <<<"$(unitval "$SERVU" ExecStart)"
+[ -n "$LISTEN" ] && [ -n "$RUSER" ] && [ ${#EXEC[@]} -gt 0 ] ||
+	fail "cannot read the units"
+grep -q "^NoNewPrivileges=yes" "$SERVU" || fail "tlspool.service lacks NoNewPrivileges"
+
+say "socket $LISTEN ($SGROUP, $SMODE); ${EXEC[*]} as $RUSER on the first connection"
+install -d -o "$RUSER" -g "$RGROUP" -m "$RTMODE" "/run/$RTDIR"
+(
+	umask "$UMASK"
+	exec systemd-socket-activate -l "$LISTEN" -- setpriv --reuid="$RUSER" \
+		--regid="$RGROUP" --init-groups --no-new-privs -- "${EXEC[@]}"
+) >"$W/daemon.log" 2>&1 &
+ACT_PID=$!
+wait_for 10 test -S "$LISTEN" || fail "no socket $LISTEN"
+chgrp "$SGROUP" "$LISTEN" && chmod "$SMODE" "$LISTEN" || fail "socket ownership"
+
+say "a CA, gnutls-serv --echo for localhost"
+mkdir -m 0755 "$W/pki"
+cat >"$W/pki/ca.tmpl" <<EOF
+cn = "TLS Pool package test CA"
+ca
+cert_signing_key
+expiration_days = 2
+EOF
+cat >"$W/pki/srv.tmpl" <<EOF
+cn = "localhost"
+dns_name = "localhost"
+tls_www_server
+signing_key
+expiration_days = 2
+EOF
+(cd "$W/pki" &&
+	certtool --generate-privkey --key-type ecdsa --outfile ca.key &&
+	certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl \
+		--outfile ca.pem &&
+	certtool --generate-privkey --key-type ecdsa --outfile srv.key &&
+	certtool --generate-certificate --load-privkey srv.key \
+		--load-ca-certificate ca.pem --load-ca-privkey ca.key \
+		--template srv.tmpl --outfile srv.pem) >"$W/pki/certtool.log" 2>&1 ||
+	fail "certtool: $(tail -3 "$W/pki/certtool.log")"
+chmod 0644 "$W/pki/ca.pem"
+for try in 1 2 3 4 5; do
+	PORT=$((20000 + RANDOM % 40000))
+	gnutls-serv --echo -a -p "$PORT" --x509certfile "$W/pki/srv.pem" \
+		--x509keyfile "$W/pki/srv.key" >"$W/serv.log" 2>&1 &
+	SERV_PID=$!
+	wait_for 5 grep -q "listening on IPv4" "$W/serv.log"
+	sleep 0.2
+	kill -0 "$SERV_PID" 2>/dev/null && break
+	SERV_PID=
+done
+[ -n "$SERV_PID" ] || fail "gnutls-serv does not start: $(tail -3 "$W/serv.log")"
+
+say "the test CA as a trust anchor, by tlspool-ctl as the daemon's user"
+runuser -u tlspool -- tlspool-ctl -c /etc/tlspool.conf trust add-anchor \
+	"$W/pki/ca.pem" --peers servers >"$W/ctl.log" 2>&1 ||
+	fail "tlspool-ctl trust add-anchor: $(cat "$W/ctl.log")"
+
+say "a user outside group tlspool is refused"
+unset TLSPOOL_SOCKET XDG_RUNTIME_DIR
+if runuser -u nobody -- tlspool-ping >"$W/ping-nobody.log" 2>&1; then
+	fail "nobody reached the pool: $(cat "$W/ping-nobody.log")"
+fi
+grep -q "Permission denied" "$W/ping-nobody.log" ||
+	fail "nobody: $(cat "$W/ping-nobody.log")"
+grep -q "Execing" "$W/daemon.log" && fail "a refused connection started the daemon"
+
+say "a member of group tlspool: PING starts the daemon"
+adduser --system --quiet --no-create-home "$TESTUSER" >/dev/null ||
+	fail "cannot add $TESTUSER"
+MADE_USER=1
+adduser --quiet "$TESTUSER" tlspool >/dev/null || fail "cannot add $TESTUSER to tlspool"
+runuser -u "$TESTUSER" -- timeout 20 tlspool-ping >"$W/ping.log" 2>&1 ||
+	fail "tlspool-ping as $TESTUSER: $(cat "$W/ping.log")"
+grep -q "facilities:.*STARTTLS" "$W/ping.log" || fail "PING: $(cat "$W/ping.log")"
+grep -q "socket passed by the service manager" "$W/daemon.log" ||
+	fail "the daemon did not take the passed socket"
+[ "$(ps -o user= -p "$ACT_PID")" = tlspool ] ||
+	fail "the daemon runs as $(ps -o user= -p "$ACT_PID")"
+KP=$(ps -o pid= --ppid "$ACT_PID" | head -1 | tr -d ' ')
+[ -n "$KP" ] && [ "$(ps -o user= -p "$KP")" = tlspool ] ||
+	fail "the key process does not run as tlspool"
+[ "$(cat "/run/$RTDIR/tlspool.pid" 2>/dev/null)" = "$ACT_PID" ] ||
+	fail "no pid file in /run/$RTDIR"
+
+say "a pooled connection: tlstunnel as $TESTUSER to gnutls-serv"
+printf 'through the pool\n' |
+	runuser -u "$TESTUSER" -- timeout 20 tlstunnel -c --stdio -r localhost \
+		"127.0.0.1:$PORT" >"$W/tunnel.out" 2>"$W/tunnel.log"
+grep -q "^through the pool$" "$W/tunnel.out" ||
+	fail "nothing echoed: $(cat "$W/tunnel.log")"
+grep -q "connected local= remote=localhost" "$W/tunnel.log" ||
+	fail "tlstunnel: $(cat "$W/tunnel.log")"
+
+say "libtlspool-dev: a client built with pkg-config tlspool"
+cat >"$W/client.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <tlspool/commands.h>
+#include <tlspool/starttls.h>
+
+int main(void)
+{
+	pingpool_t p;
+
+	memset(&p, 0, sizeof(p));
+	strcpy(p.YYYYMMDD_producer, TLSPOOL_IDENTITY_V2);
+	if (tlspool_ping(&p) < 0) {
+		perror("tlspool_ping");
+		return 1;
+	}
+	/* the pid file named by /etc/tlspool.conf (daemon_pidfile) */
+	printf("%d %s %s\n", tlspool_pid(NULL), tlspool_socket_path(),
+	       p.YYYYMMDD_producer);
+	return 0;
+}
+EOF
+# shellcheck disable=SC2046
+cc -o "$W/client" "$W/client.c" $(pkg-config --cflags --libs tlspool) \
+	>"$W/cc.log" 2>&1 || fail "cannot build a client: $(cat "$W/cc.log")"
+runuser -u "$TESTUSER" -- "$W/client" >"$W/client.out" 2>&1 ||
+	fail "client: $(cat "$W/client.out")"
+grep -q "^$ACT_PID /var/run/tlspool.sock 20" "$W/client.out" ||
+	fail "client: $(cat "$W/client.out")"
+
+say "SIGTERM stops the daemon; the socket stays with the service manager"
+kill -TERM "$ACT_PID"
+wait_for 15 sh -c "! kill -0 $ACT_PID 2>/dev/null" || fail "daemon does not stop"
+wait "$ACT_PID"
+st=$?
+ACT_PID=
+[ "$st" = 0 ] || fail "daemon exit status $st"
+[ -S "$LISTEN" ] || fail "the daemon removed $LISTEN"
+rm -f "$LISTEN"		# RemoveOnStop=yes
+stop_pid "$SERV_PID"
+SERV_PID=
+deluser --quiet "$TESTUSER" >/dev/null 2>&1 || fail "cannot remove $TESTUSER"
+MADE_USER=0
+T3=$(now)
+
+# ---- 4. purge -----------------------------------------------------------
+say "apt-get purge"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y "${PKGS[@]}" \
+	>"$W/purge.log" 2>&1 || fail "apt-get purge: $(tail -5 "$W/purge.log")"
+INSTALLED=0
+left=()
+for p in "${PKGS[@]}"; do
+	pkg_present "$p" && left+=("package $p")
+done
+getent passwd tlspool >/dev/null && left+=("user tlspool")
+getent group tlspool >/dev/null && left+=("group tlspool")
+for f in /etc/tlspool.conf /var/lib/tlspool /run/tlspool /run/tlspool.sock \
+	/usr/sbin/tlspool-daemon /usr/include/tlspool /usr/share/doc/tlspool-daemon \
+	/lib/systemd/system/tlspool.socket /lib/systemd/system/tlspool.service; do
+	[ -e "$f" ] || [ -L "$f" ] && left+=("$f")
+done
+while read -r f; do
+	left+=("$f")
+done < <(find /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled \
+	/var/lib/systemd/deb-systemd-helper-masked /usr/lib /lib \
+	-name '*tlspool*' 2>/dev/null)
+[ ${#left[@]} -eq 0 ] || fail "left after purge: ${left[*]}"
+T4=$(now)
+
+echo "times: build $((T1 - T0))s, lintian $((T2 - T1))s, install+run $((T3 - T2))s, purge $((T4 - T3))s, total $((T4 - T0))s"
+echo "PASS: $NAME"
