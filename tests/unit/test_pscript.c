@@ -157,11 +157,11 @@ static const struct bad bads[] = {
 	{ "1cn: y <- world\n" G D, 1, { { 1, 1, "expected an attribute type" } } },
 	{ "cn: 9x <- world\n" G D, 1, { { 1, 5, "expected a variable or" } } },
 	{ "cn y <- world\n" G D, 1, { { 1, 4, "expected ':' (attribute value)" } } },
-	/* several errors: every one is reported */
+	/* several errors: every one is reported, in the order of the text */
 	{ "cn: x <- world\nsn: x <- world\n(y = x)\nx, z -> d (\n", 4,
-	  { { 4, 12, "expected a parameter" }, { 2, 5, "already bound" },
+	  { { 1, 1, "no driver line" }, { 2, 5, "already bound" },
 	    { 3, 2, "variable 'y' in a condition" },
-	    { 1, 1, "no driver line" } } },
+	    { 4, 12, "expected a parameter" } } },
 };
 
 static void test_errors(void **state)
