@@ -217,6 +217,25 @@ static void test_nesting_limit(void **state)
 	assert_non_null(strstr(e.msg[0], "nested deeper"));
 }
 
+static void test_statement_limit(void **state)
+{
+	size_t cap = 9000 * 16 + 64, o = 0;
+	char *text = malloc(cap);
+	struct pscript *s;
+	struct errs e = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	o += (size_t)snprintf(text, cap, "cn: x <- world\nx -> d\n");
+	for (int i = 0; i < 9000; i++)
+		o += (size_t)snprintf(text + o, cap - o, "(x = \"%d\")\n", i);
+	assert_int_equal(pscript_compile(text, o, &s, on_err, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.line[0], 8193);
+	assert_non_null(strstr(e.msg[0], "more than 8192 statements"));
+	free(text);
+}
+
 static void test_not_nul_terminated(void **state)
 {
 	/* the length bounds the text: the trailing garbage is not read */
@@ -348,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_accessors),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nesting_limit),
+		cmocka_unit_test(test_statement_limit),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_binary_constants),
