@@ -342,6 +342,26 @@ static void test_abort_leaves_state(void **state)
 	psf_teardown(e);
 }
 
+/* A lock conflict with another writer comes back as -EDEADLK: the
+ * caller aborts and retries. */
+static void test_lock_conflict(void **state)
+{
+	struct psf_env *e = psf_setup(mail_script);
+	const struct psf_attr a[] = { { "mail", { "m1" } } };
+	DB_TXN *t1 = psf_begin(e), *t2 = NULL;
+
+	(void)state;
+	assert_int_equal(psf_put(e, t1, 1, "uid=u,dc=x", a, 1), 0);
+	assert_int_equal(e->env->txn_begin(e->env, NULL, &t2, DB_TXN_NOWAIT), 0);
+	assert_int_equal(psf_put(e, t2, 2, "uid=v,dc=x", a, 1), -EDEADLK);
+	t2->abort(t2);
+	psf_commit(t1);
+	psf_expect(e, "out+ m1\npairs+ u|m1\n");
+	assert_int_equal(psf_put(e, NULL, 2, "uid=v,dc=x", a, 1), 0);
+	psf_expect(e, "pairs+ v|m1\n");
+	psf_teardown(e);
+}
+
 static void test_reopen(void **state)
 {
 	struct psf_env *e = psf_setup(join_script);
@@ -428,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_reset_and_uuids),
 		cmocka_unit_test(test_callbacks_stop),
 		cmocka_unit_test(test_abort_leaves_state),
+		cmocka_unit_test(test_lock_conflict),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_refused_entries),
 	};
