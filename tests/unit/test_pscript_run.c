@@ -90,6 +90,10 @@ static void test_dn_patterns(void **state)
 	/* a constant RDN value must match */
 	assert_int_equal(psf_put(e, NULL, 2, "uid=bob,ou=Groups,dc=example", cn, 1), 0);
 	psf_expect(e, "");
+	/* spaces after the separators (LDAPv2 style) are not part of @base */
+	assert_int_equal(psf_put(e, NULL, 12, "uid=zed, ou=Users,  dc=example",
+			     cn, 1), 0);
+	psf_expect(e, "d+ zed|dc=example|Nom\n");
 	/* nothing above the pattern: @base binds the empty string */
 	assert_int_equal(psf_put(e, NULL, 3, "uid=carol,ou=Users", cn, 1), 0);
 	psf_expect(e, "d+ carol||Nom\n");
@@ -117,7 +121,8 @@ static void test_dn_patterns(void **state)
 	assert_int_equal(psf_put(e, NULL, 11, "uid=x,ou=Users,", cn, 1), -EINVAL);
 	assert_int_equal(psf_put(e, NULL, 1, "uid", cn, 1), -EINVAL);
 	psf_expect(e, "");
-	assert_int_equal(psf_uuids(e), 1u << 1 | 1u << 3 | 1u << 6 | 1u << 7);
+	assert_int_equal(psf_uuids(e), 1u << 1 | 1u << 3 | 1u << 6 | 1u << 7 |
+					 1u << 12);
 	psf_teardown(e);
 }
 
