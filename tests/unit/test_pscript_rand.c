@@ -1,6 +1,8 @@
-/* Unit test for the PulleyScript runtime against a naive evaluator:
+/* Unit tests for the PulleyScript runtime against naive evaluators:
  * random adds, modifies and deletes (some in aborted transactions) over
- * a join of two generators with a condition over both. */
+ * a join of two generators with a condition over both, and over a chain
+ * of three generators with two drivers, one of which outputs only a
+ * variable of the middle generator. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,10 +159,147 @@ static void test_random_vs_naive(void **state)
 	psf_teardown(e);
 }
 
+/* ---- a chain of three generators ----
+ *
+ * A(x, y) -- (y = u) -- B(u, w) -- (w = k) -- C(k, z), with
+ * (|(x = z)(x = "0")) across A and C.  Driver out1 gets (x, z), driver
+ * out2 gets u alone: by the conditions both range over the product of
+ * all three generators.  The entries' DNs are matched too (the RDN
+ * value of B's entries must be "b"). */
+
+#define CU 6
+#define CV 3
+
+struct cmodel {
+	int present[CU];
+	int isb[CU];		/* its DN is cn=b,... (B matches) */
+	unsigned a1[CU], a2[CU], b1[CU], b2[CU], c1[CU], c2[CU];
+};
+
+static const char chain_script[] =
+	"a1: x + a2: y, @da <- world\n"
+	"b1: u + b2: w, cn=\"b\", @db <- world\n"
+	"c1: k + c2: z, @dc <- world\n"
+	"(y = u)\n"
+	"(w = k)\n"
+	"(|(x = z)(x = \"0\"))\n"
+	"x, z -> out1\n"
+	"u -> out2\n";
+
+static void chain_naive(const struct cmodel *m, int h1[CV * CV], int h2[CV])
+{
+	memset(h1, 0, CV * CV * sizeof(int));
+	memset(h2, 0, CV * sizeof(int));
+	for (int a = 0; a < CU; a++)
+	for (int b = 0; b < CU; b++)
+	for (int c = 0; c < CU; c++) {
+		if (!m->present[a] || !m->present[b] || !m->present[c] ||
+		    !m->isb[b])
+			continue;
+		for (int x = 0; x < CV; x++)
+		for (int y = 0; y < CV; y++)
+		for (int w = 0; w < CV; w++)
+		for (int z = 0; z < CV; z++) {
+			/* u = y and k = w by the equalities */
+			if (!(m->a1[a] >> x & 1) || !(m->a2[a] >> y & 1) ||
+			    !(m->b1[b] >> y & 1) || !(m->b2[b] >> w & 1) ||
+			    !(m->c1[c] >> w & 1) || !(m->c2[c] >> z & 1))
+				continue;
+			if (x == z || x == 0) {
+				h1[x * CV + z] = 1;
+				h2[y] = 1;
+			}
+		}
+	}
+}
+
+static void chain_apply(struct psf_env *e, int h1[CV * CV], int h2[CV])
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(e->log, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save)) {
+		int a, b, *slot;
+		char sign;
+
+		if (sscanf(l, "out1%c %d|%d", &sign, &a, &b) == 3) {
+			slot = &h1[a * CV + b];
+		} else {
+			assert_int_equal(sscanf(l, "out2%c %d", &sign, &a), 2);
+			slot = &h2[a];
+		}
+		assert_int_equal(*slot, sign == '+' ? 0 : 1);
+		*slot = sign == '+';
+	}
+	e->log[0] = '\0';
+	e->saw_add = 0;
+}
+
+static void test_random_chain(void **state)
+{
+	struct psf_env *e = psf_setup(chain_script);
+	struct cmodel m = { 0 }, saved;
+	int h1[CV * CV] = { 0 }, h2[CV] = { 0 }, w1[CV * CV], w2[CV];
+	unsigned seed = 777;
+
+	(void)state;
+	for (int step = 0; step < 300; step++) {
+		int k = (int)(rand_r(&seed) % CU), op = (int)(rand_r(&seed) % 10);
+		int abort_it = rand_r(&seed) % 8 == 0;
+		DB_TXN *t = psf_begin(e);
+		int b1[CV * CV], b2[CV];
+
+		saved = m;
+		memcpy(b1, h1, sizeof(h1));
+		memcpy(b2, h2, sizeof(h2));
+		if (op < 2) {
+			assert_int_equal(psf_del(e, t, k + 1), 0);
+			m.present[k] = 0;
+		} else {
+			struct psf_attr a[6];
+			char dn[32];
+			unsigned *v[6] = { m.a1, m.a2, m.b1, m.b2, m.c1, m.c2 };
+			static const char *const names[6] = {
+				"a1", "a2", "b1", "b2", "c1", "c2" };
+
+			m.present[k] = 1;
+			m.isb[k] = rand_r(&seed) % 2;
+			for (int i = 0; i < 6; i++) {
+				v[i][k] = rand_r(&seed) % (1u << CV);
+				set_attr(&a[i], names[i], v[i][k]);
+			}
+			snprintf(dn, sizeof(dn), "cn=%s,dc=x%d",
+				 m.isb[k] ? "b" : "e", k);
+			assert_int_equal(psf_put(e, t, k + 1, dn, a, 6), 0);
+		}
+		chain_apply(e, h1, h2);
+		if (abort_it) {
+			t->abort(t);
+			m = saved;
+			memcpy(h1, b1, sizeof(h1));
+			memcpy(h2, b2, sizeof(h2));
+		} else {
+			psf_commit(t);
+		}
+		chain_naive(&m, w1, w2);
+		assert_memory_equal(h1, w1, sizeof(h1));
+		assert_memory_equal(h2, w2, sizeof(h2));
+	}
+	for (int k = 0; k < CU; k++)
+		assert_int_equal(psf_del(e, NULL, k + 1), 0);
+	chain_apply(e, h1, h2);
+	chain_naive(&(struct cmodel){ 0 }, w1, w2);
+	assert_memory_equal(h1, w1, sizeof(h1));
+	assert_memory_equal(h2, w2, sizeof(h2));
+	assert_int_equal(psf_uuids(e), 0);
+	psf_teardown(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_vs_naive),
+		cmocka_unit_test(test_random_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
