@@ -68,6 +68,7 @@ struct session {
 	char ocsp_url[OCSP_URL_MAX];
 	struct ocsp_result ocsp;	/* valid in OCSP_ST_ANSWERED */
 	struct ev_timer ocsp_timer;
+	unsigned rawpk_offer;		/* session_rawpk.c: the ClientHello's */
 };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };

@@ -110,9 +110,10 @@ static int apply_rule(const struct polsel_query *q, struct polsel_decision *d,
 		return -EACCES;
 	}
 	if (d->have_record && d->pol.kinds != 0 &&
-	    !(d->pol.kinds & POLREC_KIND_BIT(POLREC_CRED_X509))) {
+	    !(d->pol.kinds & (POLREC_KIND_BIT(POLREC_CRED_X509) |
+			      POLREC_KIND_BIT(POLREC_CRED_RAWPK)))) {
 		snprintf(why, whylen, "rule %s: allows no credential kind this "
-			 "daemon offers (x509)", d->rule);
+			 "daemon offers (x509, rawpk)", d->rule);
 		return -EACCES;
 	}
 	text = d->have_record && d->pol.valexp != NULL ? d->pol.valexp
