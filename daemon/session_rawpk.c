@@ -57,20 +57,44 @@ static const char *types_text(unsigned t)
 	}
 }
 
-int session_rawpk_priority(unsigned kinds, char *buf, size_t len)
+static int add_types(char *buf, size_t len, const char *who, unsigned t)
+{
+	size_t used = strlen(buf);
+	int n = snprintf(buf + used, len - used, ":-CTYPE-%s-ALL%s%s", who,
+			 (t & RAWPK_T_X509) ? (strcmp(who, "CLI") == 0
+					       ? ":+CTYPE-CLI-X509"
+					       : ":+CTYPE-SRV-X509") : "",
+			 (t & RAWPK_T_RAWPK) ? (strcmp(who, "CLI") == 0
+						? ":+CTYPE-CLI-RAWPK"
+						: ":+CTYPE-SRV-RAWPK") : "");
+
+	return n < 0 || (size_t)n >= len - used ? -ENOSPC : 0;
+}
+
+int session_rawpk_priority(unsigned kinds, int local, int server, char *buf,
+			   size_t len)
 {
 	unsigned t = session_rawpk_allowed(kinds);
-	const char *add = "";
-	size_t used = strlen(buf);
-	int n;
+	unsigned own = t, peer = t;
 
-	if (t == (RAWPK_T_X509 | RAWPK_T_RAWPK))
-		add = ":+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK";
-	else if (t == RAWPK_T_RAWPK)
-		add = ":-CTYPE-CLI-X509:-CTYPE-SRV-X509:+CTYPE-CLI-RAWPK"
-		      ":+CTYPE-SRV-RAWPK";
-	n = snprintf(buf + used, len - used, "%s", add);
-	return n < 0 || (size_t)n >= len - used ? -ENOSPC : 0;
+	if (local >= 0 && (t & (local ? RAWPK_T_RAWPK : RAWPK_T_X509)))
+		own = local ? RAWPK_T_RAWPK : RAWPK_T_X509;
+	if (own == RAWPK_T_X509 && peer == RAWPK_T_X509)
+		return 0;	/* GnuTLS's default: X.509 only */
+	if (add_types(buf, len, server ? "SRV" : "CLI", own) < 0 ||
+	    add_types(buf, len, server ? "CLI" : "SRV", peer) < 0)
+		return -ENOSPC;
+	return 0;
+}
+
+int session_rawpk_local(const struct session *s)
+{
+	const struct cred_identity *id;
+
+	if (s->localid[0] == '\0' || s->creds == NULL)
+		return -1;
+	id = cred_find(s->creds, s->localid);
+	return id == NULL ? -1 : id->rawpk;
 }
 
 /* The certificate types listed in a ClientHello extension. */

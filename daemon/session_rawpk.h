@@ -24,8 +24,15 @@ struct session;
 unsigned session_rawpk_allowed(unsigned kinds);
 
 /* Append the certificate-type priorities for kinds to the priority text
- * in buf (nothing for X.509 only).  0 or -ENOSPC. */
-int session_rawpk_priority(unsigned kinds, char *buf, size_t len);
+ * in buf (nothing for X.509 only): the peer may use every type kinds
+ * allows; this side offers only its identity's type when local is 0
+ * (X.509) or 1 (raw key), every allowed type when it is -1 (no or an
+ * unknown identity).  server: the local role.  0 or -ENOSPC. */
+int session_rawpk_priority(unsigned kinds, int local, int server, char *buf,
+			   size_t len);
+/* The kind of the local identity s->localid names: 1 raw key, 0 X.509,
+ * -1 none or not (yet) known. */
+int session_rawpk_local(const struct session *s);
 
 /* Set up a fresh GnuTLS session: in the server role, watch the
  * ClientHello for the certificate types the client offers. */

@@ -143,7 +143,8 @@ static int apply_priority(struct session *s)
 	if (priority_with_versions(p->priority ? p->priority : s->priority,
 				   p->min_version, p->max_version, text,
 				   sizeof(text)) < 0 ||
-	    session_rawpk_priority(p->kinds, text, sizeof(text)) < 0) {
+	    session_rawpk_priority(p->kinds, session_rawpk_local(s), s->server,
+				   text, sizeof(text)) < 0) {
 		snprintf(s->why, sizeof(s->why), "rule %s: priority too long",
 			 rule);
 		return GNUTLS_E_INVALID_REQUEST;
