@@ -209,6 +209,9 @@ int cred_shared_make(gnutls_pcert_st *pc, unsigned n, gnutls_privkey_t pk,
 
 	rc = sh ? gnutls_certificate_allocate_credentials(&c)
 		: GNUTLS_E_MEMORY_ERROR;
+	/* GnuTLS checks a certificate's key, not a raw key's */
+	if (rc == 0 && n > 0 && pc[0].type == GNUTLS_CRT_RAWPK)
+		rc = rawpk_check_key(&pc[0].cert, pk);
 	if (rc == 0)
 		rc = gnutls_certificate_set_key(c, NULL, 0, pc, (int)n, pk);
 	if (rc < 0) {

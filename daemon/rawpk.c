@@ -123,3 +123,38 @@ int rawpk_key_params(const gnutls_datum_t *spki, gnutls_pk_algorithm_t *pk,
 	gnutls_pubkey_deinit(k);
 	return rc < 0 ? -EBADMSG : 0;
 }
+
+int rawpk_check_key(const gnutls_datum_t *spki, gnutls_privkey_t pk)
+{
+	static const char msg[] = "raw public key check";
+	gnutls_datum_t data = { (unsigned char *)msg, sizeof(msg) - 1 };
+	gnutls_datum_t sig = { NULL, 0 };
+	gnutls_digest_algorithm_t hash = GNUTLS_DIG_SHA256;
+	gnutls_sign_algorithm_t algo;
+	gnutls_pubkey_t pub;
+	int rc = gnutls_pubkey_init(&pub);
+
+	if (rc < 0)
+		return rc;
+	rc = gnutls_pubkey_import(pub, spki, GNUTLS_X509_FMT_DER);
+	if (rc < 0)
+		goto out;
+	rc = gnutls_pubkey_get_preferred_hash_algorithm(pub, &hash, NULL);
+	if (rc < 0)
+		goto out;
+	algo = gnutls_pk_to_sign(gnutls_pubkey_get_pk_algorithm(pub, NULL),
+				 hash);
+	if (algo == GNUTLS_SIGN_UNKNOWN) {
+		rc = GNUTLS_E_UNKNOWN_PK_ALGORITHM;
+		goto out;
+	}
+	rc = gnutls_privkey_sign_data2(pk, algo, 0, &data, &sig);
+	if (rc < 0)
+		goto out;
+	rc = gnutls_pubkey_verify_data2(pub, algo, 0, &data, &sig) < 0
+	     ? GNUTLS_E_CERTIFICATE_KEY_MISMATCH : 0;
+out:
+	gnutls_free(sig.data);
+	gnutls_pubkey_deinit(pub);
+	return rc;
+}

@@ -43,6 +43,12 @@ int rawpk_tlsa_311(const gnutls_datum_t *spki, char *out, size_t len);
  * gnutls_certificate_set_key).  0 or a GnuTLS error. */
 int rawpk_pcert(gnutls_pcert_st *pc, const gnutls_datum_t *spki);
 
+/* Does the private key belong to the SPKI?  A signature made with pk
+ * (a round trip to the key process for its keys) must verify with the
+ * public key.  0, GNUTLS_E_CERTIFICATE_KEY_MISMATCH or another GnuTLS
+ * error. */
+int rawpk_check_key(const gnutls_datum_t *spki, gnutls_privkey_t pk);
+
 /* The key's algorithm and size, for security-level checks.  0 or
  * -EBADMSG. */
 int rawpk_key_params(const gnutls_datum_t *spki, gnutls_pk_algorithm_t *pk,
