@@ -301,3 +301,20 @@ int session_rawpk_validate(struct session *s, const gnutls_datum_t *spki,
 	snprintf(s->remoteid, sizeof(s->remoteid), "%s", id);
 	return 0;
 }
+
+char *session_rawpk_desc(gnutls_session_t tls)
+{
+	char *desc = gnutls_session_get_desc(tls);
+	char *x;
+
+	/* GNUTLS_ENABLE_RAWPK makes GnuTLS name the certificate type even
+	 * for X.509 sessions: keep their description as it was. */
+	if (desc != NULL &&
+	    gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_CLIENT) ==
+		    GNUTLS_CRT_X509 &&
+	    gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_SERVER) ==
+		    GNUTLS_CRT_X509 &&
+	    (x = strstr(desc, "-X.509)")) != NULL)
+		memmove(x, x + 6, strlen(x + 6) + 1);
+	return desc;
+}

@@ -58,4 +58,8 @@ int session_rawpk_check_negotiated(struct session *s, char *why, size_t len);
 int session_rawpk_validate(struct session *s, const gnutls_datum_t *spki,
 			   char *why, size_t len);
 
+/* gnutls_session_get_desc (gnutls_free it), without the "-X.509" that
+ * GNUTLS_ENABLE_RAWPK adds to sessions that use no raw key. */
+char *session_rawpk_desc(gnutls_session_t tls);
+
 #endif

@@ -650,7 +650,7 @@ void session_go_relay(struct session *s)
 	s->state = S_RELAY;
 	snprintf(st->localid, sizeof(st->localid), "%s", s->localid);
 	snprintf(st->remoteid, sizeof(st->remoteid), "%s", s->remoteid);
-	desc = gnutls_session_get_desc(s->tls);
+	desc = session_rawpk_desc(s->tls);
 	tplog(LOG_INFO, "%s: established %s role: local=\"%s\" remote=\"%s\" %s",
 	      s->peer, s->server ? "server" : "client", s->localid, s->remoteid,
 	      desc ? desc : "");
