@@ -293,6 +293,9 @@ int session_rawpk_validate(struct session *s, const gnutls_datum_t *spki,
 			 hex);
 		return -EACCES;
 	}
+	/* DANE: a DNSSEC-secure TLSA 3 1 x for id that matches spki is the
+	 * other way to bind the key (the dane module's SPKI matcher joins
+	 * here, before the refusal). */
 	if (!bound && !any) {
 		snprintf(why, len, "raw public key %s is not pinned for %s "
 			 "(trust.db)", hex, id);

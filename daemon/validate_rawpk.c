@@ -214,8 +214,10 @@ int validate_rawpk_predicate(const struct validate_rawpk *r, char letter,
 		return 0;
 	case 'L': return p_level(r, GNUTLS_SEC_PARAM_HIGH, why, len);
 	case 'l': return p_level(r, GNUTLS_SEC_PARAM_MEDIUM, why, len);
-	/* D d (DANE-EE TLSA 3 1 x on the bare SPKI): the dane branch's SPKI
-	 * matcher plugs in here, once POLSEL_PREDICATES accepts D. */
+	/* D d: DANE-EE TLSA 3 1 x on the bare SPKI is evaluated where the
+	 * certificates' D is (validate.c p_dane), which must let a raw key
+	 * through and match chain[0] as an SPKI (dane_match_spki). */
+	case 'D': case 'd':
 	case 'P': case 'p':
 	case 'F': case 'f':
 	case 'S': case 's':

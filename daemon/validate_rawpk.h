@@ -26,8 +26,9 @@ struct validate_rawpk {
 };
 
 /* validate_rawpk_predicate: the letter means for a raw key what it means
- * for a certificate (F f S s C c Q q, and P p, whose pins are keyed by
- * the SPKI either way): evaluate it as for a certificate. */
+ * for a certificate (F f S s C c Q q; P p, whose pins are keyed by the
+ * SPKI either way; D d, DANE-EE 3 1 x on the SPKI): evaluate it where
+ * the certificates' predicates are. */
 #define VALIDATE_RAWPK_COMMON 2
 
 /* 1 holds (an identity it proves, if any, in proven), 0 does not (reason

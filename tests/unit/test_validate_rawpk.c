@@ -201,10 +201,10 @@ static void test_certificate_predicates(void **state)
 	assert_non_null(strstr(e->why, "listed as revoked"));
 	/* the session's predicates and the pins are evaluated as for
 	 * certificates; unknown letters are refused */
-	for (const char *p = "PpFfSsCcQq"; *p; p++)
+	for (const char *p = "PpFfSsCcQqDd"; *p; p++)
 		assert_int_equal(pred(e, *p), VALIDATE_RAWPK_COMMON);
 	assert_int_equal(pred(e, 'Z'), -EINVAL);
-	assert_int_equal(pred(e, 'D'), -EINVAL);
+	assert_int_equal(pred(e, 'G'), -EINVAL);
 }
 
 int main(void)
