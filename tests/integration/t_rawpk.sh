@@ -1,8 +1,8 @@
 #!/bin/bash
 # RFC 7250 raw public keys against real peers: the pool as client to
 # gnutls-serv --rawpkkeyfile, as server to gnutls-cli --rawpkkeyfile
-# (with a raw client key), pool to pool with raw keys in both
-# directions; pins in trust.db (a wrong pin, an unpinned key, pin on
+# (with a raw client key), pool to pool with raw keys on both sides, one
+# pool the client and then the other; pins in trust.db (a wrong pin, an unpinned key, pin on
 # first use with p), and the certificate-type mismatches: an X.509-only
 # peer where the rule demands raw keys, and a raw-key-only peer where
 # the rule allows X.509 only.  Every refusal must name its reason.
@@ -235,6 +235,7 @@ ctl B policy set srv.example server --kinds rawpk --client-auth required
 ctl B trust add-pin "$A_PIN" --for cli.example --peers clients
 start_tunnel B -s -p "${DSOCK[B]}" -l srv.example 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
 logB=$TUNNEL_LOG
+portB=$TUNNEL_PORT
 start_tunnel A -c -p "${DSOCK[A]}" -l cli.example -r srv.example \
 	127.0.0.1:0 "127.0.0.1:$TUNNEL_PORT"
 logA=$TUNNEL_LOG
@@ -245,10 +246,38 @@ expect_log "$logA" "connected local=cli.example remote=srv.example " \
 expect_log "$logB" "connected local=srv.example remote=cli.example " \
 	"the server pool proves cli.example by pin"
 
+step "pool to pool, the other way: B's client to A's server"
+ctl A rawpk generate a-srv.example --key "$T/A.srv.key" --role server
+A2_PIN=$(sed -n 's/^sha256 //p' "$T/ctl.out")
+ctl B rawpk generate b-cli.example --key "$T/B.cli.key" --role client
+B2_PIN=$(sed -n 's/^sha256 //p' "$T/ctl.out")
+ctl A policy set a-srv.example server --kinds rawpk --client-auth required
+ctl A trust add-pin "$B2_PIN" --for b-cli.example --peers clients
+ctl B policy set a-srv.example client --kinds rawpk
+ctl B trust add-pin "$A2_PIN" --for a-srv.example --peers servers
+# credwatch loads the new identities live
+wait_log "${DLOG[A]}" "2 local identities \(2 from localid.db\)" 15 ||
+	fail "pool A did not load a-srv.example"
+wait_log "${DLOG[B]}" "2 local identities \(2 from localid.db\)" 15 ||
+	fail "pool B did not load b-cli.example"
+start_tunnel A3 -s -p "${DSOCK[A]}" -l a-srv.example 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
+logA3=$TUNNEL_LOG
+start_tunnel B3 -c -p "${DSOCK[B]}" -l b-cli.example -r a-srv.example \
+	127.0.0.1:0 "127.0.0.1:$TUNNEL_PORT"
+logB3=$TUNNEL_LOG
+"$NETUTIL" echo-check "$TUNNEL_PORT" 65536 20000 >"$T/p2p3.out" 2>&1 ||
+	fail "64 KiB the other way: $(cat "$T/p2p3.out"; grep -i refus "${DLOG[A]}" "${DLOG[B]}" | tail -2)"
+expect_log "$logB3" "connected local=b-cli.example remote=a-srv.example " \
+	"B's client proves a-srv.example by pin"
+expect_log "$logA3" "connected local=a-srv.example remote=b-cli.example " \
+	"A's server proves b-cli.example by pin"
+
 step "pool to pool: the server's key changes, the client pool refuses"
 ctl B rawpk generate srv.example --key "$T/B.srv2.key" --role server
+SER=$(sed -n 's/^serial //p' "$T/ctl.out")
+wait_log "${DLOG[B]}" "policy serial $SER: " 15 || fail "pool B did not load the new key"
 start_tunnel A2 -c -p "${DSOCK[A]}" -l cli.example -r srv.example \
-	127.0.0.1:0 "127.0.0.1:$TUNNEL_PORT"
+	127.0.0.1:0 "127.0.0.1:$portB"
 "$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/p2p2.out" 2>&1 ||
 	fail "a changed server key got through: $(cat "$T/p2p2.out")"
 grep -q "is not pinned for srv.example" "${DLOG[A]}" ||
