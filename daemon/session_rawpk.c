@@ -222,9 +222,16 @@ int session_rawpk_explain(struct session *s, int rc, char *why, size_t len)
 			 types_text(cli));
 		return 1;
 	}
-	if (!s->server && is_type_failure(s, rc)) {
+	/* A client cannot see what the server holds: say what it offered. */
+	if (!s->server && t == RAWPK_T_RAWPK && is_type_failure(s, rc)) {
 		snprintf(why, len, "rule %s offers %s (policy kinds); the "
 			 "server did not agree", rule_name(s), types_text(t));
+		return 1;
+	}
+	if (!s->server && t == RAWPK_T_X509 && is_type_failure(s, rc)) {
+		snprintf(why, len, "rule %s offers %s (policy kinds; a server "
+			 "that has only a raw public key cannot agree)",
+			 rule_name(s), types_text(t));
 		return 1;
 	}
 	return 0;

@@ -153,7 +153,7 @@ step "raw-key-only server where the rule allows X.509 only (the default)"
 start_rawpk_serv rawonly srv "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
 ctl daemon trust add-pin "$SRV_PIN" --for rawonly.example --peers servers
 try rawonly "$SERV_PORT" rawonly.example && fail "a raw key was negotiated without a rule allowing it"
-refused rawonly "rule \(default\) offers X\.509 certificates only \(policy kinds\); the server did not agree" \
+refused rawonly "rule \(default\) offers X\.509 certificates only \(policy kinds; a server that has only a raw public key cannot agree\): TLS handshake failed" \
 	"raw-key-only server, default rule"
 ctl daemon policy set rawonly.example client --kinds x509,rawpk
 try both "$SERV_PORT" rawonly.example || fail "kinds x509,rawpk refused a pinned raw key: $(grep refus "$DAEMON_LOG" | tail -1)"
