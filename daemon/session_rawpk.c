@@ -79,8 +79,9 @@ int session_rawpk_priority(unsigned kinds, int local, int server, char *buf,
 
 	if (local >= 0 && (t & (local ? RAWPK_T_RAWPK : RAWPK_T_X509)))
 		own = local ? RAWPK_T_RAWPK : RAWPK_T_X509;
-	if (own == RAWPK_T_X509 && peer == RAWPK_T_X509)
-		return 0;	/* GnuTLS's default: X.509 only */
+	if (t == 0 || (own == RAWPK_T_X509 && peer == RAWPK_T_X509))
+		return 0;	/* GnuTLS's default: X.509 only; no certificate
+				 * kind: identities are refused by name */
 	if (add_types(buf, len, server ? "SRV" : "CLI", own) < 0 ||
 	    add_types(buf, len, server ? "CLI" : "SRV", peer) < 0)
 		return -ENOSPC;

@@ -57,6 +57,8 @@ static void test_priority(void **state)
 	assert_string_equal(buf, "NORMAL");
 	prio(X, 0, 1, buf, sizeof(buf));
 	assert_string_equal(buf, "NORMAL");
+	prio(K5, -1, 0, buf, sizeof(buf));	/* no certificate kind */
+	assert_string_equal(buf, "NORMAL");
 	/* raw keys only, both directions */
 	prio(RPK, -1, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "NORMAL:-CTYPE-CLI-ALL:+CTYPE-CLI-RAWPK"
