@@ -502,6 +502,27 @@ int ctl_rawpk_file_spki(const char *path, uint8_t **spki, size_t *spkilen,
 	return *spki ? 0 : -ENOMEM;
 }
 
+int ctl_rawpk_file_pin(const char *path, char hex[65], char *err,
+		       size_t errlen)
+{
+	gnutls_datum_t data = { NULL, 0 }, der = { NULL, 0 };
+	int rc = gnutls_load_file(path, &data);
+
+	if (rc < 0)
+		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
+			    gnutls_strerror(rc));
+	rc = 0;
+	if (rawpk_pem_is_pubkey(&data)) {
+		rc = rawpk_spki_import(&data, GNUTLS_X509_FMT_PEM, &der) == 0 &&
+		     rawpk_pin_hex(&der, hex) == 0 ? 1
+		     : fail(err, errlen, -EINVAL, "%s: the public key does "
+			    "not parse", path);
+	}
+	gnutls_free(der.data);
+	gnutls_free(data.data);
+	return rc;
+}
+
 int ctl_rawpk_db_spki(struct policydb *db, const char *id, uint8_t **spki,
 		      size_t *spkilen, char *err, size_t errlen)
 {

@@ -48,6 +48,11 @@ int ctl_rawpk_build(const struct ctl_rawpk_cmd *c, struct ctl_actions *acts,
  * -errno with err. */
 int ctl_rawpk_file_spki(const char *path, uint8_t **spki, size_t *spkilen,
 			char *err, size_t errlen);
+/* trust add-pin / revoke with a file: when path is a PEM public key,
+ * its pin in hex and 1; 0 when it holds no public key block (a
+ * certificate file); -errno with err. */
+int ctl_rawpk_file_pin(const char *path, char hex[65], char *err,
+		       size_t errlen);
 /* The SPKI of the stored rawpk identity id (malloc'ed).  0, -ENOENT or
  * -errno with err. */
 int ctl_rawpk_db_spki(struct policydb *db, const char *id, uint8_t **spki,

@@ -93,7 +93,9 @@ start_daemon
 step "pool client -> gnutls-serv with a raw key, pinned for its name"
 start_rawpk_serv rawserv srv "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
 ctl daemon policy set srv.example client --kinds rawpk
-ctl daemon trust add-pin "$SRV_PIN" --for srv.example --peers servers
+ctl daemon trust add-pin "$PKI/srv.pub" --for srv.example --peers servers
+grep -q "set trust pin:srv.example:$SRV_PIN" "$T/ctl.out" ||
+	fail "trust add-pin of a public key file: $(cat "$T/ctl.out")"
 try pinned "$SERV_PORT" srv.example || fail "pinned raw key refused: $(cat "$T/pinned.err")"
 grep -q "connected local= remote=srv.example" "$T/pinned.err" ||
 	fail "tlstunnel does not report the remote identity: $(cat "$T/pinned.err")"

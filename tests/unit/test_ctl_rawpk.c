@@ -222,6 +222,23 @@ static void test_generate_and_import(void **state)
 	assert_int_equal(rawpk_pin_hex(&d, hex2), 0);
 	assert_string_equal(hex2, hex);
 	free(spki2);
+
+	/* trust add-pin FILE: a public key pins by its hash; a certificate
+	 * is left to the certificate path; broken and missing files fail */
+	snprintf(pub, sizeof(pub), "%s/new.pub", dir);
+	assert_int_equal(ctl_rawpk_file_pin(pub, hex2, err, sizeof(err)), 1);
+	assert_string_equal(hex2, hex);
+	snprintf(pub, sizeof(pub), "%s/c.pem", dir);
+	assert_int_equal(ctl_rawpk_file_pin(pub, hex2, err, sizeof(err)), 0);
+	assert_int_equal(fx_sh(dir, "printf -- '-----BEGIN PUBLIC KEY-----\\n"
+			       "AAAA\\n-----END PUBLIC KEY-----\\n' >%s/bad.pub",
+			       dir), 0);
+	snprintf(pub, sizeof(pub), "%s/bad.pub", dir);
+	assert_int_equal(ctl_rawpk_file_pin(pub, hex2, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "does not parse"));
+	assert_int_equal(ctl_rawpk_file_pin("/nonexistent/p", hex2, err,
+					    sizeof(err)), -ENOENT);
 	free(spki);
 	fx_rmtree(dir);
 }
