@@ -10,6 +10,7 @@
 #include "cred_int.h"
 #include "dconfig.h"
 #include "keyproc.h"
+#include "rawpk.h"
 #include "tplog.h"
 
 #include <dirent.h>
@@ -106,6 +107,28 @@ void cred_check_validity(const char *what, gnutls_x509_crt_t leaf)
 		tplog(LOG_WARNING, "%s: certificate not yet valid", what);
 }
 
+/* A PEM "PUBLIC KEY" instead of a chain: one raw-key pcert. */
+static int load_rawpk(const gnutls_datum_t *pem, gnutls_pcert_st **out,
+		      unsigned *nout)
+{
+	gnutls_datum_t spki = { NULL, 0 };
+	gnutls_pcert_st *pc = gnutls_malloc(sizeof(*pc));
+	int rc = pc ? 0 : GNUTLS_E_MEMORY_ERROR;
+
+	if (rc == 0 && rawpk_spki_import(pem, GNUTLS_X509_FMT_PEM, &spki) < 0)
+		rc = GNUTLS_E_PK_INVALID_PUBKEY;
+	if (rc == 0)
+		rc = rawpk_pcert(pc, &spki);
+	gnutls_free(spki.data);
+	if (rc < 0) {
+		gnutls_free(pc);
+		return rc;
+	}
+	*out = pc;
+	*nout = 1;
+	return 0;
+}
+
 /* Parse the chain ourselves: it gives a clear error for a broken file
  * (and GnuTLS 3.7 leaks memory when the credential functions meet a
  * malformed PEM), and the leaf's validity is checked here: an expired or
@@ -124,6 +147,11 @@ static int load_chain(const char *name, const char *pem,
 	rc = gnutls_load_file(pem, &data);
 	if (rc < 0)
 		return rc;
+	if (rawpk_pem_is_pubkey(&data)) {	/* a raw public key identity */
+		rc = load_rawpk(&data, out, nout);
+		gnutls_free(data.data);
+		return rc;
+	}
 	rc = gnutls_x509_crt_list_import2(&list, &n, &data,
 					  GNUTLS_X509_FMT_PEM, 0);
 	gnutls_free(data.data);
@@ -181,6 +209,9 @@ int cred_shared_make(gnutls_pcert_st *pc, unsigned n, gnutls_privkey_t pk,
 
 	rc = sh ? gnutls_certificate_allocate_credentials(&c)
 		: GNUTLS_E_MEMORY_ERROR;
+	/* GnuTLS checks a certificate's key, not a raw key's */
+	if (rc == 0 && n > 0 && pc[0].type == GNUTLS_CRT_RAWPK)
+		rc = rawpk_check_key(&pc[0].cert, pk);
 	if (rc == 0)
 		rc = gnutls_certificate_set_key(c, NULL, 0, pc, (int)n, pk);
 	if (rc < 0) {
@@ -194,6 +225,7 @@ int cred_shared_make(gnutls_pcert_st *pc, unsigned n, gnutls_privkey_t pk,
 		atomic_init(&sh->refs, 1);
 		sh->cred = c;
 		sh->ncerts = n;
+		sh->rawpk = pc[0].type == GNUTLS_CRT_RAWPK;
 		*out = sh;
 	}
 	gnutls_free(pc);	/* set_key keeps a copy of the array */
@@ -284,6 +316,7 @@ static int add_identity(struct cred_files *f, const char *dir,
 	memset(id, 0, sizeof(*id));
 	id->name = copy;
 	id->cred = sh->cred;
+	id->rawpk = sh->rawpk;
 	id->roles = CRED_ROLE_BOTH;
 	id->sh = sh;
 	tplog(LOG_DEBUG, "identity %s loaded", name);

@@ -3,14 +3,16 @@
  * Two sources, merged into one immutable store:
  *
  * - Files (read at start and on SIGHUP only): localid_dir holds
- *   <identity>.pem with the chain (leaf first) and the key as
+ *   <identity>.pem with the chain (leaf first), or a single PEM
+ *   "PUBLIC KEY" for a raw public key identity, and the key as
  *   <identity>.key (PEM) or <identity>.p11 (one line, a PKCS#11 URI);
  *   trust_anchors (PEM file or directory of PEM files) and, with
  *   trust_system, the system store.  A file identity may be used in both
  *   roles by every uid.
  * - The policy database (read in one snapshot transaction at start, on
  *   SIGHUP and whenever the policy serial changed, see credwatch.h):
- *   localid.db x509 records that are not DISABLED (chain from the record,
+ *   localid.db x509 and rawpk records that are not DISABLED (chain, or
+ *   for rawpk the SubjectPublicKeyInfo, from the record,
  *   key by its key reference: a PEM file path or a PKCS#11 URI), with
  *   their roles and uids, and trust.db anchors ("anchor:" records).
  *   A name in localid.db belongs to the database: its identity replaces
@@ -18,7 +20,10 @@
  *   unusable record leaves the name without identity (fail closed).  A
  *   record that does not decode, whose certificates do not parse or
  *   whose key does not load is logged with its key and skipped; it is
- *   never fatal.  rawpk and krb5 records are not used.
+ *   never fatal.  krb5 records are not used here.
+ *   A name holds one credential: when it has both an x509 and a rawpk
+ *   record, the x509 record is served and the rawpk one is logged and
+ *   ignored.
  *
  * Keys are loaded by the key process (keyproc), which must be running:
  * this process holds the chain and a handle to the key only, and never
@@ -59,6 +64,8 @@ struct policydb;
 struct cred_identity {
 	char *name;				/* e.g. "host.example.com" */
 	gnutls_certificate_credentials_t cred;	/* chain + key, no trust */
+	int rawpk;		/* cred holds a raw public key (RFC 7250)
+				 * instead of a chain: see rawpk.h */
 	unsigned roles;				/* CRED_ROLE_* */
 	const uint32_t *uids;	/* requesters that may use it; none: any */
 	size_t nuids;

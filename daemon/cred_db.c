@@ -11,6 +11,7 @@
 #include "cred_int.h"
 #include "keyproc.h"
 #include "policydb.h"
+#include "rawpk.h"
 #include "tplog.h"
 
 #include <errno.h>
@@ -86,6 +87,7 @@ static struct cred_shared *reusable(const struct cred_store *prev,
 	gnutls_datum_t raw;
 
 	if (sh == NULL || !old->from_db || sh->keyref == NULL ||
+	    sh->rawpk != (r->kind == POLREC_CRED_RAWPK) ||
 	    sh->keyref_type != (int)r->keyref_type ||
 	    strcmp(sh->keyref, r->keyref) != 0 || sh->ncerts != r->ncerts)
 		return NULL;
@@ -140,23 +142,31 @@ static struct dbid *dbid_new(struct snap *sn, const char *id)
 static int on_localid(void *ctx, const char *id, const struct polrec_localid *r)
 {
 	struct snap *sn = ctx;
+	const char *kn = polrec_cred_name(r->kind);
 	struct dbid *d;
 
-	if (r->kind != POLREC_CRED_X509) {
-		tplog(LOG_DEBUG, "localid.db %s %s: only x509 identities are "
-		      "served", id, polrec_cred_name(r->kind));
+	if (r->kind != POLREC_CRED_X509 && r->kind != POLREC_CRED_RAWPK) {
+		tplog(LOG_DEBUG, "localid.db %s %s: only x509 and rawpk "
+		      "identities are served here", id, kn);
 		return 0;
 	}
 	if (strlen(id) > CRED_NAME_MAX) {
-		tplog(LOG_ERR, "localid.db %s x509: name longer than %d bytes; "
-		      "skipped", id, CRED_NAME_MAX);
+		tplog(LOG_ERR, "localid.db %s %s: name longer than %d bytes; "
+		      "skipped", id, kn, CRED_NAME_MAX);
 		return 0;
+	}
+	/* Keys sort by kind name, so a name's rawpk record comes right
+	 * before its x509 one; one credential per name: x509 wins. */
+	if (sn->n > 0 && strcmp(sn->ids[sn->n - 1].name, id) == 0) {
+		tplog(LOG_NOTICE, "localid.db %s: x509 and rawpk records; the "
+		      "x509 one is served", id);
+		dbid_clear(&sn->ids[--sn->n]);
 	}
 	d = dbid_new(sn, id);
 	if (d == NULL)
 		return -ENOMEM;
 	if (r->flags & POLREC_LIDF_DISABLED) {
-		tplog(LOG_DEBUG, "localid.db %s x509: disabled", id);
+		tplog(LOG_DEBUG, "localid.db %s %s: disabled", id, kn);
 		d->off = 1;
 		return 0;
 	}
@@ -235,13 +245,17 @@ static int import_chain(const struct dbid *d, gnutls_pcert_st **out)
 		gnutls_datum_t der = { d->rec.certs[n].data,
 				       (unsigned)d->rec.certs[n].len };
 
-		rc = gnutls_pcert_import_x509_raw(&pc[n], &der,
-						  GNUTLS_X509_FMT_DER, 0);
+		rc = d->rec.kind == POLREC_CRED_RAWPK
+			? rawpk_pcert(&pc[n], &der)
+			: gnutls_pcert_import_x509_raw(&pc[n], &der,
+						       GNUTLS_X509_FMT_DER, 0);
 		if (rc < 0)
-			tplog(LOG_ERR, "localid.db %s x509: certificate %u: "
-			      "%s; skipped", d->name, n + 1,
-			      gnutls_strerror(rc));
-		else if (n == 0 && gnutls_x509_crt_init(&leaf) == 0 &&
+			tplog(LOG_ERR, "localid.db %s %s: %s %u: %s; skipped",
+			      d->name, polrec_cred_name(d->rec.kind),
+			      d->rec.kind == POLREC_CRED_RAWPK ? "public key"
+			      : "certificate", n + 1, gnutls_strerror(rc));
+		else if (n == 0 && d->rec.kind == POLREC_CRED_X509 &&
+			 gnutls_x509_crt_init(&leaf) == 0 &&
 			 gnutls_x509_crt_import(leaf, &der,
 						GNUTLS_X509_FMT_DER) == 0) {
 			snprintf(what, sizeof(what), "localid.db %s x509",
@@ -284,8 +298,9 @@ static int build_one(const struct cred_files *f, struct dbid *d)
 	if (rc == KEYPROC_E_UNAVAILABLE)
 		return rc;
 	if (rc < 0) {	/* a URI may hold a pin-value: never logged */
-		tplog(LOG_ERR, "localid.db %s x509: key %s: %s; skipped",
-		      d->name, file ? r->keyref : "(PKCS#11 URI)",
+		tplog(LOG_ERR, "localid.db %s %s: key %s: %s; skipped",
+		      d->name, polrec_cred_name(r->kind),
+		      file ? r->keyref : "(PKCS#11 URI)",
 		      keyproc_strerror(rc));
 		return 1;
 	}
@@ -322,6 +337,7 @@ static void take_db(struct cred_identity *dst, struct dbid *d, int shadows)
 	memset(dst, 0, sizeof(*dst));
 	dst->name = d->name;
 	dst->cred = d->sh->cred;
+	dst->rawpk = d->sh->rawpk;
 	dst->roles = d->roles;
 	dst->uids = d->uids;
 	dst->nuids = d->nuids;

@@ -19,6 +19,7 @@ struct cred_shared {
 	int keyref_type;	/* database: POLREC_KEYREF_*; files: 0 */
 	char *keyref;		/* database: the key reference */
 	unsigned ncerts;	/* certificates in the chain */
+	int rawpk;		/* one raw public key, no chain */
 };
 
 /* What comes from files: read at start and on SIGHUP only, shared by the

@@ -77,6 +77,7 @@ struct session {
 	struct session_kdh *kdh;	/* TLS-KDH state, session_kdh.c */
 	struct kdh_bind *kbind;		/* valexp K, session_kdh_bind.c */
 	int kbind_wanted;		/* K asked for the exchange */
+	unsigned rawpk_offer;		/* session_rawpk.c: the ClientHello's */
 };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };

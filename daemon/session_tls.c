@@ -20,6 +20,7 @@
 #include "polsel.h"
 #include "priority.h"
 #include "relay.h"
+#include "session_rawpk.h"
 #include "validate.h"
 #include "tplog.h"
 
@@ -141,7 +142,9 @@ static int apply_priority(struct session *s)
 
 	if (priority_with_versions(p->priority ? p->priority : s->priority,
 				   p->min_version, p->max_version, text,
-				   sizeof(text)) < 0) {
+				   sizeof(text)) < 0 ||
+	    session_rawpk_priority(p->kinds, session_rawpk_local(s), s->server,
+				   text, sizeof(text)) < 0) {
 		snprintf(s->why, sizeof(s->why), "rule %s: priority too long",
 			 rule);
 		return GNUTLS_E_INVALID_REQUEST;
@@ -195,6 +198,10 @@ static int use_identity(struct session *s, const char *name)
 	}
 	if (cred_identity_allowed(s->ident, s->server, s->uid, s->why,
 				  sizeof(s->why)) < 0) {
+		s->ident = NULL;
+		return -EACCES;
+	}
+	if (session_rawpk_check_identity(s) < 0) {
 		s->ident = NULL;
 		return -EACCES;
 	}
@@ -294,10 +301,12 @@ static void begin_handshake(struct session *s)
 	if (!s->server && session_kdh_client_prepare(s) != 0)
 		return;		/* fetching the ticket, or refused */
 	rc = gnutls_init(&s->tls, (s->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-			 GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+			 GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
+			 GNUTLS_ENABLE_RAWPK);
 	if (rc < 0)
 		goto fail;
 	gnutls_session_set_ptr(s->tls, s);
+	session_rawpk_setup(s);	/* raw keys only where a rule allows them */
 	/* A server's rule is known only once the ClientHello names it. */
 	rc = apply_priority(s);
 	if (rc < 0)
@@ -434,6 +443,8 @@ static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
 
 	s->remoteid[0] = '\0';
 	rc = check_version(s, why, whylen);
+	if (rc == 0)
+		rc = session_rawpk_check_negotiated(s, why, whylen);
 	if (rc < 0)
 		return rc;
 	rc = s->kdh != NULL ? session_kdh_check(s, why, whylen) : 1;
@@ -453,6 +464,9 @@ static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
 		snprintf(why, whylen, "the peer presented no certificate");
 		return -EACCES;
 	}
+	if (gnutls_certificate_type_get2(s->tls, GNUTLS_CTYPE_PEERS) ==
+	    GNUTLS_CRT_RAWPK)
+		return session_rawpk_validate(s, &chain[0], why, whylen);
 	return s->server ? validate_client(s, chain, n, why, whylen)
 			 : validate_server(s, chain, n, why, whylen);
 }
@@ -541,6 +555,13 @@ static void step_handshake(struct session *s)
 	} else if (s->why[0] != '\0') {
 		gnutls_alert_send_appropriate(s->tls, rc);
 		session_fail(s, EACCES, "%s", s->why);
+	} else if (session_rawpk_explain(s, rc, s->why, sizeof(s->why))) {
+		const char *alert = alert_text(s, rc);
+
+		gnutls_alert_send_appropriate(s->tls, rc);
+		session_fail(s, ECONNABORTED, "%s: TLS handshake failed: %s%s%s",
+			     s->why, gnutls_strerror(rc), alert[0] ? ": " : "",
+			     alert);
 	} else {
 		const char *alert = alert_text(s, rc);
 		const char *rule = s->decision && s->decision->have_record
@@ -673,7 +694,7 @@ void session_go_relay(struct session *s)
 	s->state = S_RELAY;
 	snprintf(st->localid, sizeof(st->localid), "%s", s->localid);
 	snprintf(st->remoteid, sizeof(st->remoteid), "%s", s->remoteid);
-	desc = gnutls_session_get_desc(s->tls);
+	desc = session_rawpk_desc(s->tls);
 	tplog(LOG_INFO, "%s: established %s role: local=\"%s\" remote=\"%s\" %s",
 	      s->peer, s->server ? "server" : "client", s->localid, s->remoteid,
 	      desc ? desc : "");

@@ -14,7 +14,9 @@
 #include "ocsp_fetch.h"
 #include "policydb.h"
 #include "polsel.h"
+#include "rawpk.h"
 #include "tplog.h"
+#include "validate_rawpk.h"
 #include "valexp.h"
 
 struct vctx {
@@ -22,6 +24,7 @@ struct vctx {
 	const gnutls_datum_t *chain;
 	unsigned n;
 	gnutls_x509_crt_t leaf;		/* NULL: the peer showed none */
+	int rawpk;			/* chain[0] is a raw public key */
 	char spki[2 * 32 + 1];		/* SHA-256 of the leaf's SPKI, hex */
 	char proven[128];		/* identity some predicate proved */
 };
@@ -232,7 +235,7 @@ static int p_pin(struct vctx *v, int tofu, char *why, size_t len)
 	char prefix[POLREC_KEY_MAX];
 	int bound, any;
 
-	if (v->leaf == NULL)
+	if (v->leaf == NULL && !v->rawpk)
 		return snprintf(why, len, NO_CERT), 0;
 	if (v->in->db == NULL || policydb_begin(v->in->db, &txn, 0) < 0)
 		return snprintf(why, len, "no policy database for pins"), 0;
@@ -523,20 +526,38 @@ static int p_role(struct vctx *v, int server, char *why, size_t len)
 	return 0;
 }
 
+/* A raw public key: validate_rawpk.h says what each letter means. */
+static int rawpk_predicate(struct vctx *v, char letter, char *why, size_t len)
+{
+	const gnutls_datum_t *spki = &v->chain[0];
+	struct validate_rawpk r = { v->in->tls, v->in->server, v->in->remoteid,
+				    v->in->db, spki, v->spki };
+	char id[128];
+	int rc = validate_rawpk_predicate(&r, letter, id, sizeof(id), why, len);
+
+	if (rc == 1 && id[0] != '\0')
+		prove(v, id);
+	return rc;
+}
+
 static int predicate(void *ctx, char letter, char *why, size_t len)
 {
 	struct vctx *v = ctx;
+	int rc;
 
 	if (letter == 'K')
 		return validate_kdh_k(v->in, v->proven, sizeof(v->proven), why,
 				      len);
 	if (v->in->kdh_peer != NULL) {
-		int rc = validate_kdh(v->in, letter, v->proven,
-				      sizeof(v->proven), why, len);
-
+		rc = validate_kdh(v->in, letter, v->proven, sizeof(v->proven),
+				  why, len);
 		if (rc != VALIDATE_KDH_GENERIC)
 			return rc;
 	}
+	rc = v->rawpk ? rawpk_predicate(v, letter, why, len)
+		      : VALIDATE_RAWPK_COMMON;
+	if (rc != VALIDATE_RAWPK_COMMON)
+		return rc;
 	switch (letter) {
 	case 'I': return p_identity(v, 0, why, len);
 	case 'i': return p_identity(v, 1, why, len);
@@ -572,6 +593,11 @@ static int import_leaf(struct vctx *v)
 	v->chain = gnutls_certificate_get_peers(v->in->tls, &v->n);
 	if (v->chain == NULL || v->n == 0)
 		return 0;
+	if (gnutls_certificate_type_get2(v->in->tls, GNUTLS_CTYPE_PEERS) ==
+	    GNUTLS_CRT_RAWPK) {
+		v->rawpk = 1;
+		return rawpk_pin_hex(&v->chain[0], v->spki) < 0 ? -EBADMSG : 0;
+	}
 	if (gnutls_x509_crt_init(&v->leaf) < 0)
 		return -ENOMEM;
 	if (gnutls_x509_crt_import(v->leaf, &v->chain[0],

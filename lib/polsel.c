@@ -109,13 +109,6 @@ static int apply_rule(const struct polsel_query *q, struct polsel_decision *d,
 			 (unsigned)q->uid);
 		return -EACCES;
 	}
-	if (d->have_record && d->pol.kinds != 0 &&
-	    !(d->pol.kinds & (POLREC_KIND_BIT(POLREC_CRED_X509) |
-			      POLREC_KIND_BIT(POLREC_CRED_KRB5)))) {
-		snprintf(why, whylen, "rule %s: allows no credential kind this "
-			 "daemon offers (x509, krb5)", d->rule);
-		return -EACCES;
-	}
 	text = d->have_record && d->pol.valexp != NULL ? d->pol.valexp
 		: q->role == POLREC_ROLE_CLIENT ? POLSEL_DEFAULT_CLIENT
 						: POLSEL_DEFAULT_SERVER;

@@ -2,6 +2,7 @@
  * certificate, key and CRL files it names.  Key bytes are read only to
  * check that a key file fits its certificate; they never leave here. */
 #include "ctl.h"
+#include "ctl_rawpk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -428,6 +429,10 @@ static int build_trust_certs(struct ctl_actions *acts, const struct ctl_cmd *c,
 		r.bound_id = (char *)c->for_id;
 	if (c->file == NULL)
 		return put_trust(acts, &r, c->hex, err, errlen);
+	/* a raw public key (PEM PUBLIC KEY) pins or revokes by its hash */
+	if (r.kind != POLREC_TRUST_ANCHOR &&
+	    (rc = ctl_rawpk_file_pin(c->file, hex, err, errlen)) != 0)
+		return rc < 0 ? rc : put_trust(acts, &r, hex, err, errlen);
 	rc = load_chain(c->file, &ch, err, errlen);
 	n = r.kind == POLREC_TRUST_ANCHOR ? ch.n : 1;
 	for (unsigned i = 0; rc == 0 && i < n; i++) {

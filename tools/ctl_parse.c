@@ -1,6 +1,7 @@
 /* tlspool-ctl: command lines and txn files into struct ctl_cmd.  Syntax
  * and values only; no file is opened here. */
 #include "ctl.h"
+#include "ctl_rawpk.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,6 +84,7 @@ void ctl_usage(FILE *out)
 		     "commands:\n");
 	for (size_t i = 0; i < NSPECS; i++)
 		fprintf(out, "  %s\n", specs[i].usage);
+	ctl_rawpk_usage(out);
 	fprintf(out, "  txn FILE   (the commands above that change something,"
 		     " one per line, in one transaction)\n"
 		     "  explain --role client|server [--local ID] [--remote ID]"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_rawpk.h"
 #include "dconfig.h"
 #include "tplog.h"
 
@@ -252,6 +253,44 @@ static int run_counters(struct ctl_main *m, int argc, char **argv)
 	return rc;
 }
 
+/* rawpk generate|import|pin (ctl_rawpk.h) */
+static int run_rawpk(struct ctl_main *m, int argc, char **argv)
+{
+	struct ctl_rawpk_cmd c;
+	struct ctl_actions acts = { 0 };
+	struct policydb *db = NULL;
+	char err[CTL_ERRLEN];
+	uint8_t *spki = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (ctl_rawpk_parse(argc - 1, argv + 1, &c, err, sizeof(err)) < 0)
+		return fail(CTL_EXIT_USAGE, err);
+	if (c.op == CTL_RAWPK_PIN && c.file != NULL) {
+		rc = ctl_rawpk_file_spki(c.file, &spki, &len, err, sizeof(err));
+	} else if (c.op == CTL_RAWPK_PIN) {
+		rc = open_db(m, 0, &db);
+		if (rc != 0)
+			return rc;
+		rc = ctl_rawpk_db_spki(db, c.id, &spki, &len, err, sizeof(err));
+		policydb_close(db);
+	} else {
+		rc = ctl_rawpk_build(&c, &acts, &spki, &len, err, sizeof(err));
+		if (rc == 0 && (rc = apply(m, &acts)) != CTL_EXIT_OK) {
+			ctl_actions_free(&acts);
+			free(spki);
+			return rc;
+		}
+	}
+	ctl_actions_free(&acts);
+	if (rc < 0)
+		rc = fail(CTL_EXIT_FAIL, err);
+	else if (ctl_rawpk_print_pin(stdout, spki, len) < 0)
+		rc = fail(CTL_EXIT_FAIL, "the public key does not parse");
+	free(spki);
+	return rc;
+}
+
 static const struct ctl_sub subs[] = {
 	{ "localid", run_db },
 	{ "disclose", run_db },
@@ -262,6 +301,7 @@ static const struct ctl_sub subs[] = {
 	{ "explain", run_explain },
 	{ "status", run_counters },
 	{ "metrics", run_counters },
+	{ "rawpk", run_rawpk },
 };
 
 int main(int argc, char **argv)
