@@ -46,6 +46,8 @@ static const struct key keys[] = {
 	{ "default_localid", K_STR, OFF(default_localid) },
 	{ "tls_priority", K_STR, OFF(tls_priority) },
 	{ "dnssec_rootkey", K_STR, OFF(dnssec_rootkey) },
+	{ "dnssec_config", K_STR, OFF(dnssec_config) },
+	{ "dnssec_forwarder", K_STR, OFF(dnssec_forwarder) },
 	{ "pkcs11_pin", K_STR, OFF(pkcs11_pin) },
 	{ "tls_onthefly_signcert", K_STR, OFF(tls_onthefly_signcert) },
 	{ "tls_onthefly_signkey", K_STR, OFF(tls_onthefly_signkey) },
@@ -280,7 +282,8 @@ void dconfig_free(struct dconfig *c)
 			  &c->pid_file, &c->state_dir, &c->dbenv_dir,
 			  &c->localid_dir, &c->trust_anchors,
 			  &c->default_localid, &c->tls_priority,
-			  &c->dnssec_rootkey, &c->pkcs11_pin,
+			  &c->dnssec_rootkey, &c->dnssec_config,
+			  &c->dnssec_forwarder, &c->pkcs11_pin,
 			  &c->tls_onthefly_signcert, &c->tls_onthefly_signkey };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {

@@ -63,6 +63,9 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	conf.timeout_ms = cfg->handshake_timeout_ms;
 	pthread_mutex_unlock(&conf.lock);
 	ocsp_fetch_set_timeout(cfg->ocsp_timeout_ms);	/* valexp O/o */
+	if (dnssec_configure(cfg->dnssec_rootkey, cfg->dnssec_config,
+			     cfg->dnssec_forwarder) < 0)	/* valexp D/d */
+		tplog(LOG_ERR, "DNSSEC settings: out of memory");
 }
 
 void session_config_clear(void)
@@ -110,6 +113,7 @@ void session_unref(struct session *s)
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
+	dnssec_answer_clear(&s->dane);
 	if (s->decision != NULL) {
 		polsel_decision_free(s->decision);
 		free(s->decision);

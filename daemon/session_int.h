@@ -8,6 +8,7 @@
 #include <gnutls/gnutls.h>
 
 #include "ctlkey.h"
+#include "dnssec.h"
 #include "metrics.h"
 #include "ocsp_fetch.h"
 #include "session.h"
@@ -68,6 +69,9 @@ struct session {
 	char ocsp_url[OCSP_URL_MAX];
 	struct ocsp_result ocsp;	/* valid in OCSP_ST_ANSWERED */
 	struct ev_timer ocsp_timer;
+	/* DANE (D/d), session_dane.c: the TLSA lookup, same pattern. */
+	int dane_state;			/* OCSP_ST_* values */
+	struct dnssec_answer dane;	/* valid in OCSP_ST_ANSWERED */
 };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };
@@ -110,6 +114,11 @@ void session_validate(struct session *s);
 /* session_ocsp.c: ask the OCSP responder for q (taken over) while s
  * waits in S_VALIDATE; session_validate runs again with the answer. */
 void session_ask_ocsp(struct session *s, struct ocsp_query *q);
+/* session_dane.c: look up the TLSA records at name while s waits in
+ * S_VALIDATE; session_validate runs again with the answer.  And: the
+ * peer's TCP port (0 unknown). */
+void session_ask_dane(struct session *s, const char *name);
+unsigned session_peer_port(const struct session *s);
 
 /* session_lid.c: ask the registered identity chooser, if any and if its
  * SKIP_ flags do not let disclose.db answer: 1 asked (the answer comes

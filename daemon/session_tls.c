@@ -379,20 +379,25 @@ static int check_version(struct session *s, char *why, size_t whylen)
 
 /* A rule with a validation expression decides alone; the application's
  * flags cannot relax what the administrator requires.  -EINPROGRESS:
- * the OCSP responder must be asked first (q says how). */
-static int validate_by_rule(struct session *s, struct ocsp_query *q,
-			    char *why, size_t whylen)
+ * the OCSP responder must be asked first (q says how), or the TLSA
+ * records looked up (tname says where). */
+static int validate_expr(struct session *s, const char *rule,
+			 const char *valexp, struct ocsp_query *q, char *tname,
+			 char *why, size_t whylen)
 {
 	struct validate_input in = {
 		.tls = s->tls,
 		.server = s->server,
 		.remoteid = s->req.pio_data.pioc_starttls.remoteid,
-		.rule = s->decision->rule,
-		.valexp = s->decision->valexp,
+		.rule = rule,
+		.valexp = valexp,
 		.creds = s->creds,
 		.db = s->db,
 		.ocsp = s->ocsp_state == OCSP_ST_ANSWERED ? &s->ocsp : NULL,
 		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
+		.tlsa = s->dane_state == OCSP_ST_ANSWERED ? &s->dane : NULL,
+		.tlsa_name = s->dane_state == OCSP_ST_NONE ? tname : NULL,
+		.port = session_peer_port(s),
 	};
 
 	return validate_rule(&in, s->remoteid, sizeof(s->remoteid), why,
@@ -400,11 +405,14 @@ static int validate_by_rule(struct session *s, struct ocsp_query *q,
 }
 
 /* Fail closed: without a rule's expression, what the peer must prove
- * follows from the flags (the secure default). */
-static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
-			 size_t whylen)
+ * follows from the flags (the secure default).  A client with DNSSEC
+ * configured also takes DANE where DNSSEC-secure TLSA records exist
+ * (POLSEL_DEFAULT_CLIENT_DANE). */
+static int validate_peer(struct session *s, struct ocsp_query *q,
+			 char *tname, char *why, size_t whylen)
 {
-	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	uint32_t flags = st->flags;
 	unsigned n = 0;
 	const gnutls_datum_t *chain;
 	int rc;
@@ -414,9 +422,16 @@ static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
 	if (rc < 0)
 		return rc;
 	if (s->decision->have_record && s->decision->pol.valexp != NULL)
-		return validate_by_rule(s, q, why, whylen);
+		return validate_expr(s, s->decision->rule,
+				     s->decision->valexp, q, tname, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
+	if (!s->server && st->remoteid[0] != '\0' && dnssec_enabled())
+		return validate_expr(s, "", flags &
+				     PIOF_STARTTLS_DOMAIN_REPRESENTS_USER ?
+				     POLSEL_DEFAULT_CLIENT_DANE_DOMAIN :
+				     POLSEL_DEFAULT_CLIENT_DANE, q, tname, why,
+				     whylen);
 	chain = gnutls_certificate_get_peers(s->tls, &n);
 	if (chain == NULL || n == 0) {
 		if (s->server && client_auth(s) != GNUTLS_CERT_REQUIRE)
@@ -460,11 +475,17 @@ static void validated(struct session *s, int rc, const char *why)
 void session_validate(struct session *s)
 {
 	struct ocsp_query q;
-	char why[200];
+	char why[200], tname[DNSSEC_NAME_MAX] = "";
 	int rc;
 
 	memset(&q, 0, sizeof(q));
-	rc = validate_peer(s, &q, why, sizeof(why));
+	rc = validate_peer(s, &q, tname, why, sizeof(why));
+	if (rc == -EINPROGRESS && tname[0] != '\0' &&
+	    s->dane_state == OCSP_ST_NONE) {
+		ocsp_query_clear(&q);
+		session_ask_dane(s, tname);	/* valexp D/d */
+		return;
+	}
 	if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
 		session_ask_ocsp(s, &q);	/* valexp O/o */
 		return;
@@ -472,7 +493,8 @@ void session_validate(struct session *s)
 	ocsp_query_clear(&q);
 	if (rc == -EINPROGRESS) {
 		rc = -EACCES;
-		snprintf(why, sizeof(why), "the OCSP check did not finish");
+		snprintf(why, sizeof(why), "the OCSP or TLSA check did not "
+			 "finish");
 	}
 	validated(s, rc, why);
 }

@@ -15,6 +15,7 @@ struct cred_store;
 struct ocsp_query;
 struct ocsp_result;
 struct policydb;
+struct dnssec_answer;
 
 struct validate_input {
 	gnutls_session_t tls;
@@ -29,15 +30,31 @@ struct validate_input {
 	 * caller cannot ask, O/o then count the responder as unavailable). */
 	const struct ocsp_result *ocsp;
 	struct ocsp_query *ocsp_query;
+	/* DANE (D/d): the TLSA answer once asked (NULL before); tlsa_name
+	 * (DNSSEC_NAME_MAX bytes, or NULL: the caller cannot ask) receives
+	 * the name to ask; port: the peer's TCP port (0: unknown). */
+	const struct dnssec_answer *tlsa;
+	char *tlsa_name;
+	unsigned port;
 };
 
 /* 0 accept (with the proven identity in remoteid_out, "" when the peer
  * showed none), -EACCES refuse with the reason in why.  -EINPROGRESS:
  * the expression asked O or o before the responder was: *ocsp_query is
- * filled (ocsp_fetch.h); ask it and call again with ocsp set.  Other
+ * filled (ocsp_fetch.h); ask it and call again with ocsp set.  Or it
+ * asked D or d before the TLSA lookup: tlsa_name is filled; look it up
+ * (dnssec.h) and call again with tlsa set.  Other
  * predicates are then asked again, so none may depend on being asked
  * once (p's pin written on first use is found the second time). */
 int validate_rule(const struct validate_input *in, char *remoteid_out,
 		  size_t remoteid_len, char *why, size_t whylen);
+
+/* validate_dane.c: the D (strict) and d predicates on the peer's chain;
+ * 1, 0, -EACCES (refuse whatever the rest says: bogus DNSSEC, or secure
+ * TLSA records that the chain does not match, for d) or -EINPROGRESS
+ * (tlsa_name filled).  proven receives the host name on a match. */
+int validate_dane(const struct validate_input *in,
+		  const gnutls_datum_t *chain, unsigned n, int strict,
+		  char *proven, size_t provenlen, char *why, size_t whylen);
 
 #endif
