@@ -30,8 +30,25 @@ CA_CERT=$(cert_sha256 "$PKI/ca.pem")
 CA_CERT512=$(cert_sha512 "$PKI/ca.pem")
 WRONG=$(spki_sha256 "$PKI/attacker.pem")
 
+# tlspool-ctl dane --local prints the records to publish: the 3 1 1 one
+# for hctl3 and the 2 1 1 one (renamed) for hctl2.
+mkdir -p "$T/ctl.lid"
+cat "$PKI/srv.pem" "$PKI/ca.pem" >"$T/ctl.lid/hctl3.dane.test.pem"
+printf 'localid_dir %s\nstate_dir %s\n' "$T/ctl.lid" "$T/ctl.state" >"$T/ctl.conf"
+"$CTL" -c "$T/ctl.conf" dane --local hctl3.dane.test --port "$P" >"$T/ctl.dane" ||
+	fail "tlspool-ctl dane failed"
+cat "$T/ctl.dane" | sed 's/^/    /'
+grep -q "^_$P._tcp.hctl3.dane.test.[[:space:]].*TLSA[[:space:]]3 1 1 $LEAF_SPKI\$" "$T/ctl.dane" ||
+	fail "tlspool-ctl dane: no 3 1 1 record for the leaf"
+grep -q "TLSA[[:space:]]2 1 1 $CA_SPKI\$" "$T/ctl.dane" ||
+	fail "tlspool-ctl dane: no 2 1 1 record for the CA"
+"$CTL" -c "$T/ctl.conf" dane --local nosuch.dane.test >/dev/null 2>&1 &&
+	fail "tlspool-ctl dane: an unknown identity succeeded"
+
 {
 	zone_head dane.test
+	grep -E 'TLSA[[:space:]]+3 1 1 ' "$T/ctl.dane"
+	grep -E 'TLSA[[:space:]]+2 1 1 ' "$T/ctl.dane" | sed "s/hctl3/hctl2/"
 	echo "_$P._tcp.h311 IN TLSA 3 1 1 $LEAF_SPKI"
 	echo "_$P._tcp.h301 IN TLSA 3 0 1 $LEAF_CERT"
 	echo "_$P._tcp.h211 IN TLSA 2 1 1 $CA_SPKI"
@@ -106,6 +123,10 @@ accepted dane-202 "$P" h202.dane.test
 accepted dane-111 "$P" h111.dane.test
 accepted dane-001 "$P" h001.dane.test
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer logged"
+
+step "D: the records tlspool-ctl dane printed"
+accepted dane-ctl3 "$P" hctl3.dane.test
+accepted dane-ctl2 "$P" hctl2.dane.test
 
 step "D: several records, one matches; none matches; no TLSA; CNAME"
 accepted dane-many "$P" hmany.dane.test
