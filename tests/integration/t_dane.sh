@@ -15,7 +15,7 @@ make_ca
 make_ca attacker "Attacker CA"
 make_cert srv --dns '*.dane.test' --dns '*.insec.dane.test' \
 	--dns '*.bogus.test' --dns '*.expired.test' --dns 'target.dane.test'
-make_cert evil --ca attacker --dns hsplice.dane.test
+make_cert evil --ca attacker --dns hsplice.dane.test --dns hpkix1.dane.test
 cat "$PKI/evil.pem" "$PKI/attacker.pem" "$PKI/ca.pem" >"$PKI/evil.chain.pem"
 
 start_gnutls_serv good srv
@@ -29,6 +29,7 @@ CA_SPKI=$(spki_sha256 "$PKI/ca.pem")
 CA_CERT=$(cert_sha256 "$PKI/ca.pem")
 CA_CERT512=$(cert_sha512 "$PKI/ca.pem")
 WRONG=$(spki_sha256 "$PKI/attacker.pem")
+EVIL_SPKI=$(spki_sha256 "$PKI/evil.pem")
 
 # tlspool-ctl dane --local prints the records to publish: the 3 1 1 one
 # for hctl3 and the 2 1 1 one (renamed) for hctl2.
@@ -64,6 +65,8 @@ grep -q "TLSA[[:space:]]2 1 1 $CA_SPKI\$" "$T/ctl.dane" ||
 	echo "_$P._tcp.hcname IN CNAME _tlsa.target"
 	echo "_tlsa.target IN TLSA 3 1 1 $LEAF_SPKI"
 	echo "_$Q._tcp.hsplice IN TLSA 2 0 1 $CA_CERT"
+	echo "_$Q._tcp.hpkix1 IN TLSA 1 1 1 $EVIL_SPKI"
+	echo "_$Q._tcp.hee3 IN TLSA 3 1 1 $EVIL_SPKI"
 	echo "insec IN NS ns.insec"
 	echo "ns.insec IN A 127.0.0.1"
 } >"$ZONES/dane.test"
@@ -136,6 +139,10 @@ accepted dane-cname "$P" hcname.dane.test
 
 step "D: usage 2 refuses a spliced chain [attacker leaf, attacker CA, real TA]"
 refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TLSA record matches"
+
+step "PKIX-EE needs the PKIX chain; DANE-EE ignores chain and name"
+refused dane-pkix1 "$Q" hpkix1.dane.test "D: _$Q._tcp.hpkix1.dane.test: no TLSA record matches the chain; PKIX: "
+accepted dane-ee3 "$Q" hee3.dane.test
 
 step "d: falls back on an insecure delegation, D refuses there"
 ctl policy set .insec.dane.test client --valexp 'dIT&|'
