@@ -66,6 +66,7 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	if (dnssec_configure(cfg->dnssec_rootkey, cfg->dnssec_config,
 			     cfg->dnssec_forwarder) < 0)	/* valexp D/d */
 		tplog(LOG_ERR, "DNSSEC settings: out of memory");
+	gdir_set_anchors(cfg->trust_anchors);	/* valexp G/g */
 }
 
 void session_config_clear(void)
@@ -114,6 +115,7 @@ void session_unref(struct session *s)
 		cred_store_unref(s->creds);
 	free(s->priority);
 	dnssec_answer_clear(&s->dane);
+	dnssec_answer_clear(&s->gdir_srv);
 	if (s->decision != NULL) {
 		polsel_decision_free(s->decision);
 		free(s->decision);

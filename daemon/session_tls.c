@@ -379,11 +379,19 @@ static int check_version(struct session *s, char *why, size_t whylen)
 
 /* A rule with a validation expression decides alone; the application's
  * flags cannot relax what the administrator requires.  -EINPROGRESS:
- * the OCSP responder must be asked first (q says how), or the TLSA
- * records looked up (tname says where). */
+ * the OCSP responder must be asked first, the TLSA records or the
+ * directory's SRV records looked up, or the directory asked (a says
+ * which). */
+struct asks {
+	struct ocsp_query q;		/* O/o */
+	char tname[DNSSEC_NAME_MAX];	/* D/d */
+	char gname[DNSSEC_NAME_MAX];	/* G/g: the SRV name */
+	struct gdir_query gq;		/* G/g: the directory */
+};
+
 static int validate_expr(struct session *s, const char *rule,
-			 const char *valexp, struct ocsp_query *q, char *tname,
-			 char *why, size_t whylen)
+			 const char *valexp, struct asks *a, char *why,
+			 size_t whylen)
 {
 	struct validate_input in = {
 		.tls = s->tls,
@@ -394,10 +402,17 @@ static int validate_expr(struct session *s, const char *rule,
 		.creds = s->creds,
 		.db = s->db,
 		.ocsp = s->ocsp_state == OCSP_ST_ANSWERED ? &s->ocsp : NULL,
-		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
+		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? &a->q : NULL,
 		.tlsa = s->dane_state == OCSP_ST_ANSWERED ? &s->dane : NULL,
-		.tlsa_name = s->dane_state == OCSP_ST_NONE ? tname : NULL,
+		.tlsa_name = s->dane_state == OCSP_ST_NONE ? a->tname : NULL,
 		.port = session_peer_port(s),
+		.gdir_srv = s->gdir_state >= GDIR_ST_SRV_ANSWERED ?
+			    &s->gdir_srv : NULL,
+		.gdir_srv_name = s->gdir_state == GDIR_ST_NONE ? a->gname
+							       : NULL,
+		.gdir = s->gdir_state == GDIR_ST_ANSWERED ? &s->gdir : NULL,
+		.gdir_query = s->gdir_state == GDIR_ST_SRV_ANSWERED ? &a->gq
+								   : NULL,
 	};
 
 	return validate_rule(&in, s->remoteid, sizeof(s->remoteid), why,
@@ -408,8 +423,8 @@ static int validate_expr(struct session *s, const char *rule,
  * follows from the flags (the secure default).  A client with DNSSEC
  * configured also takes DANE where DNSSEC-secure TLSA records exist
  * (POLSEL_DEFAULT_CLIENT_DANE). */
-static int validate_peer(struct session *s, struct ocsp_query *q,
-			 char *tname, char *why, size_t whylen)
+static int validate_peer(struct session *s, struct asks *a, char *why,
+			 size_t whylen)
 {
 	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
 	uint32_t flags = st->flags;
@@ -423,15 +438,14 @@ static int validate_peer(struct session *s, struct ocsp_query *q,
 		return rc;
 	if (s->decision->have_record && s->decision->pol.valexp != NULL)
 		return validate_expr(s, s->decision->rule,
-				     s->decision->valexp, q, tname, why, whylen);
+				     s->decision->valexp, a, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
 	if (!s->server && st->remoteid[0] != '\0' && dnssec_enabled())
 		return validate_expr(s, "", flags &
 				     PIOF_STARTTLS_DOMAIN_REPRESENTS_USER ?
 				     POLSEL_DEFAULT_CLIENT_DANE_DOMAIN :
-				     POLSEL_DEFAULT_CLIENT_DANE, q, tname, why,
-				     whylen);
+				     POLSEL_DEFAULT_CLIENT_DANE, a, why, whylen);
 	chain = gnutls_certificate_get_peers(s->tls, &n);
 	if (chain == NULL || n == 0) {
 		if (s->server && client_auth(s) != GNUTLS_CERT_REQUIRE)
@@ -474,29 +488,30 @@ static void validated(struct session *s, int rc, const char *why)
  * answered (session_ocsp.c). */
 void session_validate(struct session *s)
 {
-	struct ocsp_query q;
-	char why[200], tname[DNSSEC_NAME_MAX] = "";
+	struct asks a;
+	char why[200];
 	int rc;
 
-	memset(&q, 0, sizeof(q));
-	rc = validate_peer(s, &q, tname, why, sizeof(why));
-	if (rc == -EINPROGRESS && tname[0] != '\0' &&
-	    s->dane_state == OCSP_ST_NONE) {
-		ocsp_query_clear(&q);
-		session_ask_dane(s, tname);	/* valexp D/d */
-		return;
+	memset(&a, 0, sizeof(a));
+	rc = validate_peer(s, &a, why, sizeof(why));
+	if (rc == -EINPROGRESS && a.tname[0] != '\0') {
+		session_ask_dane(s, a.tname);		/* valexp D/d */
+	} else if (rc == -EINPROGRESS && a.gname[0] != '\0') {
+		session_ask_gdir_srv(s, a.gname);	/* valexp G/g */
+	} else if (rc == -EINPROGRESS && a.gq.host[0] != '\0') {
+		session_ask_gdir(s, &a.gq);		/* takes gq over */
+	} else if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
+		session_ask_ocsp(s, &a.q);		/* valexp O/o */
+	} else {
+		if (rc == -EINPROGRESS) {
+			rc = -EACCES;
+			snprintf(why, sizeof(why), "the OCSP, TLSA or "
+				 "directory check did not finish");
+		}
+		validated(s, rc, why);
 	}
-	if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
-		session_ask_ocsp(s, &q);	/* valexp O/o */
-		return;
-	}
-	ocsp_query_clear(&q);
-	if (rc == -EINPROGRESS) {
-		rc = -EACCES;
-		snprintf(why, sizeof(why), "the OCSP or TLSA check did not "
-			 "finish");
-	}
-	validated(s, rc, why);
+	ocsp_query_clear(&a.q);
+	gdir_query_clear(&a.gq);
 }
 
 static void handshake_done(struct session *s)

@@ -470,6 +470,22 @@ static int p_dane(struct vctx *v, int strict, char *why, size_t len)
 	return rc;
 }
 
+/* ---- global directory: G g (validate_gdir.c) ---- */
+
+static int p_gdir(struct vctx *v, int relaxed, char *why, size_t len)
+{
+	char id[128] = "";
+	int rc;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	rc = validate_gdir(v->in, v->chain, v->n, relaxed, id, sizeof(id),
+			   why, len);
+	if (rc == 1)
+		prove(v, id);
+	return rc;
+}
+
 /* ---- the session: F f L l Q q S s C c ---- */
 
 static int p_forward_secrecy(struct vctx *v, char *why, size_t len)
@@ -557,6 +573,8 @@ static int predicate(void *ctx, char letter, char *why, size_t len)
 	case 'r': return p_revocation(v, 1, why, len);
 	case 'D':
 	case 'd': return p_dane(v, letter == 'D', why, len);
+	case 'G':
+	case 'g': return p_gdir(v, letter == 'g', why, len);
 	case 'O': return p_online(v, 0, why, len);
 	case 'o': return p_online(v, 1, why, len);
 	case 'F':

@@ -31,7 +31,7 @@
 #include "polrec.h"
 
 /* Predicates the daemon evaluates (valexp letters). */
-#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOoDd"
+#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOoDdGg"
 
 /* Secure default expressions (documented above). */
 #define POLSEL_DEFAULT_CLIENT "IT&"

@@ -7,7 +7,7 @@ pkgs=(
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
 	clang libclang-rt-14-dev
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
-	nsd ldnsutils
+	nsd ldnsutils slapd ldap-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do
