@@ -28,6 +28,7 @@ struct dns_ctx {
 	unsigned gen;		/* settings it was made from */
 	unsigned pending;	/* queries not yet answered */
 	int retired;		/* settings changed: free when idle */
+	int processing;		/* inside ub_process: never free here */
 	struct cache_ent *cache;	/* DNSSEC_CACHE_MAX */
 };
 
@@ -60,6 +61,12 @@ static char *dup_or_null(const char *s, int *oom)
 	return d;
 }
 
+static int same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 int dnssec_configure(const char *rootkey, const char *config_file,
 		     const char *forwarder)
 {
@@ -74,13 +81,15 @@ int dnssec_configure(const char *rootkey, const char *config_file,
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&set.lock);
+	if (!same(set.rootkey, r) || !same(set.config, c) ||
+	    !same(set.forwarder, f))
+		set.gen++;	/* same settings: keep contexts and caches */
 	free(set.rootkey);
 	free(set.config);
 	free(set.forwarder);
 	set.rootkey = r;
 	set.config = c;
 	set.forwarder = f;
-	set.gen++;
 	pthread_mutex_unlock(&set.lock);
 	return 0;
 }
@@ -202,7 +211,9 @@ static void ctx_readable(struct ev_source *src, uint32_t events)
 	int rc;
 
 	(void)events;
+	c->processing = 1;
 	rc = ub_process(c->ub);
+	c->processing = 0;
 	if (rc != 0)
 		tplog(LOG_WARNING, "DNSSEC: resolver: %s", ub_strerror(rc));
 	if (c->retired && c->pending == 0)
@@ -284,8 +295,10 @@ static struct dns_ctx *ctx_current(struct worker *w)
 	gen = set.gen;
 	pthread_mutex_unlock(&set.lock);
 	if (mine != NULL && mine->gen != gen) {
+		/* A lookup may be started from an answer's callback: the
+		 * context is then freed once ub_process has returned. */
 		mine->retired = 1;
-		if (mine->pending == 0)
+		if (mine->pending == 0 && !mine->processing)
 			ctx_free(mine);
 		mine = NULL;
 	}

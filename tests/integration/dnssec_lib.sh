@@ -55,3 +55,47 @@ write_ub_conf() {
 		cat "$ZONES/authzones.conf"
 	} >"$UB_CONF"
 }
+
+# start_nsd ZONE FILE...: nsd from $ZONES serving each ZONE FILE pair on
+# a random loopback port (NSD_PORT).
+start_nsd() {
+	local conf=$ZONES/nsd.conf try port
+	command -v nsd >/dev/null || fail "nsd missing (package nsd)"
+	for try in 1 2 3; do
+		port=$(free_port) || fail "no free port"
+		{
+			echo "server:"
+			echo "	ip-address: 127.0.0.1@$port"
+			echo "	username: \"\""
+			echo "	chroot: \"\""
+			echo "	zonesdir: \"$ZONES\""
+			echo "	pidfile: \"$ZONES/nsd.pid\""
+			echo "	zonelistfile: \"$ZONES/nsd.zonelist\""
+			echo "	xfrdfile: \"$ZONES/nsd.xfrd\""
+			echo "	xfrdir: \"$ZONES\""
+			echo "	logfile: \"$ZONES/nsd.log\""
+			echo "	database: \"\""
+			echo "	server-count: 1"
+			echo "remote-control:"
+			echo "	control-enable: no"
+			local args=("$@")
+			for ((i = 0; i < ${#args[@]}; i += 2)); do
+				echo "zone:"
+				echo "	name: \"${args[i]}.\""
+				echo "	zonefile: \"${args[i + 1]}\""
+			done
+		} >"$conf"
+		nsd -d -c "$conf" >"$ZONES/nsd.out" 2>&1 &
+		NSD_PID=$!
+		_track "$NSD_PID" "nsd"
+		_nsd_up() { alive "$NSD_PID" || return 0; "$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1; }
+		wait_until 10 _nsd_up || fail "nsd not listening"
+		if alive "$NSD_PID"; then
+			NSD_PORT=$port
+			return 0
+		fi
+		_untrack "$NSD_PID"
+		wait "$NSD_PID" 2>/dev/null
+	done
+	fail "nsd could not start: $(tail -3 "$ZONES/nsd.out" "$ZONES/nsd.log" 2>/dev/null)"
+}

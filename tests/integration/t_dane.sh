@@ -6,7 +6,8 @@
 # records of which one matches, none matching, a bogus signature, expired
 # signatures, an insecure delegation (d falls back, D refuses), no TLSA,
 # TLSA under a CNAME, the spliced chain [attacker leaf, attacker CA, real
-# TA] for 2 0 1, and the secure default without a rule.
+# TA] for 2 0 1, the secure default without a rule, and the same zone
+# served by nsd through dnssec_forwarder.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnssec_lib.sh"
 
@@ -169,5 +170,19 @@ refused default-none "$P" hnone.dane.test "validation dIT&| failed: d: _$P._tcp.
 accepted default-notlsa "$P" hnotlsa.dane.test
 accepted default-311 "$P" h311.dane.test
 
-daemon_alive
+step "through a forwarder: nsd serves the signed zone, the daemon validates"
+start_nsd dane.test "$ZONES/dane.test.signed"
+{
+	echo "server:"
+	echo "	local-zone: \"test.\" nodefault"
+	echo "	trust-anchor-file: \"$ZONES/$(cat "$ZONES/dane.test.ksk").ds\""
+} >"$ZONES/fwd.conf"
+start_daemon -n fwd "dnssec_config $ZONES/fwd.conf" "dnssec_forwarder 127.0.0.1@$NSD_PORT"
+ctl policy set .dane.test client --valexp D
+accepted fwd-311 "$P" h311.dane.test
+refused fwd-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer through nsd"
+
+daemon_alive daemon
+daemon_alive fwd
 pass
