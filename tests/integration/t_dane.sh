@@ -169,6 +169,10 @@ ctl policy del .dane.test client
 refused default-none "$P" hnone.dane.test "validation dIT&| failed: d: _$P._tcp.hnone.dane.test: no TLSA record matches"
 accepted default-notlsa "$P" hnotlsa.dane.test
 accepted default-311 "$P" h311.dane.test
+"$CTL" -c "$DAEMON_CONF" explain --role client --remote h311.dane.test >"$T/explain.out" 2>&1 ||
+	fail "explain: $(cat "$T/explain.out")"
+grep -q "DANE decides where secure TLSA records exist, dIT&|" "$T/explain.out" ||
+	fail "explain does not name the DANE default: $(cat "$T/explain.out")"
 
 step "through a forwarder: nsd serves the signed zone, the daemon validates"
 start_nsd dane.test "$ZONES/dane.test.signed"
