@@ -331,6 +331,17 @@ void dnssec_shutdown(void)
 
 /* ---- lookups ---- */
 
+int dnssec_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 static void judge(int err, struct ub_result *r, struct dnssec_answer *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -340,6 +351,12 @@ static void judge(int err, struct ub_result *r, struct dnssec_answer *a)
 	}
 	a->rcode = r->rcode;
 	a->havedata = r->havedata;
+	if (r->canonname != NULL && r->qname != NULL &&
+	    !dnssec_name_eq(r->canonname, r->qname)) {
+		snprintf(a->canon, sizeof(a->canon), "%s", r->canonname);
+		if (a->canon[0] != '\0' && a->canon[strlen(a->canon) - 1] == '.')
+			a->canon[strlen(a->canon) - 1] = '\0';
+	}
 	a->ttl = r->ttl > 0 ? (unsigned)r->ttl : 0;
 	if (r->bogus) {
 		a->sec = DNSSEC_BOGUS;
@@ -373,6 +390,7 @@ static void answered(void *arg, int err, struct ub_result *r)
 	struct dnssec_answer a;
 
 	judge(err, r, &a);
+	snprintf(a.qname, sizeof(a.qname), "%s", q->name);
 	if (r != NULL)
 		ub_resolve_free(r);
 	q->c->pending--;

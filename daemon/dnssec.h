@@ -47,6 +47,9 @@ struct dnssec_answer {
 	uint8_t *wire;		/* the answer packet (malloc), or NULL */
 	size_t wirelen;
 	unsigned ttl;
+	char qname[DNSSEC_NAME_MAX];	/* the name asked */
+	char canon[DNSSEC_NAME_MAX];	/* the name after CNAMEs, no final
+					 * dot; "" when there were none */
 	char why[DNSSEC_WHYLEN];	/* e.g. why bogus */
 };
 
@@ -61,6 +64,8 @@ int dnssec_enabled(void);
 void dnssec_shutdown(void);
 
 const char *dnssec_security_name(enum dnssec_security sec);
+/* Whether two DNS names are the same (case and a final dot ignored). */
+int dnssec_name_eq(const char *a, const char *b);
 
 /* Deep copy (dst's old wire is not freed) and release. */
 int dnssec_answer_copy(struct dnssec_answer *dst,

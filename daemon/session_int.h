@@ -72,6 +72,8 @@ struct session {
 	struct ev_timer ocsp_timer;
 	/* DANE (D/d), session_dane.c: the TLSA lookup, same pattern. */
 	int dane_state;			/* OCSP_ST_* values */
+	int dane_step;			/* which lookup (session_dane.c) */
+	char dane_name[DNSSEC_NAME_MAX];	/* _<port>._tcp.<host> */
 	struct dnssec_answer dane;	/* valid in OCSP_ST_ANSWERED */
 	/* Global directory (G/g), session_gdir.c: SRV, then the LDAP ask. */
 	int gdir_state;			/* GDIR_ST_* */

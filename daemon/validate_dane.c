@@ -2,7 +2,9 @@
  *
  * The TLSA name is _<port>._tcp.<host>, host the remote identity (a DNS
  * name; the client role only) and port the connected socket's peer port.
- * The lookup itself is the caller's (-EINPROGRESS with in->tlsa_name).
+ * The lookup itself is the caller's (-EINPROGRESS with in->tlsa_name);
+ * it may answer for the host's alias target instead (RFC 7671, see
+ * session_dane.c), whose name then appears in the reasons.
  *
  *               D            d
  *   match       1            1
@@ -97,6 +99,8 @@ int validate_dane(const struct validate_input *in,
 		snprintf(why, whylen, "waiting for TLSA %s", name);
 		return -EINPROGRESS;
 	}
+	if (a->qname[0] != '\0')
+		snprintf(name, sizeof(name), "%s", a->qname);	/* an alias's */
 	switch (a->sec) {
 	case DNSSEC_BOGUS:
 		snprintf(why, whylen, "DNSSEC bogus at %s: %s", name, a->why);

@@ -66,6 +66,14 @@ grep -q "TLSA[[:space:]]2 1 1 $CA_SPKI\$" "$T/ctl.dane" ||
 	echo "_$P._tcp.hcname IN CNAME _tlsa.target"
 	echo "_tlsa.target IN TLSA 3 1 1 $LEAF_SPKI"
 	echo "_$Q._tcp.hsplice IN TLSA 2 0 1 $CA_CERT"
+	echo "halias IN CNAME real"
+	echo "real IN A 127.0.0.1"
+	echo "_$P._tcp.real IN TLSA 3 1 1 $LEAF_SPKI"
+	echo "_$P._tcp.halias IN TLSA 3 1 1 $WRONG"
+	echo "halias2 IN CNAME real2"
+	echo "real2 IN A 127.0.0.1"
+	echo "_$P._tcp.halias2 IN TLSA 3 0 1 $LEAF_CERT"
+	echo "halias3 IN CNAME real"
 	echo "_$Q._tcp.hpkix1 IN TLSA 1 1 1 $EVIL_SPKI"
 	echo "_$Q._tcp.hee3 IN TLSA 3 1 1 $EVIL_SPKI"
 	echo "insec IN NS ns.insec"
@@ -138,6 +146,14 @@ refused dane-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA rec
 refused dane-notlsa "$P" hnotlsa.dane.test "D: no TLSA record at _$P._tcp.hnotlsa.dane.test"
 accepted dane-cname "$P" hcname.dane.test
 
+step "D: a host name that is an alias (RFC 7671): the target's TLSA first, then the name's"
+accepted dane-alias "$P" halias.dane.test
+expect_log "$DAEMON_LOG" "halias.dane.test is an alias of real.dane.test" "the alias is followed"
+accepted dane-alias2 "$P" halias2.dane.test
+ctl policy set .dane.test client --valexp 'dIT&|'
+accepted dane-alias3 "$P" halias3.dane.test
+ctl policy set .dane.test client --valexp D
+
 step "D: usage 2 refuses a spliced chain [attacker leaf, attacker CA, real TA]"
 refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TLSA record matches"
 
@@ -162,7 +178,7 @@ ctl policy set .bogus.test client --valexp 'dIT&|'
 refused d-bogus "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.test"
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.bogus.test type 52: bogus" "bogus answer logged"
 ctl policy set .expired.test client --valexp 'D'
-refused D-expired "$P" h.expired.test "D: DNSSEC bogus at _$P._tcp.h.expired.test: .*expired"
+refused D-expired "$P" h.expired.test "D: DNSSEC bogus at (_$P._tcp.)?h.expired.test: .*expired"
 
 step "the secure default (no rule) takes DANE where secure TLSA exists"
 ctl policy del .dane.test client
