@@ -21,7 +21,9 @@ struct dconfig {
 	int trust_system;	/* also trust the system store */
 	char *default_localid;	/* server identity when nothing names one */
 	char *tls_priority;	/* GnuTLS priority string */
-	char *dnssec_rootkey;
+	char *dnssec_rootkey;	/* DNSSEC trust anchor file (DANE) */
+	char *dnssec_config;	/* libunbound config file, or NULL */
+	char *dnssec_forwarder;	/* "addr[@port]", or NULL: full recursion */
 	char *pkcs11_pin;	/* PIN for PKCS#11 keys, or NULL */
 	char *tls_onthefly_signcert;	/* LOCALID_ONTHEFLY CA (PEM), or NULL */
 	char *tls_onthefly_signkey;	/* its key (PEM; key process only) */

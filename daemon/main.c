@@ -17,6 +17,7 @@
 #include "credwatch.h"
 #include "ctlconn.h"
 #include "dconfig.h"
+#include "dnssec.h"
 #include "keyproc.h"
 #include "listener.h"
 #include "onthefly.h"
@@ -410,6 +411,7 @@ static int run(int foreground)
 	lfd = -1;
 	drain();
 	worker_stop_all();
+	dnssec_shutdown();
 out_watch:
 	forget_config(credwatch_stop());
 	session_config_clear();

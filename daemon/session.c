@@ -64,6 +64,10 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	pthread_mutex_unlock(&conf.lock);
 	ocsp_fetch_set_timeout(cfg->ocsp_timeout_ms);	/* valexp O/o */
 	session_kdh_set_config(cfg);			/* TLS-KDH */
+	if (dnssec_configure(cfg->dnssec_rootkey, cfg->dnssec_config,
+			     cfg->dnssec_forwarder) < 0)	/* valexp D/d */
+		tplog(LOG_ERR, "DNSSEC settings: out of memory");
+	gdir_set_anchors(cfg->trust_anchors);	/* valexp G/g */
 }
 
 void session_config_clear(void)
@@ -113,6 +117,8 @@ void session_unref(struct session *s)
 	if (s->creds != NULL)
 		cred_store_unref(s->creds);
 	free(s->priority);
+	dnssec_answer_clear(&s->dane);
+	dnssec_answer_clear(&s->gdir_srv);
 	if (s->decision != NULL) {
 		polsel_decision_free(s->decision);
 		free(s->decision);

@@ -8,6 +8,8 @@
 #include <gnutls/gnutls.h>
 
 #include "ctlkey.h"
+#include "dnssec.h"
+#include "gdir.h"
 #include "metrics.h"
 #include "ocsp_fetch.h"
 #include "session.h"
@@ -78,7 +80,19 @@ struct session {
 	struct kdh_bind *kbind;		/* valexp K, session_kdh_bind.c */
 	int kbind_wanted;		/* K asked for the exchange */
 	unsigned rawpk_offer;		/* session_rawpk.c: the ClientHello's */
+	/* DANE (D/d), session_dane.c: the TLSA lookup, same pattern. */
+	int dane_state;			/* OCSP_ST_* values */
+	int dane_step;			/* which lookup (session_dane.c) */
+	char dane_name[DNSSEC_NAME_MAX];	/* _<port>._tcp.<host> */
+	struct dnssec_answer dane;	/* valid in OCSP_ST_ANSWERED */
+	/* Global directory (G/g), session_gdir.c: SRV, then the LDAP ask. */
+	int gdir_state;			/* GDIR_ST_* */
+	struct dnssec_answer gdir_srv;	/* from GDIR_ST_SRV_ANSWERED */
+	struct gdir_result gdir;	/* valid in GDIR_ST_ANSWERED */
 };
+
+enum { GDIR_ST_NONE, GDIR_ST_SRV_ASKING, GDIR_ST_SRV_ANSWERED,
+       GDIR_ST_ASKING, GDIR_ST_ANSWERED };
 
 enum { OCSP_ST_NONE, OCSP_ST_ASKING, OCSP_ST_ANSWERED };
 
@@ -120,6 +134,15 @@ void session_validate(struct session *s);
 /* session_ocsp.c: ask the OCSP responder for q (taken over) while s
  * waits in S_VALIDATE; session_validate runs again with the answer. */
 void session_ask_ocsp(struct session *s, struct ocsp_query *q);
+/* session_dane.c: look up the TLSA records at name while s waits in
+ * S_VALIDATE; session_validate runs again with the answer.  And: the
+ * peer's TCP port (0 unknown). */
+void session_ask_dane(struct session *s, const char *name);
+unsigned session_peer_port(const struct session *s);
+/* session_gdir.c: the SRV lookup for the global directory, then asking
+ * it (q taken over); session_validate runs again after each. */
+void session_ask_gdir_srv(struct session *s, const char *name);
+void session_ask_gdir(struct session *s, struct gdir_query *q);
 
 /* session_lid.c: ask the registered identity chooser, if any and if its
  * SKIP_ flags do not let disclose.db answer: 1 asked (the answer comes

@@ -403,20 +403,40 @@ static int check_version(struct session *s, char *why, size_t whylen)
 
 /* A rule with a validation expression decides alone; the application's
  * flags cannot relax what the administrator requires.  -EINPROGRESS:
- * the OCSP responder must be asked first (q says how). */
-static int validate_by_rule(struct session *s, struct ocsp_query *q,
-			    char *why, size_t whylen)
+ * the OCSP responder must be asked first, the TLSA records or the
+ * directory's SRV records looked up, or the directory asked (a says
+ * which). */
+struct asks {
+	struct ocsp_query q;		/* O/o */
+	char tname[DNSSEC_NAME_MAX];	/* D/d */
+	char gname[DNSSEC_NAME_MAX];	/* G/g: the SRV name */
+	struct gdir_query gq;		/* G/g: the directory */
+};
+
+static int validate_expr(struct session *s, const char *rule,
+			 const char *valexp, struct asks *a, char *why,
+			 size_t whylen)
 {
 	struct validate_input in = {
 		.tls = s->tls,
 		.server = s->server,
 		.remoteid = s->req.pio_data.pioc_starttls.remoteid,
-		.rule = s->decision->rule,
-		.valexp = s->decision->valexp,
+		.rule = rule,
+		.valexp = valexp,
 		.creds = s->creds,
 		.db = s->db,
 		.ocsp = s->ocsp_state == OCSP_ST_ANSWERED ? &s->ocsp : NULL,
-		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? q : NULL,
+		.ocsp_query = s->ocsp_state == OCSP_ST_NONE ? &a->q : NULL,
+		.tlsa = s->dane_state == OCSP_ST_ANSWERED ? &s->dane : NULL,
+		.tlsa_name = s->dane_state == OCSP_ST_NONE ? a->tname : NULL,
+		.port = session_peer_port(s),
+		.gdir_srv = s->gdir_state >= GDIR_ST_SRV_ANSWERED ?
+			    &s->gdir_srv : NULL,
+		.gdir_srv_name = s->gdir_state == GDIR_ST_NONE ? a->gname
+							       : NULL,
+		.gdir = s->gdir_state == GDIR_ST_ANSWERED ? &s->gdir : NULL,
+		.gdir_query = s->gdir_state == GDIR_ST_SRV_ANSWERED ? &a->gq
+								   : NULL,
 	};
 
 	in.kbind = session_kbind_result(s);
@@ -432,11 +452,14 @@ static int validate_by_rule(struct session *s, struct ocsp_query *q,
 }
 
 /* Fail closed: without a rule's expression, what the peer must prove
- * follows from the flags (the secure default). */
-static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
+ * follows from the flags (the secure default).  A client with DNSSEC
+ * configured also takes DANE where DNSSEC-secure TLSA records exist
+ * (POLSEL_DEFAULT_CLIENT_DANE). */
+static int validate_peer(struct session *s, struct asks *a, char *why,
 			 size_t whylen)
 {
-	uint32_t flags = s->req.pio_data.pioc_starttls.flags;
+	const struct pioc_starttls *st = &s->req.pio_data.pioc_starttls;
+	uint32_t flags = st->flags;
 	unsigned n = 0;
 	const gnutls_datum_t *chain;
 	int rc;
@@ -454,9 +477,15 @@ static int validate_peer(struct session *s, struct ocsp_query *q, char *why,
 			 s->decision->pol.valexp != NULL))
 		return session_kdh_default(s, why, whylen);	/* TLS-KDH */
 	if (s->decision->have_record && s->decision->pol.valexp != NULL)
-		return validate_by_rule(s, q, why, whylen);
+		return validate_expr(s, s->decision->rule,
+				     s->decision->valexp, a, why, whylen);
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
+	if (!s->server && st->remoteid[0] != '\0' && dnssec_enabled())
+		return validate_expr(s, "", flags &
+				     PIOF_STARTTLS_DOMAIN_REPRESENTS_USER ?
+				     POLSEL_DEFAULT_CLIENT_DANE_DOMAIN :
+				     POLSEL_DEFAULT_CLIENT_DANE, a, why, whylen);
 	chain = gnutls_certificate_get_peers(s->tls, &n);
 	if (chain == NULL || n == 0) {
 		if (s->server && client_auth(s) != GNUTLS_CERT_REQUIRE)
@@ -505,32 +534,37 @@ static void validated(struct session *s, int rc, const char *why)
  * answered (session_ocsp.c). */
 void session_validate(struct session *s)
 {
-	struct ocsp_query q;
+	struct asks a;
 	char why[200];
 	int rc;
 
-	memset(&q, 0, sizeof(q));
+	memset(&a, 0, sizeof(a));
 	s->kbind_wanted = 0;
-	rc = validate_peer(s, &q, why, sizeof(why));
+	rc = validate_peer(s, &a, why, sizeof(why));
 	if (rc == -EINPROGRESS && s->kbind_wanted) {
-		ocsp_query_clear(&q);
-		rc = session_kbind_start(s);	/* valexp K */
+		rc = session_kbind_start(s);		/* valexp K */
 		if (rc > 0)
 			session_validate(s);
 		else if (rc < 0)
 			session_fail(s, ENOMEM, "out of memory");
-		return;
+	} else if (rc == -EINPROGRESS && a.tname[0] != '\0') {
+		session_ask_dane(s, a.tname);		/* valexp D/d */
+	} else if (rc == -EINPROGRESS && a.gname[0] != '\0') {
+		session_ask_gdir_srv(s, a.gname);	/* valexp G/g */
+	} else if (rc == -EINPROGRESS && a.gq.host[0] != '\0') {
+		session_ask_gdir(s, &a.gq);		/* takes gq over */
+	} else if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
+		session_ask_ocsp(s, &a.q);		/* valexp O/o */
+	} else {
+		if (rc == -EINPROGRESS) {
+			rc = -EACCES;
+			snprintf(why, sizeof(why), "the OCSP, TLSA, directory "
+				 "or Kerberos check did not finish");
+		}
+		validated(s, rc, why);
 	}
-	if (rc == -EINPROGRESS && s->ocsp_state == OCSP_ST_NONE) {
-		session_ask_ocsp(s, &q);	/* valexp O/o */
-		return;
-	}
-	ocsp_query_clear(&q);
-	if (rc == -EINPROGRESS) {
-		rc = -EACCES;
-		snprintf(why, sizeof(why), "the OCSP check did not finish");
-	}
-	validated(s, rc, why);
+	ocsp_query_clear(&a.q);
+	gdir_query_clear(&a.gq);
 }
 
 static void handshake_done(struct session *s)

@@ -457,6 +457,38 @@ static int p_online(struct vctx *v, int soft, char *why, size_t len)
 	return 1;
 }
 
+/* ---- DANE: D d (validate_dane.c) ---- */
+
+static int p_dane(struct vctx *v, int strict, char *why, size_t len)
+{
+	char host[128] = "";
+	int rc;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	rc = validate_dane(v->in, v->chain, v->n, strict, host, sizeof(host),
+			   why, len);
+	if (rc == 1)
+		prove(v, host);
+	return rc;
+}
+
+/* ---- global directory: G g (validate_gdir.c) ---- */
+
+static int p_gdir(struct vctx *v, int relaxed, char *why, size_t len)
+{
+	char id[128] = "";
+	int rc;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	rc = validate_gdir(v->in, v->chain, v->n, relaxed, id, sizeof(id),
+			   why, len);
+	if (rc == 1)
+		prove(v, id);
+	return rc;
+}
+
 /* ---- the session: F f L l Q q S s C c ---- */
 
 static int p_forward_secrecy(struct vctx *v, char *why, size_t len)
@@ -570,6 +602,10 @@ static int predicate(void *ctx, char letter, char *why, size_t len)
 	case 'p': return p_pin(v, 1, why, len);
 	case 'R': return p_revocation(v, 0, why, len);
 	case 'r': return p_revocation(v, 1, why, len);
+	case 'D':
+	case 'd': return p_dane(v, letter == 'D', why, len);
+	case 'G':
+	case 'g': return p_gdir(v, letter == 'g', why, len);
 	case 'O': return p_online(v, 0, why, len);
 	case 'o': return p_online(v, 1, why, len);
 	case 'F':
@@ -635,7 +671,7 @@ int validate_rule(const struct validate_input *in, char *remoteid_out,
 	if (v.leaf != NULL)
 		gnutls_x509_crt_deinit(v.leaf);
 	if (rc == -EINPROGRESS)
-		return rc;	/* ask the OCSP responder, then again */
+		return rc;	/* ask the OCSP responder or DNS, then again */
 	if (rc != 1) {
 		snprintf(why, whylen, "rule %s: validation %s failed: %s",
 			 in->rule[0] ? in->rule : "(default)", in->valexp,

@@ -15,6 +15,9 @@ struct cred_store;
 struct ocsp_query;
 struct ocsp_result;
 struct policydb;
+struct dnssec_answer;
+struct gdir_query;
+struct gdir_result;
 
 struct validate_input {
 	gnutls_session_t tls;
@@ -41,6 +44,20 @@ struct validate_input {
 	 * when K needs it, and K then answers -EINPROGRESS. */
 	const struct validate_kbind *kbind;
 	int *kbind_wanted;
+	/* DANE (D/d): the TLSA answer once asked (NULL before); tlsa_name
+	 * (DNSSEC_NAME_MAX bytes, or NULL: the caller cannot ask) receives
+	 * the name to ask; port: the peer's TCP port (0: unknown). */
+	const struct dnssec_answer *tlsa;
+	char *tlsa_name;
+	unsigned port;
+	/* Global directory (G/g): the SRV answer once looked up (NULL
+	 * before; gdir_srv_name, DNSSEC_NAME_MAX bytes or NULL, receives
+	 * the name), then the directory's verdict (NULL before; gdir_query,
+	 * or NULL, receives what to ask). */
+	const struct dnssec_answer *gdir_srv;
+	char *gdir_srv_name;
+	const struct gdir_result *gdir;
+	struct gdir_query *gdir_query;
 };
 
 struct validate_kbind {
@@ -53,7 +70,11 @@ struct validate_kbind {
 /* 0 accept (with the proven identity in remoteid_out, "" when the peer
  * showed none), -EACCES refuse with the reason in why.  -EINPROGRESS:
  * the expression asked O or o before the responder was: *ocsp_query is
- * filled (ocsp_fetch.h); ask it and call again with ocsp set.  Other
+ * filled (ocsp_fetch.h); ask it and call again with ocsp set.  Or it
+ * asked D or d before the TLSA lookup: tlsa_name is filled; look it up
+ * (dnssec.h) and call again with tlsa set.  Or G/g: gdir_srv_name (look
+ * up the SRV records, call again with gdir_srv set) or gdir_query (ask
+ * the directory, gdir.h, call again with gdir set) is filled.  Other
  * predicates are then asked again, so none may depend on being asked
  * once (p's pin written on first use is found the second time). */
 int validate_rule(const struct validate_input *in, char *remoteid_out,
@@ -69,5 +90,19 @@ int validate_kdh(const struct validate_input *in, char letter, char *proven,
  * channel-bound exchange after a certificate handshake). */
 int validate_kdh_k(const struct validate_input *in, char *proven,
 		   size_t provenlen, char *why, size_t len);
+
+/* validate_dane.c: the D (strict) and d predicates on the peer's chain;
+ * 1, 0, -EACCES (refuse whatever the rest says: bogus DNSSEC, or secure
+ * TLSA records that the chain does not match, for d) or -EINPROGRESS
+ * (tlsa_name filled).  proven receives the host name on a match. */
+int validate_dane(const struct validate_input *in,
+		  const gnutls_datum_t *chain, unsigned n, int strict,
+		  char *proven, size_t provenlen, char *why, size_t whylen);
+
+/* validate_gdir.c: G (relaxed 0) and g on the peer's chain; 1, 0 or
+ * -EINPROGRESS (gdir_srv_name or gdir_query filled). */
+int validate_gdir(const struct validate_input *in,
+		  const gnutls_datum_t *chain, unsigned n, int relaxed,
+		  char *proven, size_t provenlen, char *why, size_t whylen);
 
 #endif

@@ -31,11 +31,15 @@
 #include "polrec.h"
 
 /* Predicates the daemon evaluates (valexp letters). */
-#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOoK"
+#define POLSEL_PREDICATES "IiFfTtRrEePpUSsCcLlQqOoKDdGg"
 
 /* Secure default expressions (documented above). */
 #define POLSEL_DEFAULT_CLIENT "IT&"
 #define POLSEL_DEFAULT_SERVER "T"
+/* Client role with DNSSEC configured (dnssec_rootkey or dnssec_config):
+ * DANE decides where DNSSEC-secure TLSA records exist, else PKIX. */
+#define POLSEL_DEFAULT_CLIENT_DANE "dIT&|"
+#define POLSEL_DEFAULT_CLIENT_DANE_DOMAIN "diT&|"
 
 struct polsel_query {
 	unsigned role;			/* POLREC_ROLE_CLIENT or _SERVER */

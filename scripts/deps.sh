@@ -9,6 +9,7 @@ pkgs=(
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
 	krb5-kdc krb5-admin-server krb5-user
 	debhelper lintian systemd
+	nsd ldnsutils slapd ldap-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do

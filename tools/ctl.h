@@ -106,5 +106,9 @@ struct dconfig;
 int ctl_explain(struct policydb *db, const struct dconfig *cfg, int argc,
 		char **argv);
 int ctl_metrics(const struct dconfig *cfg, int summary);
+/* ctl_dane.c: print the TLSA records to publish for a local identity
+ * (dane --local ID [--port N]); db may be NULL.  Exit codes. */
+int ctl_dane(struct policydb *db, const struct dconfig *cfg, int argc,
+	     char **argv);
 
 #endif

@@ -89,6 +89,8 @@ void ctl_usage(FILE *out)
 		     " one per line, in one transaction)\n"
 		     "  explain --role client|server [--local ID] [--remote ID]"
 		     " [--service NAME] [--uid N]\n"
+		     "  dane --local HOSTNAME [--port N]   (TLSA records to "
+		     "publish)\n"
 		     "  status     (counters per rule, from the running daemon)\n"
 		     "  metrics    (the same in Prometheus text format)\n");
 }

@@ -74,7 +74,7 @@ static void print_credential(struct policydb *db, const struct dconfig *cfg,
 }
 
 static void print_proof(const struct polsel_decision *d, unsigned role,
-			const char *remote)
+			const char *remote, int dnssec)
 {
 	struct valexp *e = NULL;
 	char text[512], why[128];
@@ -90,6 +90,10 @@ static void print_proof(const struct polsel_decision *d, unsigned role,
 		if (role == POLREC_ROLE_CLIENT && remote[0] == '\0')
 			printf("  (a client request without a remote identity "
 			       "is refused)\n");
+		else if (role == POLREC_ROLE_CLIENT && dnssec)
+			printf("  (DNSSEC is configured: DANE decides where "
+			       "secure TLSA records exist, %s)\n",
+			       POLSEL_DEFAULT_CLIENT_DANE);
 		return;
 	}
 	if (valexp_compile(d->valexp, POLSEL_PREDICATES, &e, why, sizeof(why),
@@ -161,7 +165,8 @@ int ctl_explain(struct policydb *db, const struct dconfig *cfg, int argc,
 		       "default_localid at handshake time\n");
 	else
 		print_credential(db, cfg, d.localid);
-	print_proof(&d, q.role, q.remoteid);
+	print_proof(&d, q.role, q.remoteid,
+		    cfg->dnssec_rootkey != NULL || cfg->dnssec_config != NULL);
 	polsel_decision_free(&d);
 	return CTL_EXIT_OK;
 }

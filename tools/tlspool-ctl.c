@@ -214,7 +214,11 @@ static int run_txn(struct ctl_main *m, int argc, char **argv)
 	return t.code;
 }
 
-static int run_explain(struct ctl_main *m, int argc, char **argv)
+/* The config and, when it exists, the environment read-only. */
+static int run_with_db(struct ctl_main *m, int argc, char **argv,
+		       int (*fn)(struct policydb *db,
+				 const struct dconfig *cfg, int argc,
+				 char **argv))
 {
 	struct policydb *db = NULL;
 	struct dconfig cfg;
@@ -230,11 +234,21 @@ static int run_explain(struct ctl_main *m, int argc, char **argv)
 	if (rc == 0 && stat(m->dbdir, &st) == 0)
 		rc = open_db(m, 0, &db);
 	if (rc == 0)
-		rc = ctl_explain(db, &cfg, argc, argv);
+		rc = fn(db, &cfg, argc, argv);
 	if (db != NULL)
 		policydb_close(db);
 	dconfig_free(&cfg);
 	return rc;
+}
+
+static int run_explain(struct ctl_main *m, int argc, char **argv)
+{
+	return run_with_db(m, argc, argv, ctl_explain);
+}
+
+static int run_dane(struct ctl_main *m, int argc, char **argv)
+{
+	return run_with_db(m, argc, argv, ctl_dane);
 }
 
 static int run_counters(struct ctl_main *m, int argc, char **argv)
@@ -299,6 +313,7 @@ static const struct ctl_sub subs[] = {
 	{ "import-dir", run_db },
 	{ "txn", run_txn },
 	{ "explain", run_explain },
+	{ "dane", run_dane },
 	{ "status", run_counters },
 	{ "metrics", run_counters },
 	{ "rawpk", run_rawpk },

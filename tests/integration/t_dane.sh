@@ -1,0 +1,208 @@
+#!/bin/bash
+# DANE (valexp D and d) with the daemon as TLS client against gnutls-serv.
+# Zones are signed at test time (ldns-signzone) and loaded by the daemon's
+# libunbound as auth-zones (dnssec_config); TLSA names carry gnutls-serv's
+# random port.  Cases: 3 1 1, 3 0 1, 2 1 1, 2 0 2, 1 1 1, 0 0 1, several
+# records of which one matches, none matching, a bogus signature, expired
+# signatures, an insecure delegation (d falls back, D refuses), no TLSA,
+# TLSA under a CNAME, the spliced chain [attacker leaf, attacker CA, real
+# TA] for 2 0 1, the secure default without a rule, and the same zone
+# served by nsd through dnssec_forwarder.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dnssec_lib.sh"
+
+CTL=$BUILD/tools/tlspool-ctl
+make_ca
+make_ca attacker "Attacker CA"
+make_cert srv --dns '*.dane.test' --dns '*.insec.dane.test' \
+	--dns '*.bogus.test' --dns '*.expired.test' --dns 'target.dane.test'
+make_cert evil --ca attacker --dns hsplice.dane.test --dns hpkix1.dane.test
+cat "$PKI/evil.pem" "$PKI/attacker.pem" "$PKI/ca.pem" >"$PKI/evil.chain.pem"
+
+start_gnutls_serv good srv
+P=$SERV_PORT
+start_gnutls_serv splice evil
+Q=$SERV_PORT
+
+LEAF_SPKI=$(spki_sha256 "$PKI/srv.pem")
+LEAF_CERT=$(cert_sha256 "$PKI/srv.pem")
+CA_SPKI=$(spki_sha256 "$PKI/ca.pem")
+CA_CERT=$(cert_sha256 "$PKI/ca.pem")
+CA_CERT512=$(cert_sha512 "$PKI/ca.pem")
+WRONG=$(spki_sha256 "$PKI/attacker.pem")
+EVIL_SPKI=$(spki_sha256 "$PKI/evil.pem")
+
+# tlspool-ctl dane --local prints the records to publish: the 3 1 1 one
+# for hctl3 and the 2 1 1 one (renamed) for hctl2.
+mkdir -p "$T/ctl.lid"
+cat "$PKI/srv.pem" "$PKI/ca.pem" >"$T/ctl.lid/hctl3.dane.test.pem"
+printf 'localid_dir %s\nstate_dir %s\n' "$T/ctl.lid" "$T/ctl.state" >"$T/ctl.conf"
+"$CTL" -c "$T/ctl.conf" dane --local hctl3.dane.test --port "$P" >"$T/ctl.dane" ||
+	fail "tlspool-ctl dane failed"
+cat "$T/ctl.dane" | sed 's/^/    /'
+grep -q "^_$P._tcp.hctl3.dane.test.[[:space:]].*TLSA[[:space:]]3 1 1 $LEAF_SPKI\$" "$T/ctl.dane" ||
+	fail "tlspool-ctl dane: no 3 1 1 record for the leaf"
+grep -q "TLSA[[:space:]]2 1 1 $CA_SPKI\$" "$T/ctl.dane" ||
+	fail "tlspool-ctl dane: no 2 1 1 record for the CA"
+"$CTL" -c "$T/ctl.conf" dane --local nosuch.dane.test >/dev/null 2>&1 &&
+	fail "tlspool-ctl dane: an unknown identity succeeded"
+
+{
+	zone_head dane.test
+	grep -E 'TLSA[[:space:]]+3 1 1 ' "$T/ctl.dane"
+	grep -E 'TLSA[[:space:]]+2 1 1 ' "$T/ctl.dane" | sed "s/hctl3/hctl2/"
+	echo "_$P._tcp.h311 IN TLSA 3 1 1 $LEAF_SPKI"
+	echo "_$P._tcp.h301 IN TLSA 3 0 1 $LEAF_CERT"
+	echo "_$P._tcp.h211 IN TLSA 2 1 1 $CA_SPKI"
+	echo "_$P._tcp.h202 IN TLSA 2 0 2 $CA_CERT512"
+	echo "_$P._tcp.h111 IN TLSA 1 1 1 $LEAF_SPKI"
+	echo "_$P._tcp.h001 IN TLSA 0 0 1 $CA_CERT"
+	echo "_$P._tcp.hmany IN TLSA 3 1 1 $WRONG"
+	echo "_$P._tcp.hmany IN TLSA 2 0 1 $WRONG"
+	echo "_$P._tcp.hmany IN TLSA 4 1 1 $LEAF_SPKI"
+	echo "_$P._tcp.hmany IN TLSA 3 0 1 $LEAF_CERT"
+	echo "_$P._tcp.hnone IN TLSA 3 1 1 $WRONG"
+	echo "_$P._tcp.hnone IN TLSA 2 1 1 $WRONG"
+	echo "_$P._tcp.hcname IN CNAME _tlsa.target"
+	echo "_tlsa.target IN TLSA 3 1 1 $LEAF_SPKI"
+	echo "_$Q._tcp.hsplice IN TLSA 2 0 1 $CA_CERT"
+	echo "halias IN CNAME real"
+	echo "real IN A 127.0.0.1"
+	echo "_$P._tcp.real IN TLSA 3 1 1 $LEAF_SPKI"
+	echo "_$P._tcp.halias IN TLSA 3 1 1 $WRONG"
+	echo "halias2 IN CNAME real2"
+	echo "real2 IN A 127.0.0.1"
+	echo "_$P._tcp.halias2 IN TLSA 3 0 1 $LEAF_CERT"
+	echo "halias3 IN CNAME real"
+	echo "_$Q._tcp.hpkix1 IN TLSA 1 1 1 $EVIL_SPKI"
+	echo "_$Q._tcp.hee3 IN TLSA 3 1 1 $EVIL_SPKI"
+	echo "insec IN NS ns.insec"
+	echo "ns.insec IN A 127.0.0.1"
+} >"$ZONES/dane.test"
+sign_zone dane.test "$ZONES/dane.test"
+auth_zone dane.test "$ZONES/dane.test.signed"
+
+{
+	zone_head insec.dane.test
+	echo "_$P._tcp.h IN TLSA 3 1 1 $WRONG"
+} >"$ZONES/insec.dane.test"
+auth_zone insec.dane.test "$ZONES/insec.dane.test"
+
+# Bogus: a TLSA record changed after signing.
+{ zone_head bogus.test; echo "_$P._tcp.h IN TLSA 3 1 1 $LEAF_SPKI"; } >"$ZONES/bogus.test"
+sign_zone bogus.test "$ZONES/bogus.test"
+sed -i -E "s/(TLSA[[:space:]]+3 1 1 )[0-9a-fA-F]{64}/\1$WRONG/" "$ZONES/bogus.test.signed"
+grep -q "$WRONG" "$ZONES/bogus.test.signed" || fail "could not spoil bogus.test"
+auth_zone bogus.test "$ZONES/bogus.test.signed"
+
+# Expired: signatures valid in 2020 only.
+{ zone_head expired.test; echo "_$P._tcp.h IN TLSA 3 1 1 $LEAF_SPKI"; } >"$ZONES/expired.test"
+sign_zone expired.test "$ZONES/expired.test" 20200101000000 20200201000000
+auth_zone expired.test "$ZONES/expired.test.signed"
+write_ub_conf
+
+start_daemon "dnssec_config $UB_CONF"
+
+ctl() {
+	"$CTL" -c "$DAEMON_CONF" "$@" >"$T/ctl.out" 2>&1 ||
+		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
+}
+
+try() {
+	printf 'line %s\n' "$1" | timeout 20 "$TUNNEL_BIN" -c --stdio -r "$3" \
+		"127.0.0.1:$2" >"$T/$1.out" 2>"$T/$1.err"
+	grep -q "^line $1$" "$T/$1.out"
+}
+
+refused() {
+	try "$1" "$2" "$3" && fail "$1: the connection was accepted"
+	expect_log "$DAEMON_LOG" "refused client role, local=\"\" remote=\"$3\": .*$4" \
+		"$1: the reason"
+	grep "remote=\"$3\": .*$4" "$DAEMON_LOG" | tail -1 | sed 's/^/    /'
+}
+
+accepted() {
+	try "$1" "$2" "$3" || fail "$1: refused: $(tail -2 "$T/$1.err"; grep 'refused' "$DAEMON_LOG" | tail -1)"
+	echo "    $1: accepted"
+}
+
+step "D: each usage, selector and matching type"
+ctl policy set .dane.test client --valexp D
+accepted dane-311 "$P" h311.dane.test
+accepted dane-301 "$P" h301.dane.test
+accepted dane-211 "$P" h211.dane.test
+accepted dane-202 "$P" h202.dane.test
+accepted dane-111 "$P" h111.dane.test
+accepted dane-001 "$P" h001.dane.test
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer logged"
+
+step "D: the records tlspool-ctl dane printed"
+accepted dane-ctl3 "$P" hctl3.dane.test
+accepted dane-ctl2 "$P" hctl2.dane.test
+
+step "D: several records, one matches; none matches; no TLSA; CNAME"
+accepted dane-many "$P" hmany.dane.test
+refused dane-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
+refused dane-notlsa "$P" hnotlsa.dane.test "D: no TLSA record at _$P._tcp.hnotlsa.dane.test"
+accepted dane-cname "$P" hcname.dane.test
+
+step "D: a host name that is an alias (RFC 7671): the target's TLSA first, then the name's"
+accepted dane-alias "$P" halias.dane.test
+expect_log "$DAEMON_LOG" "halias.dane.test is an alias of real.dane.test" "the alias is followed"
+accepted dane-alias2 "$P" halias2.dane.test
+ctl policy set .dane.test client --valexp 'dIT&|'
+accepted dane-alias3 "$P" halias3.dane.test
+ctl policy set .dane.test client --valexp D
+
+step "D: usage 2 refuses a spliced chain [attacker leaf, attacker CA, real TA]"
+refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TLSA record matches"
+
+step "PKIX-EE needs the PKIX chain; DANE-EE ignores chain and name"
+refused dane-pkix1 "$Q" hpkix1.dane.test "D: _$Q._tcp.hpkix1.dane.test: no TLSA record matches the chain; PKIX: "
+accepted dane-ee3 "$Q" hee3.dane.test
+
+step "d: falls back on an insecure delegation, D refuses there"
+ctl policy set .insec.dane.test client --valexp 'dIT&|'
+accepted d-insecure "$P" h.insec.dane.test
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.insec.dane.test type 52: insecure" "insecure answer logged"
+ctl policy set .insec.dane.test client --valexp 'D'
+refused D-insecure "$P" h.insec.dane.test "D: TLSA at _$P._tcp.h.insec.dane.test is insecure"
+
+step "d: a secure TLSA that does not match refuses, PKIX notwithstanding"
+ctl policy set .dane.test client --valexp 'dIT&|'
+refused d-none "$P" hnone.dane.test "d: _$P._tcp.hnone.dane.test: no TLSA record matches"
+accepted d-notlsa "$P" hnotlsa.dane.test
+
+step "bogus answers always refuse"
+ctl policy set .bogus.test client --valexp 'dIT&|'
+refused d-bogus "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.test"
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.bogus.test type 52: bogus" "bogus answer logged"
+ctl policy set .expired.test client --valexp 'D'
+refused D-expired "$P" h.expired.test "D: DNSSEC bogus at (_$P._tcp.)?h.expired.test: .*expired"
+
+step "the secure default (no rule) takes DANE where secure TLSA exists"
+ctl policy del .dane.test client
+refused default-none "$P" hnone.dane.test "validation dIT&| failed: d: _$P._tcp.hnone.dane.test: no TLSA record matches"
+accepted default-notlsa "$P" hnotlsa.dane.test
+accepted default-311 "$P" h311.dane.test
+"$CTL" -c "$DAEMON_CONF" explain --role client --remote h311.dane.test >"$T/explain.out" 2>&1 ||
+	fail "explain: $(cat "$T/explain.out")"
+grep -q "DANE decides where secure TLSA records exist, dIT&|" "$T/explain.out" ||
+	fail "explain does not name the DANE default: $(cat "$T/explain.out")"
+
+step "through a forwarder: nsd serves the signed zone, the daemon validates"
+start_nsd dane.test "$ZONES/dane.test.signed"
+{
+	echo "server:"
+	echo "	local-zone: \"test.\" nodefault"
+	echo "	trust-anchor-file: \"$ZONES/$(cat "$ZONES/dane.test.ksk").ds\""
+} >"$ZONES/fwd.conf"
+start_daemon -n fwd "dnssec_config $ZONES/fwd.conf" "dnssec_forwarder 127.0.0.1@$NSD_PORT"
+ctl policy set .dane.test client --valexp D
+accepted fwd-311 "$P" h311.dane.test
+refused fwd-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer through nsd"
+
+daemon_alive daemon
+daemon_alive fwd
+pass
