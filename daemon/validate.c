@@ -464,7 +464,7 @@ static int p_dane(struct vctx *v, int strict, char *why, size_t len)
 	char host[128] = "";
 	int rc;
 
-	if (v->leaf == NULL)
+	if (v->leaf == NULL && !v->rawpk)	/* a raw key: 3 1 x only */
 		return snprintf(why, len, NO_CERT), 0;
 	rc = validate_dane(v->in, v->chain, v->n, strict, host, sizeof(host),
 			   why, len);

@@ -54,8 +54,14 @@ static int secure_records(const struct validate_input *in,
 		snprintf(why, whylen, "TLSA at %s: %s", name, m);
 		return -EACCES;
 	}
-	v = dane_match_chain(&rs, chain, n, in->remoteid,
-			     GNUTLS_KP_TLS_WWW_SERVER, in->creds, m, sizeof(m));
+	if (gnutls_certificate_type_get2(in->tls, GNUTLS_CTYPE_PEERS) ==
+	    GNUTLS_CRT_RAWPK)	/* RFC 7250: chain[0] is the bare SPKI */
+		v = dane_match_spki(&rs, chain[0].data, chain[0].size, m,
+				    sizeof(m));
+	else
+		v = dane_match_chain(&rs, chain, n, in->remoteid,
+				     GNUTLS_KP_TLS_WWW_SERVER, in->creds, m,
+				     sizeof(m));
 	dane_rrset_free(&rs);
 	snprintf(why, whylen, "%s: %s", name, m);
 	switch (v) {

@@ -478,6 +478,35 @@ start_gnutls_serv() {
 	fail "gnutls-serv $name could not start: $(tail -3 "$log")"
 }
 
+# rawkey NAME: an Ed25519 key pair, $PKI/NAME.key and $PKI/NAME.pub.
+rawkey() {
+	certtool --generate-privkey --key-type ed25519 --no-text \
+		--outfile "$PKI/$1.key" >/dev/null 2>&1 &&
+		certtool --load-privkey "$PKI/$1.key" --pubkey-info --no-text \
+			--outfile "$PKI/$1.pub" >/dev/null 2>&1 ||
+		fail "cannot make raw key $1"
+}
+
+# start_rawpk_serv NAME KEY PRIORITY [args]: gnutls-serv --echo showing
+# the raw key KEY; sets SERV_PORT, SERV_PID, SERV_LOG.
+start_rawpk_serv() {
+	local name=$1 key=$2 prio=$3 log=$T/$1.log port
+	shift 3
+	port=$(free_port) || fail "no free port"
+	gnutls-serv --echo -p "$port" --rawpkkeyfile "$PKI/$key.key" \
+		--rawpkfile "$PKI/$key.pub" --priority "$prio" "$@" >"$log" 2>&1 &
+	SERV_PID=$!
+	_track "$SERV_PID" "gnutls-serv:$name"
+	SERV_PORT=$port
+	SERV_LOG=$log
+	_rserv_up() {
+		alive "$SERV_PID" || return 0
+		"$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1
+	}
+	wait_until 10 _rserv_up || fail "gnutls-serv $name not listening"
+	alive "$SERV_PID" || fail "gnutls-serv $name exited: $(tail -3 "$log")"
+}
+
 # start_openssl_server NAME CERTNAME [s_server args]: s_server on
 # 127.0.0.1 with CERTNAME's key and chain; stdin is a FIFO opened
 # read-write so it never sees EOF.  Output (stdout+stderr, line

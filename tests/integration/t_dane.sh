@@ -7,7 +7,8 @@
 # signatures, an insecure delegation (d falls back, D refuses), no TLSA,
 # TLSA under a CNAME, the spliced chain [attacker leaf, attacker CA, real
 # TA] for 2 0 1, the secure default without a rule, and the same zone
-# served by nsd through dnssec_forwarder.
+# served by nsd through dnssec_forwarder; a raw public key (RFC 7250)
+# server matched by its 3 1 1 record only.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnssec_lib.sh"
 
@@ -23,6 +24,10 @@ start_gnutls_serv good srv
 P=$SERV_PORT
 start_gnutls_serv splice evil
 Q=$SERV_PORT
+rawkey rpk
+start_rawpk_serv rawserv rpk "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
+R=$SERV_PORT
+RPK_SPKI=$(openssl pkey -pubin -in "$PKI/rpk.pub" -outform DER | sha256sum | cut -c1-64)
 
 LEAF_SPKI=$(spki_sha256 "$PKI/srv.pem")
 LEAF_CERT=$(cert_sha256 "$PKI/srv.pem")
@@ -76,6 +81,9 @@ grep -q "TLSA[[:space:]]2 1 1 $CA_SPKI\$" "$T/ctl.dane" ||
 	echo "halias3 IN CNAME real"
 	echo "_$Q._tcp.hpkix1 IN TLSA 1 1 1 $EVIL_SPKI"
 	echo "_$Q._tcp.hee3 IN TLSA 3 1 1 $EVIL_SPKI"
+	echo "_$R._tcp.hrpk IN TLSA 3 1 1 $RPK_SPKI"
+	echo "_$R._tcp.hrpkbad IN TLSA 3 1 1 $WRONG"
+	echo "_$R._tcp.hrpk211 IN TLSA 2 1 1 $RPK_SPKI"
 	echo "insec IN NS ns.insec"
 	echo "ns.insec IN A 127.0.0.1"
 } >"$ZONES/dane.test"
@@ -160,6 +168,13 @@ refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TL
 step "PKIX-EE needs the PKIX chain; DANE-EE ignores chain and name"
 refused dane-pkix1 "$Q" hpkix1.dane.test "D: _$Q._tcp.hpkix1.dane.test: no TLSA record matches the chain; PKIX: "
 accepted dane-ee3 "$Q" hee3.dane.test
+
+step "raw public keys (RFC 7250): only 3 1 x records apply to a bare key"
+ctl policy set .dane.test client --kinds rawpk --valexp D
+accepted rpk-311 "$R" hrpk.dane.test
+refused rpk-none "$R" hrpkbad.dane.test "D: _$R._tcp.hrpkbad.dane.test: no TLSA record matches"
+refused rpk-211 "$R" hrpk211.dane.test "D: _$R._tcp.hrpk211.dane.test: "
+ctl policy set .dane.test client --valexp D
 
 step "d: falls back on an insecure delegation, D refuses there"
 ctl policy set .insec.dane.test client --valexp 'dIT&|'
