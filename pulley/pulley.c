@@ -2,6 +2,7 @@
  * SyncRepl from LDAP, PulleyScript, pulleyback backends (doc/pulley.8). */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tplog_init("pulley", cf.log_stderr || check, cf.log_level);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "pulley: libsodium does not initialise\n");
+		pconf_free(&cf);
+		return 1;
+	}
 	rc = load_script(cf.script, &ps);
 	if (rc < 0) {
 		fprintf(stderr, "pulley: script %s does not compile\n",
