@@ -158,3 +158,88 @@ ldap_delete() {
 	ldapdelete -x -H "$SLAPD_URI" -D "$ROOTDN" -w "$ROOTPW" "$1" \
 		>>"$T/ldap-client.log" 2>&1 || fail "ldapdelete $1 failed: $(tail -3 "$T/ldap-client.log")"
 }
+
+# ---- pulley ----------------------------------------------------------------
+
+PULLEY_BIN=$BUILD/pulley/pulley
+PULLEY_LDIF=$HELPERS/pulley_ldif
+[ -x "$PULLEY_LDIF" ] || make -C "$HELPERS" -s pulley_ldif >/dev/null 2>&1 ||
+	fail "cannot build $PULLEY_LDIF"
+
+# write_pulley_conf DBENV [EXTRA LINE]...: $T/pulley.conf following
+# ou=policy of the private slapd, without TLS on loopback, signed entries.
+write_pulley_conf() {
+	local dbenv=$1 line
+	shift
+	[ -f "$T/sign.seed" ] || "$PULLEY_LDIF" -g "$T/sign.seed" >"$T/sign.pub" ||
+		fail "pulley_ldif -g failed"
+	{
+		echo "# written by $TEST_NAME"
+		echo "ldap_uri $SLAPD_URI"
+		echo "ldap_base ou=policy,$SUFFIX"
+		echo "tls none"
+		echo "dbenv_dir $dbenv"
+		echo "script $TOP/etc/pulley/pool.ps"
+		echo "backend_dir $BUILD/pulley/.libs"
+		echo "verify_key $(cat "$T/sign.pub")"
+		echo "retry_min 1"
+		echo "retry_max 2"
+		echo "log_level info"
+		echo "log_stderr yes"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >"$T/pulley.conf"
+}
+
+# start_pulley: pulley -c $T/pulley.conf in the background, appending to
+# $T/pulley.log; sets PULLEY_PID.  Waits for its first refresh.
+start_pulley() {
+	local before
+	before=$(grep -c "refresh done" "$T/pulley.log" 2>/dev/null)
+	"$PULLEY_BIN" -c "$T/pulley.conf" >>"$T/pulley.log" 2>&1 &
+	PULLEY_PID=$!
+	_track "$PULLEY_PID" "pulley"
+	_pulley_synced() {
+		alive "$PULLEY_PID" || return 0
+		[ "$(grep -c "refresh done" "$T/pulley.log")" -gt "${before:-0}" ]
+	}
+	wait_until 30 _pulley_synced || fail "pulley: no refresh within 30s: $(tail -5 "$T/pulley.log")"
+	alive "$PULLEY_PID" || fail "pulley exited: $(tail -5 "$T/pulley.log")"
+}
+
+stop_pulley() {
+	stop_proc "$PULLEY_PID" 10
+	[ "$WAIT_STATUS" = 0 ] || fail "pulley stopped with status $WAIT_STATUS: $(tail -5 "$T/pulley.log")"
+}
+
+# entry DNs below ou=policy
+policy_dn() { echo "tlsPoolSelector=$1+tlsPoolSupportedRole=$2,ou=policy,$SUFFIX"; }
+disclose_dn() { echo "tlsPoolSelector=$1,ou=policy,$SUFFIX"; }
+
+PLOG_MARK=0
+pmark() { PLOG_MARK=$(stat -c %s "$T/pulley.log" 2>/dev/null || echo 0); }
+pnews() { tail -c +$((PLOG_MARK + 1)) "$T/pulley.log"; }
+_pnews_has() { pnews | grep -q -E -- "$1"; }
+# expect_pulley REGEX WHAT: a new line of the pulley log matches.
+expect_pulley() {
+	wait_until 15 _pnews_has "$1" ||
+		fail "$2: no /$1/ in the pulley log; new lines: $(pnews | tail -5)"
+}
+# wait_batch: until pulley logs a committed batch after the mark.
+wait_batch() { expect_pulley "batch committed" "${1:-a change}"; }
+
+# ctl_out ARGS...: tlspool-ctl against the daemon's config, output in
+# $T/ctl.out.
+CTL_BIN=$BUILD/tools/tlspool-ctl
+ctl_out() {
+	"$CTL_BIN" -c "$DAEMON_CONF" "$@" >"$T/ctl.out" 2>&1 ||
+		fail "tlspool-ctl $* failed: $(cat "$T/ctl.out")"
+}
+_ctl_has() { ctl_out $1; grep -q -E -- "$2" "$T/ctl.out"; }
+_ctl_lacks() { ctl_out $1; ! grep -q -E -- "$2" "$T/ctl.out"; }
+_ctl_count() { ctl_out $1; [ "$(grep -c -E -- "$2" "$T/ctl.out")" -eq "$3" ]; }
+# wait_ctl "SUBCOMMAND" REGEX WHAT / wait_ctl_gone / wait_ctl_count N
+wait_ctl() { wait_until 15 _ctl_has "$1" "$2" || fail "$3: no /$2/ in tlspool-ctl $1: $(head -5 "$T/ctl.out")"; }
+wait_ctl_gone() { wait_until 15 _ctl_lacks "$1" "$2" || fail "$3: /$2/ still in tlspool-ctl $1"; }
+wait_ctl_count() { wait_until 30 _ctl_count "$1" "$2" "$3" || fail "$4: $(grep -c -E -- "$2" "$T/ctl.out") lines /$2/ in tlspool-ctl $1, want $3"; }
