@@ -177,6 +177,7 @@ write_pulley_conf() {
 		echo "# written by $TEST_NAME"
 		echo "ldap_uri $SLAPD_URI"
 		echo "ldap_base ou=policy,$SUFFIX"
+		echo "ldap_filter (|(objectClass=tlsPoolLocalUserCredential)(objectClass=tlsPoolIdentityDisclosure)(objectClass=tlsPoolTrustedIssuer)(objectClass=tlsPoolValidationRequirements))"
 		echo "tls none"
 		echo "dbenv_dir $dbenv"
 		echo "script $TOP/etc/pulley/pool.ps"

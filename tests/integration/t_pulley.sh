@@ -33,7 +33,8 @@ refused() {	# refused NAME WHAT REGEX
 	mark_d=$(stat -c %s "$DAEMON_LOG")
 	new_pool_client "$1" && fail "$2: accepted: $(cat "$T/$1.out")"
 	grep -q "^starttls: refused" "$T/$1.out" || fail "$2: $(cat "$T/$1.out")"
-	_dnews() { tail -c +$((mark_d + 1)) "$DAEMON_LOG" | grep -q -E -- "$3"; }
+	want_d=$3
+	_dnews() { tail -c +$((mark_d + 1)) "$DAEMON_LOG" | grep -q -E -- "$want_d"; }
 	wait_until 10 _dnews || fail "$2: no /$3/ in the daemon log"
 }
 
