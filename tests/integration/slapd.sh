@@ -12,6 +12,9 @@ SUFFIX="dc=pulley,dc=test"
 ROOTDN="cn=admin,$SUFFIX"
 ROOTPW="secret-$RANDOM"
 SLAPD_DIR=$T/slapd
+# SLAPD_TLS=1: StartTLS and ldaps with $PKI/ldapserver.{pem,key} (make
+# them first); the ldapi socket is always there (SASL EXTERNAL as root).
+SLAPD_LDAPI="ldapi://$(printf '%s' "$T/ldapi" | sed 's|/|%2F|g')"
 
 _write_slapd_config() {
 	local hash
@@ -23,6 +26,11 @@ objectClass: olcGlobal
 cn: config
 olcPidFile: $SLAPD_DIR/slapd.pid
 olcArgsFile: $SLAPD_DIR/slapd.args
+$(if [ "${SLAPD_TLS:-0}" = 1 ]; then
+	echo "olcTLSCertificateFile: $PKI/ldapserver.pem"
+	echo "olcTLSCertificateKeyFile: $PKI/ldapserver.key"
+	echo "olcTLSCACertificateFile: $PKI/ca.pem"
+fi)
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -98,7 +106,9 @@ EOC
 }
 
 _run_slapd() {
-	slapd -d none -h "ldap://127.0.0.1:$SLAPD_PORT/" -F "$SLAPD_DIR/slapd.d" \
+	local urls="ldap://127.0.0.1:$SLAPD_PORT/ $SLAPD_LDAPI"
+	[ "${SLAPD_TLS:-0}" = 1 ] && urls="$urls ldaps://127.0.0.1:$SLAPD_LDAPS_PORT/"
+	slapd -d none -h "$urls" -F "$SLAPD_DIR/slapd.d" \
 		>>"$T/slapd.log" 2>&1 &
 	SLAPD_PID=$!
 	_track "$SLAPD_PID" "slapd"
@@ -117,6 +127,7 @@ start_slapd() {
 	local try
 	for try in 1 2 3; do
 		SLAPD_PORT=$(free_port)
+		SLAPD_LDAPS_PORT=$(free_port)
 		SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT/"
 		_run_slapd && return 0
 		_untrack "$SLAPD_PID"
