@@ -307,6 +307,8 @@ static int apply(struct pscript_run *rt, DB_TXN *txn, struct deltas *a,
 	size_t m = 0;
 	int rc = 0;
 
+	if (a->n == 0)
+		return 0;
 	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
 	for (size_t i = 0; i < a->n; i++) {	/* merge equal tuples */
 		if (m > 0 && delta_cmp(&a->v[m - 1], &a->v[i]) == 0) {

@@ -310,6 +310,38 @@ static void test_binary_constants(void **state)
 	assert_memory_not_equal(a, b, 32);
 }
 
+/* The example of doc/pulleyscript.md, and its join variant. */
+#define POOL_IDS "objectClass: \"tlsPoolLocalUserCredential\" + " \
+	"tlsPoolCredentialType: ctype + tlsPoolSupportedRole: role + " \
+	"userCertificate: cred, uid=user, ou=\"Identities\", @domain <- world\n"
+#define POOL_REST "objectClass: \"tlsPoolIdentityDisclosure\" + " \
+	"tlsPoolIdentityDisclosure: shown + tlsPoolRemoteSelector: remote, " \
+	"cn=dname, ou=\"Disclosure\", @ddomain <- world\n" \
+	"objectClass: \"tlsPoolTrustedIssuer\" + tlsPoolTrustAnchor: anchor + " \
+	"tlsPoolCredentialType: ttype, cn=tname, ou=\"Trust\", @tdomain <- world\n" \
+	"(|(ctype = \"x509\")(ctype = \"rawpk\")(ctype = \"krb5\"))\n" \
+	"user, domain, ctype, role, cred -> pool (db=\"localid\")\n" \
+	"anchor, ttype -> pool (db=\"trust\")\n"
+
+static void test_doc_example(void **state)
+{
+	struct pscript *s;
+
+	(void)state;
+	s = compile_ok(POOL_IDS POOL_REST
+		       "remote, shown -> pool (db=\"disclose\")\n");
+	assert_int_equal(pscript_ndrivers(s), 3);
+	assert_string_equal(pscript_driver_param(s, 2, 0), "db=disclose");
+	pscript_free(s);
+	s = compile_ok(POOL_IDS POOL_REST
+		       "objectClass: \"tlsPoolLocalUserCredential\" + "
+		       "tlsPoolCredentialType: ctype2, uid=user2, "
+		       "ou=\"Identities\", @domain2 <- world\n"
+		       "(shown = user2)\n(ddomain = domain2)\n"
+		       "remote, shown -> pool (db=\"disclose\")\n");
+	pscript_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_binary_constants),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
