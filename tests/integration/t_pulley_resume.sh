@@ -4,7 +4,8 @@
 # restarted (deletes only through the present phase), after slapd was
 # SIGKILLed right after a delete; a changed script forces a full resync
 # by reset; and a batch that one backend cannot prepare is rolled back in
-# every backend (policy and cookie unchanged) until the cause is gone.
+# every backend (policy and cookie unchanged) until the cause is gone; a
+# join across two entries reaches a driver as add and del of the pair.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 
@@ -80,7 +81,14 @@ alive "$PULLEY_PID" || fail "pulley died"
 step "a changed script: full resync by reset"
 stop_pulley
 cp "$TOP/etc/pulley/pool.ps" "$T/two.ps"
-echo 'dis_sel, dis_rec -> null (label="mirror", refuse="@poison.example.test")' >>"$T/two.ps"
+cat >>"$T/two.ps" <<'EOS'
+dis_sel, dis_rec -> null (label="mirror", refuse="@poison.example.test")
+# a join across two entries: a policy rule and a disclosure, same selector
+ObjectClass: "tlsPoolValidationRequirements" + tlsPoolSelector: j_sel + tlsPoolSupportedRole: j_role <- world
+ObjectClass: "tlsPoolIdentityDisclosure" + tlsPoolSelector: j_dsel + tlsPoolPolicyRecord: j_drec <- world
+(j_sel = j_dsel)
+j_sel, j_role -> null (label="join")
+EOS
 sed -i "s|^script .*|script $T/two.ps|" "$T/pulley.conf"
 pmark
 start_pulley
@@ -107,5 +115,21 @@ wait_ctl "disclose list" "^disclose @h30\.example\.test " "after the rollback"
 ctl_out disclose list
 grep -q "poison" "$T/ctl.out" && fail "poison entry applied"
 count_is 17 "final"
+
+step "a join across two entries: the driver sees add and del of the pair"
+pmark
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn "$(sel 7)" client)" \
+	policy "$(sel 7)" client 'IT&' >"$T/j.ldif"
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn @lonely.example.test client)" \
+	policy @lonely.example.test client 'IT&' >>"$T/j.ldif"
+ldap_add "$T/j.ldif"
+expect_pulley "join: add \(@h7\.example\.test, client\)" "the joined pair"
+wait_ctl "policy list" "^policy @lonely\.example\.test client" "the lone rule"
+pnews | grep -q "join: add (@lonely" && fail "a rule without a disclosure joined"
+pmark
+ldap_delete "$(disclose_dn "$(sel 7)")"
+expect_pulley "join: del \(@h7\.example\.test, client\)" "one side of the join deleted"
+wait_ctl "policy list" "^policy @h7\.example\.test client" "the rule itself stays"
+pnews | grep "join:" | sed 's/^/    /'
 stop_pulley
 pass
