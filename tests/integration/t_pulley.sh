@@ -60,6 +60,16 @@ wait_ctl "policy list" "^policy localhost client .*Q" "the refused rule"
 ctl_out disclose get @host777.example.test
 grep -q "id777@example.test" "$T/ctl.out" || fail "disclose @host777: $(cat "$T/ctl.out")"
 
+step "binary values: the record from LDAP holds NUL bytes and arrives whole"
+ldapsearch -x -LLL -H "$SLAPD_URI" -b "$(policy_dn localhost client)" -s base \
+	tlsPoolPolicyRecord >"$T/rec.ldif" || fail "ldapsearch"
+sed -n 's/^tlsPoolPolicyRecord:: //p' "$T/rec.ldif" | base64 -d >"$T/rec.bin"
+nuls=$(tr -cd '\000' <"$T/rec.bin" | wc -c)
+[ "$nuls" -gt 0 ] || fail "the record holds no NUL byte: $(od -An -tx1 "$T/rec.bin")"
+echo "    record of $(stat -c %s "$T/rec.bin") bytes, $nuls of them NUL"
+ctl_out policy get localhost client
+grep -q "Q" "$T/ctl.out" || fail "policy get: $(cat "$T/ctl.out")"
+
 step "the rule from LDAP decides a real handshake"
 refused q "rule Q from LDAP" "refused client role.*rule localhost: validation Q failed: Q: "
 
