@@ -100,6 +100,8 @@ objectClass: organizationalUnit
 ou: policy
 
 EOC
+	# SLAPD_PRELOAD=FILE: more entries, loaded offline (benchmarks)
+	[ -n "${SLAPD_PRELOAD:-}" ] && cat "$SLAPD_PRELOAD" >>"$SLAPD_DIR/base.ldif"
 	slapadd -q -F "$SLAPD_DIR/slapd.d" -b "$SUFFIX" -l "$SLAPD_DIR/base.ldif" \
 		>"$SLAPD_DIR/slapadd-base.log" 2>&1 ||
 		fail "slapadd of the base entries failed: $(tail -5 "$SLAPD_DIR/slapadd-base.log")"

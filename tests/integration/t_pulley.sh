@@ -42,10 +42,8 @@ start_slapd
 step "load $N signed disclose entries and a rule refusing localhost"
 write_pulley_conf "$DBENV"
 {
-	for i in $(seq 1 "$N"); do
-		"$PULLEY_LDIF" -s "$T/sign.seed" "$(disclose_dn "@host$i.example.test")" \
-			disclose "@host$i.example.test" "id$i@example.test" || exit 1
-	done
+	"$PULLEY_LDIF" -s "$T/sign.seed" -n "$N" "$(disclose_dn "@host%d.example.test")" \
+		disclose "@host%d.example.test" "id%d@example.test" || exit 1
 	"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn localhost client)" \
 		policy localhost client Q
 } >"$T/initial.ldif" || fail "pulley_ldif failed"
