@@ -719,6 +719,16 @@ int psync_open(struct psync *p, const struct pconf *cf, struct pscript *ps,
 			goto fail;
 		}
 	}
+	for (d = 1; d < p->nbacks; d++)
+		for (i = 0; i < d; i++)
+			if (strcmp(p->backs[i].name, p->backs[d].name) == 0 &&
+			    p->backs[d].f.collaborate(p->backs[i].h,
+						      p->backs[d].h)) {
+				tplog(LOG_INFO, "pulley: drivers %zu and %zu "
+				      "(%s) share one transaction", i + 1,
+				      d + 1, p->backs[d].name);
+				break;
+			}
 	rc = policydb_begin(p->db, &t, 1);
 	if (rc == 0)
 		rc = pscript_run_open(&p->rt, ps, p->db->env, t->t, prefix,
