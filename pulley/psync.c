@@ -97,10 +97,15 @@ static void *host_txn(void *ctx)
 	return ((struct psync *)ctx)->txn;
 }
 
+/* A backend's message; errors name the entry being applied, if any. */
 static void host_log(void *ctx, int level, const char *msg)
 {
-	(void)ctx;
-	tplog(level, "%s", msg);
+	const struct psync *p = ctx;
+
+	if (level <= LOG_ERR && p->cur_dn != NULL)
+		tplog(level, "%s (entry %s)", msg, p->cur_dn);
+	else
+		tplog(level, "%s", msg);
 }
 
 static int batch_begin(struct psync *p)
@@ -360,7 +365,9 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 	e.dn = dn;
 	e.nattrs = b->n;
 	e.attrs = b->attrs;
+	p->cur_dn = dn;
 	rc = pscript_run_entry(p->rt, p->txn->t, &e, output, p);
+	p->cur_dn = NULL;
 	if (rc == -EINVAL) {
 		/* Refused by the runtime (logged there with the DN); the
 		 * transaction stays usable and the batch goes on. */

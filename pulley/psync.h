@@ -34,6 +34,7 @@ struct psync {
 	/* the batch in progress */
 	struct policydb_txn *txn;
 	int failed;			/* an error: abort, do not commit */
+	const char *cur_dn;		/* entry being applied, for messages */
 	/* refresh bookkeeping: UUIDs presented or added */
 	uint8_t *seen;			/* open-addressing set of 16-byte keys */
 	size_t seen_cap, seen_n;

@@ -10,6 +10,7 @@
  *          pin HASH [ID]                pinned key
  *   -s  sign with the key in SEEDFILE   -m  LDIF modify (replace)
  *   -T  tamper: flip a bit of the record after signing
+ *   -J  junk: a record that does not decode, signed (a malformed entry)
  *   -n N  write N entries: "%d" in DN and ARGS becomes 1..N (benchmarks)
  */
 #include <errno.h>
@@ -59,6 +60,8 @@ static void usage(void)
 	exit(2);
 }
 
+static int junk;
+
 static int one(int argc, char **argv, const char *seedf, int modify,
 	       int tamper);
 
@@ -80,8 +83,9 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 1;
-	while ((opt = getopt(argc, argv, "g:s:mTn:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:s:mTJn:")) != -1) {
 		switch (opt) {
+		case 'J': junk = 1; break;
 		case 'g': gen = optarg; break;
 		case 's': seedf = optarg; break;
 		case 'm': modify = 1; break;
@@ -174,6 +178,8 @@ static int one(int argc, char **argv, const char *seedf, int modify,
 		fprintf(stderr, "pulley_ldif: %s\n", why);
 		return 1;
 	}
+	if (junk && reclen > 3)
+		reclen = 3;	/* version, type and half a field */
 	ocv[0] = (struct pscript_value)V("top");
 	ocv[1] = (struct pscript_value)V(oc);
 	a[na++] = (struct pscript_attr){ "objectClass", 2, ocv };
