@@ -11,82 +11,26 @@
 #include "pldap.h"
 #include "policydb_int.h"
 #include "psign.h"
+#include "puuidset.h"
 #include "tplog.h"
 
 #define ATTRS_MAX 256
 
-/* ---- the set of UUIDs seen during a refresh ---- */
-
-static size_t uuid_hash(const uint8_t *u)
-{
-	size_t h = 1469598103934665603ull & (size_t)-1;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ u[i]) * (size_t)1099511628211ull;
-	return h;
-}
-
-static int seen_find(const struct psync *p, const uint8_t *u, size_t *slot)
-{
-	static const uint8_t zero[16];
-	size_t i = uuid_hash(u) & (p->seen_cap - 1);
-
-	for (;; i = (i + 1) & (p->seen_cap - 1)) {
-		uint8_t *s = p->seen + 16 * i;
-
-		if (memcmp(s, u, 16) == 0) {
-			*slot = i;
-			return 1;
-		}
-		if (memcmp(s, zero, 16) == 0) {
-			*slot = i;
-			return 0;
-		}
-	}
-}
+/* ---- UUIDs seen during a refresh ---- */
 
 static int seen_add(struct psync *p, const uint8_t *u)
 {
-	static const uint8_t zero[16];
-	size_t slot, i;
-
-	if (memcmp(u, zero, 16) == 0)
-		return 0;	/* the nil UUID never names an entry */
-	if (p->seen_n + 1 > p->seen_cap / 2) {
-		size_t nc = p->seen_cap ? 2 * p->seen_cap : 1024;
-		uint8_t *old = p->seen, *n = calloc(nc, 16);
-		size_t oc = p->seen_cap;
-
-		if (n == NULL)
-			return -ENOMEM;
-		p->seen = n;
-		p->seen_cap = nc;
-		for (i = 0; i < oc; i++)
-			if (memcmp(old + 16 * i, zero, 16) != 0 &&
-			    !seen_find(p, old + 16 * i, &slot))
-				memcpy(p->seen + 16 * slot, old + 16 * i, 16);
-		free(old);
-	}
-	if (!seen_find(p, u, &slot)) {
-		memcpy(p->seen + 16 * slot, u, 16);
-		p->seen_n++;
-	}
-	return 0;
+	return puuidset_add(&p->seen, u);
 }
 
 static int seen_has(const struct psync *p, const uint8_t *u)
 {
-	size_t slot;
-
-	return p->seen_cap != 0 && seen_find(p, u, &slot);
+	return puuidset_has(&p->seen, u);
 }
 
 static void seen_clear(struct psync *p)
 {
-	free(p->seen);
-	p->seen = NULL;
-	p->seen_cap = p->seen_n = 0;
+	puuidset_clear(&p->seen);
 	p->present_done = 0;
 }
 
