@@ -90,11 +90,14 @@ ObjectClass: "tlsPoolIdentityDisclosure" + tlsPoolSelector: j_dsel + tlsPoolPoli
 j_sel, j_role -> null (label="join")
 EOS
 sed -i "s|^script .*|script $T/two.ps|" "$T/pulley.conf"
+ldap_delete "$(disclose_dn "$(sel 8)")"
 pmark
 start_pulley
 expect_pulley "the script changed: full resync by reset" "script change"
+pnews | grep -q "from scratch" || fail "a changed script did not resync from scratch"
 expect_pulley "mirror: reset" "the null backend was reset"
-count_is 16 "after the reset"
+wait_ctl_gone "disclose list" "^disclose @h8\.example\.test " "deleted before the reset"
+count_is 15 "after the reset"
 
 step "one backend cannot prepare: every backend rolls back"
 serial0=$("$CTL_BIN" -c "$DAEMON_CONF" serial 2>/dev/null || true)
@@ -114,7 +117,7 @@ ldap_add "$T/a30.ldif"
 wait_ctl "disclose list" "^disclose @h30\.example\.test " "after the rollback"
 ctl_out disclose list
 grep -q "poison" "$T/ctl.out" && fail "poison entry applied"
-count_is 17 "final"
+count_is 16 "final"
 
 step "a join across two entries: the driver sees add and del of the pair"
 pmark
