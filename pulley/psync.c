@@ -533,7 +533,7 @@ int psync_session(struct psync *p, int once)
 	char err[512];
 	ldap_sync_t *ls;
 	LDAP *ld = NULL;
-	int rc, lrc;
+	int rc, lrc, had_cookie;
 
 	rc = pldap_connect(p->cf, &ld, err, sizeof(err));
 	if (rc < 0) {
@@ -550,10 +550,20 @@ int psync_session(struct psync *p, int once)
 	tplog(LOG_INFO, "pulley: sync with %s %s", p->cf->ldap_uri,
 	      ls->ls_cookie.bv_val ? "from the saved cookie"
 				   : "from scratch");
+	had_cookie = ls->ls_cookie.bv_val != NULL;
 	lrc = ldap_sync_init(ls, LDAP_SYNC_REFRESH_AND_PERSIST);
-	if (lrc == LDAP_SYNC_REFRESH_REQUIRED) {
+	/* slapd refuses a cookie newer than its own state (a directory
+	 * restored from a backup) as "unwilling to perform". */
+	if (lrc == LDAP_SYNC_REFRESH_REQUIRED ||
+	    (lrc == LDAP_UNWILLING_TO_PERFORM && had_cookie)) {
+		char *diag = NULL;
+
+		ldap_get_option(ls->ls_ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 		tplog(LOG_NOTICE, "pulley: the server cannot resume from the "
-		      "cookie: full resync by reset");
+		      "cookie (%s%s%s): full resync by reset",
+		      ldap_err2string(lrc), diag ? ": " : "",
+		      diag ? diag : "");
+		ldap_memfree(diag);
 		batch_abort(p);
 		p->need_reset = 1;
 		free(p->cookie);

@@ -78,6 +78,28 @@ wait_ctl_gone "disclose list" "^disclose @h6\.example\.test " "a delete after th
 count_is 16 "after the reconnect"
 alive "$PULLEY_PID" || fail "pulley died"
 
+step "the directory restored from an older backup: the server asks for a reset"
+stop_pulley
+stop_slapd
+cp -a "$SLAPD_DIR/data" "$T/slapd-backup"
+_run_slapd || fail "slapd did not start"
+add_disclose 40 "id40@example.test" >"$T/a40.ldif"
+ldap_add "$T/a40.ldif"
+start_pulley
+wait_ctl "disclose list" "^disclose @h40\.example\.test " "added after the backup"
+stop_pulley
+stop_slapd
+rm -rf "$SLAPD_DIR/data"
+cp -a "$T/slapd-backup" "$SLAPD_DIR/data"
+_run_slapd || fail "slapd did not start on the backup"
+pmark
+start_pulley
+expect_pulley "the server cannot resume from the cookie \(.*\): full resync by reset" "refresh required"
+pnews | grep -q "from scratch" || fail "no resync from scratch after refresh required"
+wait_ctl_gone "disclose list" "^disclose @h40\.example\.test " "an entry the backup lacks"
+count_is 16 "after the restore"
+pnews | grep -E "cannot resume|from scratch|refresh done" | sed 's/^/    /'
+
 step "a changed script: full resync by reset"
 stop_pulley
 cp "$TOP/etc/pulley/pool.ps" "$T/two.ps"
