@@ -2,10 +2,12 @@
 # Pulley restarts: resuming from the saved cookie with changes made while
 # it was stopped (deletes arrive as a syncIdSet), after slapd itself
 # restarted (deletes only through the present phase), after slapd was
-# SIGKILLed right after a delete; a changed script forces a full resync
-# by reset; and a batch that one backend cannot prepare is rolled back in
-# every backend (policy and cookie unchanged) until the cause is gone; a
-# join across two entries reaches a driver as add and del of the pair.
+# SIGKILLed right after a delete; a directory restored from an older
+# backup refuses the cookie and a changed script forces a full resync by
+# reset (entries gone meanwhile disappear); a batch that one backend
+# cannot prepare is rolled back in every backend (policy and cookie
+# unchanged) until the cause is gone; a join across two entries reaches a
+# driver as add and del of the pair.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 
