@@ -155,6 +155,11 @@ int pldap_connect(const struct pconf *c, LDAP **out, char *err,
 	if (rc == 0)
 		rc = set_opt(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals",
 			     err, errlen);
+	/* SASL (GSSAPI) names the server by the URI's host as written, not
+	 * by what a reverse DNS lookup says. */
+	if (rc == 0 && c->bind == PCONF_BIND_SASL)
+		rc = set_opt(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON,
+			     "SASL host name as written", err, errlen);
 	if (rc == 0 && c->tls != PCONF_TLS_NONE)
 		rc = setup_tls(c, ld, err, errlen);
 	if (rc < 0)

@@ -6,6 +6,7 @@ pkgs=(
 	libgnutls28-dev gnutls-bin libkrb5-dev libldap2-dev libldns-dev
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
 	clang libclang-rt-14-dev slapd ldap-utils libsasl2-dev
+	libsasl2-modules-gssapi-mit krb5-kdc krb5-admin-server krb5-user
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
 )
 missing=()

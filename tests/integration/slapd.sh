@@ -14,6 +14,7 @@ ROOTPW="secret-$RANDOM"
 SLAPD_DIR=$T/slapd
 # SLAPD_TLS=1: StartTLS and ldaps with $PKI/ldapserver.{pem,key} (make
 # them first); the ldapi socket is always there (SASL EXTERNAL as root).
+# SLAPD_SASL_HOST=NAME: the host name slapd's GSSAPI key is for.
 SLAPD_LDAPI="ldapi://$(printf '%s' "$T/ldapi" | sed 's|/|%2F|g')"
 
 _write_slapd_config() {
@@ -26,6 +27,7 @@ objectClass: olcGlobal
 cn: config
 olcPidFile: $SLAPD_DIR/slapd.pid
 olcArgsFile: $SLAPD_DIR/slapd.args
+$([ -n "${SLAPD_SASL_HOST:-}" ] && echo "olcSaslHost: $SLAPD_SASL_HOST")
 $(if [ "${SLAPD_TLS:-0}" = 1 ]; then
 	echo "olcTLSCertificateFile: $PKI/ldapserver.pem"
 	echo "olcTLSCertificateKeyFile: $PKI/ldapserver.key"
