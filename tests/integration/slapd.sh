@@ -27,8 +27,8 @@ objectClass: olcGlobal
 cn: config
 olcPidFile: $SLAPD_DIR/slapd.pid
 olcArgsFile: $SLAPD_DIR/slapd.args
-$([ -n "${SLAPD_SASL_HOST:-}" ] && echo "olcSaslHost: $SLAPD_SASL_HOST")
-$(if [ "${SLAPD_TLS:-0}" = 1 ]; then
+$([ -n "${SLAPD_SASL_HOST:-}" ] && echo "olcSaslHost: $SLAPD_SASL_HOST"
+if [ "${SLAPD_TLS:-0}" = 1 ]; then
 	echo "olcTLSCertificateFile: $PKI/ldapserver.pem"
 	echo "olcTLSCertificateKeyFile: $PKI/ldapserver.key"
 	echo "olcTLSCACertificateFile: $PKI/ca.pem"
