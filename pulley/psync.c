@@ -122,7 +122,7 @@ static int batch_commit(struct psync *p, const struct berval *ck)
 		return -EIO;
 	}
 	changed_cookie = ck != NULL && ck->bv_val != NULL &&
-			 (ck->bv_len != p->cookielen ||
+			 (p->cookie == NULL || ck->bv_len != p->cookielen ||
 			  memcmp(ck->bv_val, p->cookie, ck->bv_len) != 0);
 	if (p->txn == NULL && !changed_cookie)
 		return 0;
@@ -176,9 +176,13 @@ static int output(void *ctx, size_t d, int add,
 	size_t l[64], i;
 	int rc;
 
+	/* Not -EINVAL: the runtime would take that for a refused entry. */
 	if (d >= p->nbacks || nvals != (size_t)p->backs[d].varc ||
-	    nvals > 64)
-		return -EINVAL;
+	    nvals > 64) {
+		tplog(LOG_ERR, "pulley: driver %zu: %zu values do not fit",
+		      d + 1, nvals);
+		return -EIO;
+	}
 	for (i = 0; i < nvals; i++) {
 		v[i] = vals[i].data;
 		l[i] = vals[i].len;
@@ -290,6 +294,8 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 	}
 	dn = ldap_get_dn(ls->ls_ld, msg);
 	rc = entry_read(ls->ls_ld, msg, b);
+	if (rc == -ENOMEM)
+		goto fail;
 	if (rc < 0 || dn == NULL) {
 		tplog(LOG_ERR, "pulley: entry %s: cannot read it: %s",
 		      dn ? dn : "?", strerror(rc < 0 ? -rc : EINVAL));
@@ -297,13 +303,17 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 		rc = 0;
 		goto out;
 	}
-	if (p->cf->have_verify_key &&
-	    psign_verify(b->attrs, b->n, p->cf->verify_key, why,
-			 sizeof(why)) < 0) {
+	if (p->cf->have_verify_key)
+		rc = psign_verify(b->attrs, b->n, p->cf->verify_key, why,
+				  sizeof(why));
+	if (rc == -ENOMEM)
+		goto fail;
+	if (rc < 0) {
 		/* The last good version (if any) stays in force. */
 		tplog(LOG_ERR, "pulley: entry %s refused, not applied: %s",
 		      dn, why);
 		p->st.refused++;
+		rc = 0;
 		goto out;
 	}
 	e.dn = dn;
