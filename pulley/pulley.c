@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pback.h"
 #include "pconf.h"
 #include "pscript.h"
 #include "psync.h"
@@ -20,6 +21,7 @@
 #endif
 
 static volatile sig_atomic_t stop;
+static int log_to_stderr;
 
 static void on_signal(int sig)
 {
@@ -47,7 +49,8 @@ static void script_error(void *ctx, unsigned line, unsigned col,
 {
 	struct script_err *e = ctx;
 
-	fprintf(stderr, "%s:%u:%u: %s\n", e->path, line, col, msg);
+	if (!log_to_stderr)	/* else tplog prints it there */
+		fprintf(stderr, "%s:%u:%u: %s\n", e->path, line, col, msg);
 	tplog(LOG_ERR, "%s:%u:%u: %s", e->path, line, col, msg);
 	e->n++;
 }
@@ -88,6 +91,36 @@ out:
 	fclose(f);
 	free(text);
 	return rc;
+}
+
+/* -t: every driver's backend loads and accepts its parameters. */
+static int check_backends(const struct pconf *cf, const struct pscript *ps)
+{
+	char err[512], *params[64];
+	struct pback b;
+	size_t d, i, np;
+	int bad = 0;
+
+	for (d = 0; d < pscript_ndrivers(ps); d++) {
+		np = pscript_driver_nparams(ps, d);
+		if (np > 64) {
+			fprintf(stderr, "pulley: driver %zu: too many "
+				"parameters\n", d + 1);
+			bad = 1;
+			continue;
+		}
+		for (i = 0; i < np; i++)
+			params[i] = (char *)pscript_driver_param(ps, d, i);
+		if (pback_load(&b, cf->backend_dir, pscript_driver_name(ps, d),
+			       params, (int)np, (int)pscript_driver_nvars(ps, d),
+			       NULL, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pulley: driver %zu: %s\n", d + 1, err);
+			bad = 1;
+			continue;
+		}
+		pback_unload(&b);
+	}
+	return bad ? -EINVAL : 0;
 }
 
 static void pause_for(unsigned secs)
@@ -136,7 +169,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pulley: %s\n", err);
 		return 1;
 	}
-	tplog_init("pulley", cf.log_stderr || check, cf.log_level);
+	log_to_stderr = cf.log_stderr || check;
+	tplog_init("pulley", log_to_stderr, cf.log_level);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "pulley: libsodium does not initialise\n");
 		pconf_free(&cf);
@@ -150,6 +184,11 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "pulley: script %s does not compile\n",
 			cf.script);
+		pconf_free(&cf);
+		return 1;
+	}
+	if (check && check_backends(&cf, ps) < 0) {
+		pscript_free(ps);
 		pconf_free(&cf);
 		return 1;
 	}

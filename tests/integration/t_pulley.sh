@@ -51,6 +51,22 @@ write_pulley_conf "$DBENV"
 ldap_add "$T/initial.ldif"
 accepted before "no rule yet"
 
+step "pulley -t checks config, script and backends"
+"$PULLEY_BIN" -t -c "$T/pulley.conf" >"$T/check.out" 2>&1 || fail "pulley -t: $(cat "$T/check.out")"
+sed 's/db="policy"/db="polcy"/' "$TOP/etc/pulley/pool.ps" >"$T/bad.ps"
+sed "s|^script .*|script $T/bad.ps|" "$T/pulley.conf" >"$T/bad.conf"
+"$PULLEY_BIN" -t -c "$T/bad.conf" >"$T/check-bad.out" 2>&1 && fail "pulley -t accepted db=polcy"
+grep -q "db=polcy: not localid, disclose, trust or policy" "$T/check-bad.out" &&
+	grep -q "driver 4: backend pool refused its parameters" "$T/check-bad.out" ||
+	fail "pulley -t: $(cat "$T/check-bad.out")"
+printf 'bogus line\n' >"$T/bad2.ps"
+sed "s|^script .*|script $T/bad2.ps|" "$T/pulley.conf" >"$T/bad2.conf"
+"$PULLEY_BIN" -t -c "$T/bad2.conf" >"$T/check-bad2.out" 2>&1 && fail "pulley -t accepted a bad script"
+grep -q "$T/bad2.ps:1:[0-9]*: " "$T/check-bad2.out" || fail "pulley -t: no file:line:col: $(cat "$T/check-bad2.out")"
+printf 'ldap_uri ldap://x/\nnonsense 1\n' >"$T/bad3.conf"
+"$PULLEY_BIN" -t -c "$T/bad3.conf" >"$T/check-bad3.out" 2>&1 && fail "pulley -t accepted a bad config"
+grep -q "bad3.conf:2: unknown key 'nonsense'" "$T/check-bad3.out" || fail "pulley -t: $(cat "$T/check-bad3.out")"
+
 step "pulley's initial refresh reaches the daemon's databases"
 start_pulley
 grep -q "sync with .* from scratch" "$T/pulley.log" || fail "first start did not sync from scratch"
