@@ -5,11 +5,12 @@ pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libgnutls28-dev gnutls-bin libkrb5-dev libldap2-dev libldns-dev
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
-	clang libclang-rt-14-dev
+	libsasl2-dev clang libclang-rt-14-dev
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
+	slapd ldap-utils libsasl2-modules-gssapi-mit
 	krb5-kdc krb5-admin-server krb5-user
+	nsd ldnsutils
 	debhelper lintian systemd
-	nsd ldnsutils slapd ldap-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Pulley binds with SASL GSSAPI: a throwaway Kerberos realm (krb5kdc on
+# loopback), slapd with the ldap/localhost key, pulley with a ticket for
+# pulley@REALM syncs; without a ticket the bind is refused and nothing is
+# applied.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/slapd.sh"
+[ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
+for t in krb5kdc kdb5_util kadmin.local kinit kdestroy; do
+	command -v "$t" >/dev/null || fail "$t is not installed (scripts/deps.sh)"
+done
+[ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so ] ||
+	ls /usr/lib/*/sasl2/libgssapiv2.so >/dev/null 2>&1 ||
+	fail "the SASL GSSAPI plugin is missing (libsasl2-modules-gssapi-mit)"
+
+REALM=PULLEY.TEST
+KDC_PORT=$(free_port)
+K=$T/krb5
+mkdir -p "$K"
+export KRB5_CONFIG=$K/krb5.conf KRB5_KDC_PROFILE=$K/kdc.conf
+export KRB5RCACHEDIR=$K KRB5CCNAME=FILE:$K/ccache
+cat >"$KRB5_CONFIG" <<EOC
+[libdefaults]
+	default_realm = $REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	default_ccache_name = FILE:$K/ccache
+[realms]
+	$REALM = {
+		kdc = 127.0.0.1:$KDC_PORT
+	}
+[domain_realm]
+	localhost = $REALM
+EOC
+cat >"$KRB5_KDC_PROFILE" <<EOC
+[kdcdefaults]
+	kdc_listen = 127.0.0.1:$KDC_PORT
+	kdc_tcp_listen = 127.0.0.1:$KDC_PORT
+[realms]
+	$REALM = {
+		database_name = $K/principal
+		key_stash_file = $K/stash
+	}
+EOC
+step "a Kerberos realm and a KDC"
+kdb5_util create -s -P "kdb-$RANDOM" -r "$REALM" >"$K/kdb.log" 2>&1 || fail "kdb5_util: $(cat "$K/kdb.log")"
+for p in ldap/localhost pulley; do
+	kadmin.local -q "addprinc -randkey $p" >>"$K/kadmin.log" 2>&1 || fail "addprinc $p"
+done
+kadmin.local -q "ktadd -k $K/ldap.keytab ldap/localhost" >>"$K/kadmin.log" 2>&1 || fail "ktadd ldap"
+kadmin.local -q "ktadd -k $K/pulley.keytab pulley" >>"$K/kadmin.log" 2>&1 || fail "ktadd pulley"
+krb5kdc -n -P "$K/kdc.pid" >"$T/krb5kdc.log" 2>&1 &
+_track $! "krb5kdc"
+_kdc_up() { kinit -k -t "$K/pulley.keytab" pulley >/dev/null 2>&1; }
+wait_until 10 _kdc_up || fail "kinit against the KDC failed"
+
+step "slapd with the ldap/localhost key"
+export KRB5_KTNAME=$K/ldap.keytab
+SLAPD_SASL_HOST=localhost
+start_slapd
+unset KRB5_KTNAME
+write_pulley_conf "$T/db" "ldap_uri ldap://localhost:$SLAPD_PORT/" "bind sasl" "sasl_mech GSSAPI"
+sed -i "0,/^ldap_uri /{/^ldap_uri ldap:\/\/127/d}" "$T/pulley.conf"
+grep -c "^ldap_uri " "$T/pulley.conf" | grep -q '^1$' || fail "pulley.conf: $(cat "$T/pulley.conf")"
+"$PULLEY_LDIF" -s "$T/sign.seed" -n 5 "$(disclose_dn "@k%d.example.test")" \
+	disclose "@k%d.example.test" "k%d@example.test" >"$T/a.ldif"
+ldap_add "$T/a.ldif"
+
+step "with a ticket for pulley@$REALM: synced"
+timeout 60 "$PULLEY_BIN" -1 -c "$T/pulley.conf" >"$T/gss.log" 2>&1 ||
+	fail "pulley -1 with GSSAPI: $(tail -3 "$T/gss.log")"
+"$CTL_BIN" -d "$T/db" disclose list >"$T/ctl.out" 2>&1
+[ "$(grep -c "^disclose @k" "$T/ctl.out")" = 5 ] || fail "not synced: $(cat "$T/ctl.out")"
+klist 2>/dev/null | grep -q "ldap/localhost@$REALM" || fail "no service ticket for ldap/localhost"
+
+step "without a ticket: the bind is refused, nothing applied"
+kdestroy >/dev/null 2>&1
+rm -rf "$T/db"
+timeout 60 "$PULLEY_BIN" -1 -c "$T/pulley.conf" >"$T/noticket.log" 2>&1 &&
+	fail "pulley -1 without a ticket succeeded"
+grep -q -E "bind \(GSSAPI\) to ldap://localhost:$SLAPD_PORT/: " "$T/noticket.log" ||
+	fail "no bind refusal: $(tail -3 "$T/noticket.log")"
+grep -E "bind \(GSSAPI\)" "$T/noticket.log" | head -1 | sed 's/^/    /'
+if [ -d "$T/db" ]; then
+	"$CTL_BIN" -d "$T/db" disclose list 2>/dev/null | grep -q "^disclose @k" &&
+		fail "applied without a bind"
+fi
+pass
