@@ -333,7 +333,7 @@ static int item_identity(struct ctx *c, const struct crank_item *it,
 	struct crank_ident *r, *n;
 	const struct crank_tok *t;
 	char what[32];
-	int kind, bad = 0;
+	int kind, bad = 0, sbad = 0;
 
 	if (head_args(c, it, 2, usage) < 0)
 		return 0;
@@ -355,7 +355,7 @@ static int item_identity(struct ctx *c, const struct crank_item *it,
 	snprintf(what, sizeof(what), "a%s %s identity",
 		 kind == POLREC_CRED_X509 ? "n" : "", polrec_cred_name(r->kind));
 	if (check_settings(c, it, kind_set[kind] | common, what) < 0)
-		bad = 1;
+		bad = sbad = 1;
 	if ((t = arg1(c, S_ROLE)) != NULL) {
 		int role = polrec_role_parse(t->text);
 
@@ -394,16 +394,16 @@ static int item_identity(struct ctx *c, const struct crank_item *it,
 			bad = 1;
 		}
 	}
-	if (kind == POLREC_CRED_X509 && r->chain == NULL) {
+	if (!sbad && kind == POLREC_CRED_X509 && r->chain == NULL) {
 		err(c, &it->head.kw.pos, "an x509 identity needs 'chain FILE'");
 		bad = 1;
 	}
-	if (kind == POLREC_CRED_RAWPK && r->pubkey == NULL) {
+	if (!sbad && kind == POLREC_CRED_RAWPK && r->pubkey == NULL) {
 		err(c, &it->head.kw.pos, "a rawpk identity needs 'public-key "
 		    "FILE'");
 		bad = 1;
 	}
-	if (kind != POLREC_CRED_KRB5 && (r->key == NULL) == (r->pkcs11 == NULL)) {
+	if (!sbad && kind != POLREC_CRED_KRB5 && (r->key == NULL) == (r->pkcs11 == NULL)) {
 		err(c, &it->head.kw.pos, "a%s %s identity needs either 'key "
 		    "/PATH' or 'pkcs11 URI'%s", kind == POLREC_CRED_X509 ? "n" : "",
 		    polrec_cred_name(r->kind), r->key ? ", not both" : "");
@@ -468,6 +468,7 @@ static int item_trust(struct ctx *c, const struct crank_item *it,
 		      struct crank_model *m, enum polrec_trust_kind kind)
 {
 	const char *name = polrec_trust_kind_name(kind);
+	const char *art = kind == POLREC_TRUST_ANCHOR ? "an" : "a";
 	unsigned allowed = kind == POLREC_TRUST_ANCHOR ? S_PEERS | S_VALEXP :
 			   kind == POLREC_TRUST_PIN ? S_PEERS | S_FOR | S_VALEXP : 0;
 	struct crank_trust *r, *n;
@@ -492,8 +493,8 @@ static int item_trust(struct ctx *c, const struct crank_item *it,
 	if (h < 0)
 		bad = 1;
 	else if (h == 1 && (kind == POLREC_TRUST_ANCHOR || kind == POLREC_TRUST_CRL)) {
-		err(c, &it->head.args[0].pos, "an %s needs its file, not a hash",
-		    name);
+		err(c, &it->head.args[0].pos, "%s %s needs its file, not a hash",
+		    art, name);
 		bad = 1;
 	} else if (h == 0) {
 		r->file = it->head.args[0].text;
@@ -504,9 +505,9 @@ static int item_trust(struct ctx *c, const struct crank_item *it,
 	if ((t = arg1(c, S_VALEXP)) != NULL) {
 		/* the rule's expression decides what a peer proves; the daemon
 		 * never reads one stored on a trust record */
-		err(c, &t->pos, "an %s takes no validation expression: the daemon "
+		err(c, &t->pos, "%s %s takes no validation expression: the daemon "
 		    "applies the expression of the connection policy rule (put it "
-		    "in a 'policy' block)", name);
+		    "in a 'policy' block)", art, name);
 		bad = 1;
 	}
 	if ((t = arg1(c, S_PEERS)) != NULL) {
