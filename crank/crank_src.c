@@ -84,6 +84,20 @@ void crank_src_free(struct crank_src *src)
 
 /* ---- lexer: one line into tokens ---- */
 
+static void ltoks_free(struct ltok *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].text);
+}
+
+/* Free the tokens of a line given up on. */
+static int lex_fail(struct ltok *toks, size_t n)
+{
+	ltoks_free(toks, n);
+	return -1;
+}
+
+
 static int is_word_byte(unsigned char c)
 {
 	return c > ' ' && c != 0x7f && c != '"' && c != '{' && c != '}' &&
@@ -113,12 +127,12 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 			break;
 		if (b < ' ' || b == 0x7f) {
 			perr(p, &pos, "control character 0x%02x", b);
-			return -1;
+			return lex_fail(toks, n);
 		}
 		if (n == cap) {
 			perr(p, &pos, "more than %d arguments on a line",
 			     CRANK_SRC_MAXARGS);
-			return -1;
+			return lex_fail(toks, n);
 		}
 		toks[n].pos = pos;
 		if (b == '{' || b == '}') {
@@ -135,7 +149,7 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 				if (c == e) {
 					perr(p, &pos, "string not closed on "
 					     "this line");
-					return -1;
+					return lex_fail(toks, n);
 				}
 				b = (unsigned char)*c;
 				if (b == '"')
@@ -143,13 +157,13 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 				if (b < ' ' || b == 0x7f) {
 					perr(p, &here, "control character "
 					     "0x%02x in a string", b);
-					return -1;
+					return lex_fail(toks, n);
 				}
 				if (b == '\\') {
 					if (c + 1 == e || (c[1] != '"' && c[1] != '\\')) {
 						perr(p, &here, "only \\\" and "
 						     "\\\\ are escapes");
-						return -1;
+						return lex_fail(toks, n);
 					}
 					c++, col++;
 					b = (unsigned char)*c;
@@ -157,7 +171,7 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 				if (bl == CRANK_SRC_MAXTOK) {
 					perr(p, &pos, "string longer than %d "
 					     "bytes", CRANK_SRC_MAXTOK);
-					return -1;
+					return lex_fail(toks, n);
 				}
 				buf[bl++] = (char)b;
 				if ((b & 0xc0) != 0x80)
@@ -171,7 +185,7 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 				if (bl == CRANK_SRC_MAXTOK) {
 					perr(p, &pos, "word longer than %d "
 					     "bytes", CRANK_SRC_MAXTOK);
-					return -1;
+					return lex_fail(toks, n);
 				}
 				buf[bl++] = *c;
 				if (((unsigned char)*c & 0xc0) != 0x80)
@@ -183,26 +197,20 @@ static int lex_line(struct parser *p, const char *s, const char *e,
 
 				perr(p, &here, "a string must be separated "
 				     "from the word before it");
-				return -1;
+				return lex_fail(toks, n);
 			}
 			toks[n].type = T_WORD;
 		}
 		buf[bl] = '\0';
 		toks[n].text = strdup(buf);
 		if (toks[n].text == NULL)
-			return -ENOMEM;
+			return lex_fail(toks, n), -ENOMEM;
 		n++;
 	}
 	return (int)n;
 }
 
 /* ---- parser ---- */
-
-static void ltoks_free(struct ltok *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(t[i].text);
-}
 
 /* Take toks[from, to) (words and strings only) into st; moves texts. */
 static int take_stmt(struct parser *p, struct ltok *t, size_t from, size_t to,
