@@ -9,7 +9,10 @@
 
 #include <gnutls/gnutls.h>
 
+#include <sodium.h>
+
 #include "crank_build.h"
+#include "crank_conf.h"
 #include "crank_main.h"
 
 struct diag_count {
@@ -69,9 +72,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: crank check [--key-root DIR] [--records] SOURCE\n"
+		"       crank plan  [--key-root DIR] -c CRANK.CONF SOURCE\n"
+		"       crank apply [--key-root DIR] -c CRANK.CONF SOURCE\n"
+		"       crank keygen KEYFILE\n"
 		"SOURCE is a file, or a directory of *.crank files.\n"
-		"exit: 0 fine, 1 errors in the source, 2 usage, 3 directory "
-		"unreachable or refused, 4 some entries not written\n");
+		"exit: 0 fine, 1 errors in the source, 2 usage or configuration, "
+		"3 directory unreachable or refused, 4 some entries not "
+		"written\n");
 }
 
 static int cmd_check(const char *source, const struct crank_build_opts *o,
@@ -94,6 +101,21 @@ static int cmd_check(const char *source, const struct crank_build_opts *o,
 	       per[POLICYDB_LOCALID], per[POLICYDB_DISCLOSE], per[POLICYDB_TRUST],
 	       per[POLICYDB_POLICY], l.warnings, l.warnings == 1 ? "" : "s");
 	crank_loaded_free(&l);
+	return CRANK_EXIT_OK;
+}
+
+static int cmd_keygen(const char *path)
+{
+	uint8_t pk[32];
+	char err[600], hex[65];
+
+	if (sodium_init() < 0 || crank_conf_keygen(path, pk, err, sizeof(err)) < 0) {
+		fprintf(stderr, "crank: %s\n", sodium_init() < 0
+			? "cannot initialise libsodium" : err);
+		return CRANK_EXIT_SOURCE;
+	}
+	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+	printf("%s\n", hex);
 	return CRANK_EXIT_OK;
 }
 
@@ -150,6 +172,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "check") == 0 && config == NULL)
 		rc = cmd_check(argv[optind], &bo, records);
+	else if ((strcmp(cmd, "plan") == 0 || strcmp(cmd, "apply") == 0) &&
+		 config != NULL && !records)
+		rc = crank_publish(argv[optind], &bo, config, cmd[0] == 'a');
+	else if (strcmp(cmd, "keygen") == 0 && config == NULL && !records &&
+		 bo.key_root == NULL)
+		rc = cmd_keygen(argv[optind]);
 	else {
 		usage(stderr);
 		rc = CRANK_EXIT_USAGE;

@@ -9,7 +9,7 @@
 /* Exit codes (crank(1)). */
 #define CRANK_EXIT_OK 0
 #define CRANK_EXIT_SOURCE 1	/* the source has errors */
-#define CRANK_EXIT_USAGE 2
+#define CRANK_EXIT_USAGE 2	/* usage or configuration */
 #define CRANK_EXIT_LDAP 3	/* directory unreachable, bind or read refused */
 #define CRANK_EXIT_PARTIAL 4	/* apply: some entries were not written */
 
@@ -26,5 +26,9 @@ struct crank_loaded {
 int crank_load(const char *source, const struct crank_build_opts *o,
 	       struct crank_loaded *l);
 void crank_loaded_free(struct crank_loaded *l);
+
+/* plan (apply 0) or apply (crank_publish.c): an exit code. */
+int crank_publish(const char *source, const struct crank_build_opts *o,
+		  const char *config, int apply);
 
 #endif
