@@ -122,9 +122,13 @@ static int do_bind(const struct pconf *c, LDAP *ld, char *err,
 		rc = LDAP_PARAM_ERROR;
 	}
 	if (rc != LDAP_SUCCESS) {
-		snprintf(err, errlen, "bind (%s) to %s: %s",
+		snprintf(err, errlen, "bind (%s) to %s: %s%s",
 			 c->bind == PCONF_BIND_SASL ? c->sasl_mech : "simple",
-			 c->ldap_uri, ldap_err2string(rc));
+			 c->ldap_uri, ldap_err2string(rc),
+			 rc == LDAP_SERVER_DOWN && c->tls == PCONF_TLS_LDAPS ?
+			 " (ldaps: no connection or the TLS handshake failed: "
+			 "server certificate not trusted, or not for this "
+			 "host name)" : "");
 		return -EACCES;
 	}
 	return 0;
@@ -162,9 +166,13 @@ int pldap_connect(const struct pconf *c, LDAP **out, char *err,
 			char *diag = NULL;
 
 			ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-			snprintf(err, errlen, "StartTLS with %s: %s%s%s",
+			snprintf(err, errlen, "StartTLS with %s: %s%s%s%s",
 				 c->ldap_uri, ldap_err2string(lrc),
-				 diag ? ": " : "", diag ? diag : "");
+				 diag ? ": " : "", diag ? diag : "",
+				 lrc == LDAP_CONNECT_ERROR ?
+				 " (TLS handshake failed: server certificate "
+				 "not trusted, or not for this host name)" :
+				 "");
 			ldap_memfree(diag);
 			rc = lrc == LDAP_SERVER_DOWN ? -ECONNREFUSED
 						     : -EPROTO;

@@ -60,7 +60,9 @@ void pscript_identity(const struct pscript *s, uint8_t out[32]);
 size_t pscript_nattrs(const struct pscript *s);
 const char *pscript_attr(const struct pscript *s, size_t i);
 
-/* Drivers, in the order of their first appearance in the script. */
+/* Drivers, in the order of their first appearance in the script.  Each
+ * driver line is one driver: several lines may name the same backend
+ * (with different parameters); each gets its own index d. */
 size_t pscript_ndrivers(const struct pscript *s);
 const char *pscript_driver_name(const struct pscript *s, size_t d);
 /* Number of variables the driver outputs (the varc of pulleyback_open). */
@@ -105,13 +107,21 @@ typedef int (*pscript_output_fn)(void *ctx, size_t d, int add,
  * env: databases named "<prefix>.<something>" in file "<prefix>.db".
  * The state records the script identity; if it differs (another script
  * ran before), the state is emptied and *reset_needed is set to 1 so the
- * caller resyncs from scratch (and resets its backends). */
+ * caller resyncs from scratch (and resets its backends).  A fresh state
+ * (no identity recorded yet) also sets *reset_needed: nothing is known
+ * of what the backends hold.  prefix holds no '/'.  If txn aborts, close
+ * the run: its handles may name databases that the abort undid. */
 int pscript_run_open(struct pscript_run **rt, const struct pscript *s,
 		     DB_ENV *env, DB_TXN *txn, const char *prefix,
 		     int *reset_needed);
 void pscript_run_close(struct pscript_run *rt);
 
-/* An entry was added or modified (replaces what the same uuid held). */
+/* An entry was added or modified (replaces what the same uuid held).
+ * Within one call, every "del" comes before any "add", so that a
+ * backend keyed on part of a tuple sees a changed value as del + add.
+ * -EINVAL: the entry was refused (its DN is not RFC 4514, or one
+ * generator would yield more than 65536 bindings for it); this is
+ * logged with the DN, nothing was changed and txn stays usable. */
 int pscript_run_entry(struct pscript_run *rt, DB_TXN *txn,
 		      const struct pscript_entry *e, pscript_output_fn out,
 		      void *ctx);
@@ -123,8 +133,10 @@ int pscript_run_delete(struct pscript_run *rt, DB_TXN *txn,
 int pscript_run_reset(struct pscript_run *rt, DB_TXN *txn);
 
 /* Every entryUUID the state holds (for the present phase: the caller
- * deletes those the server neither presented nor added).  A non-zero
- * return of fn stops and is returned. */
+ * deletes those the server neither presented nor added).  Only entries
+ * that some generator matched are held: the others contributed nothing.
+ * The list is read first, so fn may call the runtime (e.g. delete the
+ * uuid it is given).  A non-zero return of fn stops and is returned. */
 typedef int (*pscript_uuid_fn)(void *ctx, const uint8_t uuid[16]);
 int pscript_run_uuids(struct pscript_run *rt, DB_TXN *txn,
 		      pscript_uuid_fn fn, void *ctx);

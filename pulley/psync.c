@@ -133,10 +133,10 @@ static void batch_abort(struct psync *p)
 	if (p->txn != NULL) {
 		policydb_abort(p->txn);
 		p->txn = NULL;
+		p->st.rollbacks++;
 	}
 	pback_rollback_all(p->backs, p->nbacks);
 	p->failed = 0;
-	p->st.rollbacks++;
 }
 
 static int own_commit(void *ctx)
@@ -361,6 +361,12 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 	e.nattrs = b->n;
 	e.attrs = b->attrs;
 	rc = pscript_run_entry(p->rt, p->txn->t, &e, output, p);
+	if (rc == -EINVAL) {
+		/* Refused by the runtime (logged there with the DN); the
+		 * transaction stays usable and the batch goes on. */
+		p->st.refused++;
+		rc = 0;
+	}
 	p->st.entries++;
 out:
 	if (rc < 0)
@@ -738,7 +744,7 @@ int psync_open(struct psync *p, const struct pconf *cf, struct pscript *ps,
 	}
 	if (reset || ck == NULL) {
 		tplog(LOG_NOTICE, "pulley: %s: full resync by reset",
-		      reset ? "the script changed" : "no saved cookie");
+		      ck == NULL ? "no saved cookie" : "the script changed");
 		p->need_reset = 1;
 		free(ck);
 	} else {

@@ -195,5 +195,7 @@ int main(int argc, char **argv)
 	psync_close(&sync);
 	pscript_free(ps);
 	pconf_free(&cf);
+	if (stop)
+		return 0;	/* asked to stop: not a failure */
 	return rc < 0 ? 1 : rc;
 }

@@ -5,7 +5,7 @@ pkgs=(
 	build-essential autoconf automake libtool pkg-config
 	libgnutls28-dev gnutls-bin libkrb5-dev libldap2-dev libldns-dev
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev slapd ldap-utils libsasl2-dev
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
 )
 missing=()

@@ -1,0 +1,123 @@
+#!/bin/bash
+# Pulley against a real slapd (syncprov) into the daemon's policy
+# environment: an initial refresh of 1,000 signed entries; a policy
+# entry delivered over LDAP decides a real handshake (refused with the
+# rule's reason), a modify of it lets the next one through, a delete
+# removes it; a tampered entry is refused with its DN and reason while a
+# good one in the same change applies; with slapd down the policy stays
+# and pulley reconnects when it is back.  Records are binary values with
+# NUL bytes throughout.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/slapd.sh"
+
+[ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
+N=${PULLEY_ENTRIES:-1000}
+
+make_ca
+make_cert localhost --dns localhost
+install_identity localhost localhost
+start_daemon
+start_echo
+start_tunnel s -s -I -q -l localhost 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
+DBENV=$T/daemon.state/db
+new_pool_client() {
+	timeout 30 "$HELPERS/prng_client" -r localhost -t 10000 127.0.0.1 \
+		"$TUNNEL_PORT" >"$T/$1.out" 2>&1
+}
+accepted() {
+	new_pool_client "$1" || fail "$2: refused: $(cat "$T/$1.out")"
+	grep -q "^starttls: ok local= remote=localhost" "$T/$1.out" ||
+		fail "$2: $(cat "$T/$1.out")"
+}
+refused() {	# refused NAME WHAT REGEX
+	mark_d=$(stat -c %s "$DAEMON_LOG")
+	new_pool_client "$1" && fail "$2: accepted: $(cat "$T/$1.out")"
+	grep -q "^starttls: refused" "$T/$1.out" || fail "$2: $(cat "$T/$1.out")"
+	want_d=$3
+	_dnews() { tail -c +$((mark_d + 1)) "$DAEMON_LOG" | grep -q -E -- "$want_d"; }
+	wait_until 10 _dnews || fail "$2: no /$3/ in the daemon log"
+}
+
+start_slapd
+step "load $N signed disclose entries and a rule refusing localhost"
+write_pulley_conf "$DBENV"
+{
+	for i in $(seq 1 "$N"); do
+		"$PULLEY_LDIF" -s "$T/sign.seed" "$(disclose_dn "@host$i.example.test")" \
+			disclose "@host$i.example.test" "id$i@example.test" || exit 1
+	done
+	"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn localhost client)" \
+		policy localhost client Q
+} >"$T/initial.ldif" || fail "pulley_ldif failed"
+ldap_add "$T/initial.ldif"
+accepted before "no rule yet"
+
+step "pulley's initial refresh reaches the daemon's databases"
+start_pulley
+grep -q "sync with .* from scratch" "$T/pulley.log" || fail "first start did not sync from scratch"
+wait_ctl_count "disclose list" "^disclose @host[0-9]+\.example\.test " "$N" "initial refresh"
+wait_ctl "policy list" "^policy localhost client .*Q" "the refused rule"
+ctl_out disclose get @host777.example.test
+grep -q "id777@example.test" "$T/ctl.out" || fail "disclose @host777: $(cat "$T/ctl.out")"
+
+step "the rule from LDAP decides a real handshake"
+refused q "rule Q from LDAP" "refused client role.*rule localhost: validation Q failed: Q: "
+
+step "modify the entry over LDAP: the next handshake is accepted"
+"$PULLEY_LDIF" -s "$T/sign.seed" -m "$(policy_dn localhost client)" \
+	policy localhost client 'IT&' >"$T/mod.ldif" || fail "pulley_ldif -m"
+ldap_modify "$T/mod.ldif"
+wait_ctl "policy list" "^policy localhost client .*IT&" "the modified rule"
+accepted it "rule IT& from LDAP"
+
+step "a tampered entry is refused with DN and reason; a good one applies"
+pmark
+{
+	"$PULLEY_LDIF" -s "$T/sign.seed" -T "$(policy_dn localhost server)" \
+		policy localhost server Q
+	"$PULLEY_LDIF" -s "$T/sign.seed" "$(disclose_dn @good.example.test)" \
+		disclose @good.example.test good@example.test
+	"$PULLEY_LDIF" "$(disclose_dn @unsigned.example.test)" \
+		disclose @unsigned.example.test u@example.test
+} >"$T/mixed.ldif"
+ldap_add "$T/mixed.ldif"
+wait_ctl "disclose list" "^disclose @good\.example\.test " "the good entry"
+expect_pulley "entry tlsPoolSelector=localhost\+tlsPoolSupportedRole=server,ou=policy,$SUFFIX refused, not applied: signature does not verify" \
+	"the tampered entry"
+expect_pulley "entry tlsPoolSelector=@unsigned\.example\.test,ou=policy,$SUFFIX refused, not applied: no tlsPoolSignature" \
+	"the unsigned entry"
+ctl_out policy list
+grep -q "^policy localhost server" "$T/ctl.out" && fail "the tampered rule was applied"
+ctl_out disclose list
+grep -q "unsigned" "$T/ctl.out" && fail "the unsigned entry was applied"
+pnews | grep "refused" | sed 's/^/    /'
+
+step "delete over LDAP: the rule disappears"
+ldap_delete "$(policy_dn localhost client)"
+ldap_delete "$(disclose_dn @host5.example.test)"
+wait_ctl_gone "policy list" "^policy localhost client" "the deleted rule"
+wait_ctl_gone "disclose list" "^disclose @host5\.example\.test " "the deleted disclose entry"
+accepted gone "rule deleted"
+
+step "slapd down: the policy stays, pulley retries and reconnects"
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn localhost client)" \
+	policy localhost client Q >"$T/q.ldif"
+ldap_add "$T/q.ldif"
+wait_ctl "policy list" "^policy localhost client .*Q" "the rule before slapd stops"
+pmark
+stop_slapd
+expect_pulley "connection to .* lost .*the last good policy stays in force" "slapd stopped"
+expect_pulley "retrying in" "back-off"
+refused down "slapd down, rule kept" "rule localhost: validation Q failed"
+ctl_out disclose list
+[ "$(grep -c "^disclose @host" "$T/ctl.out")" -eq $((N - 1)) ] ||
+	fail "slapd down: the disclose entries changed"
+restart_slapd
+expect_pulley "sync with .* from the saved cookie" "reconnect"
+ldap_delete "$(policy_dn localhost client)"
+wait_ctl_gone "policy list" "^policy localhost client" "a delete after the reconnect"
+accepted back "after the reconnect"
+alive "$PULLEY_PID" || fail "pulley died"
+stop_pulley
+grep -E "stopping \(" "$T/pulley.log" | tail -1 | sed 's/^/    /'
+pass

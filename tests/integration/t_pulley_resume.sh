@@ -1,0 +1,111 @@
+#!/bin/bash
+# Pulley restarts: resuming from the saved cookie with changes made while
+# it was stopped (deletes arrive as a syncIdSet), after slapd itself
+# restarted (deletes only through the present phase), after slapd was
+# SIGKILLed right after a delete; a changed script forces a full resync
+# by reset; and a batch that one backend cannot prepare is rolled back in
+# every backend (policy and cookie unchanged) until the cause is gone.
+. "$(dirname "$0")/lib.sh"
+. "$IT_DIR/slapd.sh"
+
+[ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
+start_daemon
+DBENV=$T/daemon.state/db
+start_slapd
+write_pulley_conf "$DBENV"
+
+sel() { echo "@h$1.example.test"; }
+add_disclose() {	# add_disclose N ID [-m]
+	"$PULLEY_LDIF" -s "$T/sign.seed" ${3:-} "$(disclose_dn "$(sel "$1")")" \
+		disclose "$(sel "$1")" "$2"
+}
+count_is() { wait_ctl_count "disclose list" "^disclose @h[0-9]+\.example\.test " "$1" "$2"; }
+
+step "20 entries, first sync"
+for i in $(seq 1 20); do add_disclose "$i" "id$i@example.test"; done >"$T/a.ldif"
+ldap_add "$T/a.ldif"
+start_pulley
+count_is 20 "first sync"
+
+step "changes while pulley is stopped: resumed from the cookie"
+stop_pulley
+ldap_delete "$(disclose_dn "$(sel 1)")"
+ldap_delete "$(disclose_dn "$(sel 2)")"
+add_disclose 3 "new3@example.test" -m >"$T/m3.ldif"
+ldap_modify "$T/m3.ldif"
+add_disclose 21 "id21@example.test" >"$T/a21.ldif"
+ldap_add "$T/a21.ldif"
+pmark
+start_pulley
+pnews | grep -q "from the saved cookie" || fail "pulley did not resume from its cookie"
+count_is 19 "resume"
+wait_ctl_gone "disclose list" "^disclose @h[12]\.example\.test " "deleted while stopped"
+ctl_out disclose get "$(sel 3)"
+grep -q "new3@example.test" "$T/ctl.out" || fail "modified while stopped: $(cat "$T/ctl.out")"
+grep -q "id3@example.test" "$T/ctl.out" && fail "the old value of @h3 stayed"
+wait_ctl "disclose list" "^disclose @h21\.example\.test " "added while stopped"
+
+step "a delete while pulley is stopped, then slapd restarts: the present phase"
+stop_pulley
+ldap_delete "$(disclose_dn "$(sel 4)")"
+restart_slapd
+pmark
+start_pulley
+pnews | grep -q "from the saved cookie" || fail "pulley did not resume from its cookie"
+wait_ctl_gone "disclose list" "^disclose @h4\.example\.test " "deleted before slapd restarted"
+count_is 18 "present phase"
+expect_pulley "present phase: 1 entries gone upstream" "the present phase named the gone entry"
+pnews | grep -E "present phase|refresh done" | sed 's/^/    /'
+
+step "a delete while pulley is stopped, then slapd is SIGKILLed: still applied"
+stop_pulley
+ldap_delete "$(disclose_dn "$(sel 5)")"
+stop_slapd -9
+restart_slapd
+start_pulley
+wait_ctl_gone "disclose list" "^disclose @h5\.example\.test " "delete before the kill"
+count_is 17 "after the kill"
+
+step "slapd SIGKILLed under a running pulley: it reconnects and goes on"
+pmark
+stop_slapd -9
+expect_pulley "connection to .* lost" "the kill"
+restart_slapd
+expect_pulley "sync with .* from the saved cookie" "reconnect after the kill"
+ldap_delete "$(disclose_dn "$(sel 6)")"
+wait_ctl_gone "disclose list" "^disclose @h6\.example\.test " "a delete after the kill"
+count_is 16 "after the reconnect"
+alive "$PULLEY_PID" || fail "pulley died"
+
+step "a changed script: full resync by reset"
+stop_pulley
+cp "$TOP/etc/pulley/pool.ps" "$T/two.ps"
+echo 'dis_sel, dis_rec -> null (label="mirror", refuse="@poison.example.test")' >>"$T/two.ps"
+sed -i "s|^script .*|script $T/two.ps|" "$T/pulley.conf"
+pmark
+start_pulley
+expect_pulley "the script changed: full resync by reset" "script change"
+expect_pulley "mirror: reset" "the null backend was reset"
+count_is 16 "after the reset"
+
+step "one backend cannot prepare: every backend rolls back"
+serial0=$("$CTL_BIN" -c "$DAEMON_CONF" serial 2>/dev/null || true)
+pmark
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(disclose_dn @poison.example.test)" \
+	disclose @poison.example.test p@example.test >"$T/p.ldif"
+ldap_add "$T/p.ldif"
+expect_pulley "mirror: prepare refused" "the null backend's prepare"
+expect_pulley "could not prepare: batch rolled back in every backend" "rollback"
+expect_pulley "mirror: rollback" "the null backend's rollback"
+ctl_out disclose list
+grep -q "poison" "$T/ctl.out" && fail "the pool backend committed a rolled-back batch"
+step "the cause removed: pulley catches up"
+ldap_delete "$(disclose_dn @poison.example.test)"
+add_disclose 30 "id30@example.test" >"$T/a30.ldif"
+ldap_add "$T/a30.ldif"
+wait_ctl "disclose list" "^disclose @h30\.example\.test " "after the rollback"
+ctl_out disclose list
+grep -q "poison" "$T/ctl.out" && fail "poison entry applied"
+count_is 17 "final"
+stop_pulley
+pass
