@@ -63,7 +63,7 @@ static int add_str(struct crank_entry *e, const char *type, const char *s)
 const struct crank_attr *crank_entry_attr(const struct crank_entry *e,
 					  const char *type)
 {
-	size_t n = strlen(type);
+	size_t n = strcspn(type, ";");	/* options (";binary") do not count */
 
 	for (size_t i = 0; i < e->nattrs; i++)
 		if (strncasecmp(e->attrs[i].type, type, n) == 0 &&
