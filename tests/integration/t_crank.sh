@@ -206,6 +206,20 @@ expect_out apply.crank1 "^apply: 1 added, 1 modified, 0 replaced, 1 deleted, 6 u
 _followed() { "$CTL" -d "$T/db" policy get @.example.com client 2>/dev/null | grep -q 'IT&F&'; }
 wait_until 20 _followed || fail "pulley did not follow the changed rule"
 
+step "the delivered records equal what tlspool-ctl stores for the same policy"
+"$CTL" -d "$T/db3" policy set @.example.com client --valexp 'IT&F&' >/dev/null 2>&1 &&
+	"$CTL" -d "$T/db3" trust add-anchor "$PKI/ca.pem" --peers servers >/dev/null 2>&1 &&
+	"$CTL" -d "$T/db3" disclose set @.example.com alice@example.com >/dev/null 2>&1 ||
+	fail "tlspool-ctl could not write the reference database"
+for q in "policy get @.example.com client" "trust get anchor:$(openssl x509 -in "$PKI/ca.pem" -pubkey -noout |
+	openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)" "disclose get @.example.com"; do
+	# shellcheck disable=SC2086
+	a=$("$CTL" -d "$T/db" $q 2>&1) || fail "$q from pulley: $a"
+	# shellcheck disable=SC2086
+	b=$("$CTL" -d "$T/db3" $q 2>&1) || fail "$q from tlspool-ctl: $b"
+	[ "$a" = "$b" ] || fail "$q differs: crank+pulley '$a', tlspool-ctl '$b'"
+done
+
 step "a tampered entry is shown and restored; a foreign entry is left alone"
 DNRULE="tlsPoolSelector=www.example.com+tlsPoolSupportedRole=server,$P1"
 cat >"$T/tamper.ldif" <<EOF2
