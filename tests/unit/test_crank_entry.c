@@ -233,6 +233,7 @@ static void test_diff(void **state)
 	crank_entry_free(&a);
 	crank_entry_free(&b);
 	/* another object class: replace */
+	free(r2.val);
 	rec_pin(&r2, NULL);
 	free(r1.val);
 	rec_policy(&r1, "a.example", POLREC_ROLE_CLIENT, "I");
