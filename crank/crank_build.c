@@ -353,10 +353,11 @@ static int build_rule(struct bctx *b, const struct crank_rule *p)
 	if (p->priority != NULL) {
 		rc = gnutls_priority_init(&prio, p->priority, &errpos);
 		if (rc < 0) {
-			struct crank_pos pos = p->priority_pos;
+			size_t plen = strlen(p->priority);
+			struct crank_pos pos = crank_tok_pos(p->priority_tok,
+				errpos >= p->priority && errpos <= p->priority + plen
+				? (size_t)(errpos - p->priority) : 0);
 
-			if (errpos != NULL)
-				pos.col += 1 + (unsigned)(errpos - p->priority);
 			bdiag(b, &pos, "error", "priority '%s': %s near '%s'",
 			      p->priority, gnutls_strerror(rc),
 			      errpos ? errpos : "");

@@ -191,11 +191,11 @@ static int val_valexp(struct ctx *c, const struct crank_tok *t)
 	struct valexp *e = NULL;
 	char why[VALEXP_WHYLEN + 64];
 	size_t off = 0;
-	struct crank_pos pos = t->pos;
+	struct crank_pos pos;
 
 	if (valexp_compile(t->text, POLSEL_PREDICATES, &e, why, sizeof(why),
 			   &off) < 0) {
-		pos.col += (unsigned)off + (t->quoted ? 1 : 0);
+		pos = crank_tok_pos(t, off);
 		err(c, &pos, "validation expression '%s': %s", t->text, why);
 		return -1;
 	}
@@ -605,7 +605,7 @@ static int item_policy(struct ctx *c, const struct crank_item *it,
 	}
 	bad |= rule_kinds(c, &r->kinds);
 	if ((t = arg1(c, S_PRIO)) != NULL) {
-		r->priority = t->text, r->priority_pos = t->pos;
+		r->priority = t->text, r->priority_tok = t;
 		if (t->text[0] == '\0') {
 			err(c, &t->pos, "empty priority string (leave 'priority' "
 			    "out for the daemon's default)");

@@ -71,7 +71,7 @@ struct crank_rule {
 	enum polrec_client_auth client_auth;
 	unsigned kinds;
 	const char *priority;
-	struct crank_pos priority_pos;
+	const struct crank_tok *priority_tok;
 	const char *valexp;
 	uint32_t *uids;
 	size_t nuids;

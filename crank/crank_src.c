@@ -46,6 +46,23 @@ static void perr(struct parser *p, const struct crank_pos *pos,
 		p->diag(p->ctx, pos, "error", msg);
 }
 
+struct crank_pos crank_tok_pos(const struct crank_tok *t, size_t off)
+{
+	struct crank_pos pos = t->pos;
+	size_t len = strlen(t->text);
+
+	pos.col += t->quoted ? 1 : 0;
+	for (size_t i = 0; i < off && i < len; i++) {
+		unsigned char c = (unsigned char)t->text[i];
+
+		if ((c & 0xc0) != 0x80)
+			pos.col++;
+		if (t->quoted && (c == '"' || c == '\\'))
+			pos.col++;
+	}
+	return pos;
+}
+
 void crank_pos_format(const struct crank_pos *pos, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s:%u:%u", pos->file ? pos->file : "-", pos->line,

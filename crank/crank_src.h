@@ -82,6 +82,10 @@ int crank_src_load(struct crank_src *src, const char *path,
 
 void crank_src_free(struct crank_src *src);
 
+/* The position of byte off of t->text in the source: a UTF-8 sequence
+ * is one column, and inside a string '"' and '\\' took two (escaped). */
+struct crank_pos crank_tok_pos(const struct crank_tok *t, size_t off);
+
 /* "file:line:col" for messages. */
 void crank_pos_format(const struct crank_pos *pos, char *buf, size_t len);
 

@@ -244,6 +244,15 @@ static void test_policy_rules(void **state)
 	(void)state;
 	bad("policy a client { valexp \"I T &X\" }\n",
 	    "1:32: error: validation expression 'I T &X': offset 5: unknown predicate 'X'");
+	/* columns count characters, and an escape takes two */
+	bad("policy a client { valexp \"\xc3\xa9X\" }\n",
+	    "1:27: error: validation expression '\xc3\xa9X': offset 0: unexpected byte 0xc3");
+	bad("policy a client { valexp \"I\\\\X\" }\n",
+	    "1:28: error: validation expression 'I\\X': offset 1: unexpected character '\\'");
+	bad("policy a client { valexp \"\\\"I\" }\n",
+	    "1:27: error: validation expression '\"I': offset 0: unexpected character '\"'");
+	bad("policy a client { valexp \"I\xc3\xa9\" }\n",
+	    "1:28: error: validation expression 'I\xc3\xa9': offset 1: unexpected byte 0xc3");
 	bad("policy a client { valexp IT }\n",
 	    "1:27: error: validation expression 'IT': offset 1: 2 values are left at the "
 	    "end; join them with '&' or '|'");

@@ -113,6 +113,28 @@ static void test_columns_utf8(void **state)
 	bad("policy é\x01\n", "t.crank:1:9: error: control character 0x01");
 }
 
+static void test_tok_pos(void **state)
+{
+	struct crank_src src;
+	const struct crank_tok *t;
+
+	(void)state;
+	/* the string a"é\b, written with two escapes */
+	parse_expect("x \"a\\\"\xc3\xa9\\\\b\" w\xc3\xa9z\n", &src, NULL);
+	t = &src.items[0].head.args[0];
+	assert_string_equal(t->text, "a\"\xc3\xa9\\b");
+	assert_int_equal(crank_tok_pos(t, 0).col, 4);	/* a */
+	assert_int_equal(crank_tok_pos(t, 1).col, 5);	/* \" */
+	assert_int_equal(crank_tok_pos(t, 2).col, 7);	/* é */
+	assert_int_equal(crank_tok_pos(t, 4).col, 8);	/* \\ */
+	assert_int_equal(crank_tok_pos(t, 5).col, 10);	/* b */
+	assert_int_equal(crank_tok_pos(t, 6).col, 11);	/* closing quote */
+	t = &src.items[0].head.args[1];
+	assert_int_equal(t->pos.col, 13);
+	assert_int_equal(crank_tok_pos(t, 3).col, 15);	/* z */
+	crank_src_free(&src);
+}
+
 static void test_lex_errors(void **state)
 {
 	(void)state;
@@ -250,6 +272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_columns_utf8),
+		cmocka_unit_test(test_tok_pos),
 		cmocka_unit_test(test_lex_errors),
 		cmocka_unit_test(test_lex_nul_len),
 		cmocka_unit_test(test_structure_errors),
