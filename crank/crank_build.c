@@ -406,29 +406,50 @@ static const char *trust_hex(const struct crank_rec *r)
 	return r->key + r->keylen - 64;
 }
 
-static void trust_conflicts(struct bctx *b)
+static int hex_cmp(const void *a, const void *b)
+{
+	const struct crank_rec *x = *(const struct crank_rec *const *)a;
+	const struct crank_rec *y = *(const struct crank_rec *const *)b;
+	int c = memcmp(trust_hex(x), trust_hex(y), 64);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The same key twice; a key both revoked and trusted.  The records are
+ * sorted by key, and the trust keys are grouped by hash here, so this
+ * stays n log n. */
+static int trust_conflicts(struct bctx *b)
 {
 	struct crank_recs *o = b->out;
+	const struct crank_rec **h = calloc(o->n + 1, sizeof(*h));
+	size_t nh = 0;
 
+	if (h == NULL)
+		return -ENOMEM;
 	for (size_t i = 0; i < o->n; i++) {
-		const char *hi = trust_hex(&o->r[i]);
-
 		if (i > 0 && rec_cmp(&o->r[i], &o->r[i - 1]) == 0)
 			bdiag(b, &o->r[i].pos, "error", "%s: the same key as at "
 			      "%s:%u:%u", o->r[i].label, o->r[i - 1].pos.file,
 			      o->r[i - 1].pos.line, o->r[i - 1].pos.col);
-		if (hi == NULL || strncmp(o->r[i].key, "revoked:", 8) != 0)
-			continue;
-		for (size_t j = 0; j < o->n; j++) {
-			const char *hj = trust_hex(&o->r[j]);
-
-			if (j != i && hj != NULL && memcmp(hi, hj, 64) == 0)
-				bdiag(b, &o->r[j].pos, "error", "%s: this key is "
-				      "revoked at %s:%u:%u", o->r[j].label,
-				      o->r[i].pos.file, o->r[i].pos.line,
-				      o->r[i].pos.col);
-		}
+		if (trust_hex(&o->r[i]) != NULL)
+			h[nh++] = &o->r[i];
 	}
+	if (nh > 1)
+		qsort(h, nh, sizeof(*h), hex_cmp);
+	for (size_t i = 0, j; i < nh; i = j) {
+		const struct crank_rec *rev = NULL;
+
+		for (j = i; j < nh && memcmp(trust_hex(h[j]), trust_hex(h[i]), 64) == 0; j++)
+			if (strncmp(h[j]->key, "revoked:", 8) == 0)
+				rev = h[j];
+		for (size_t k = i; rev != NULL && k < j; k++)
+			if (strncmp(h[k]->key, "revoked:", 8) != 0)
+				bdiag(b, &h[k]->pos, "error", "%s: this key is "
+				      "revoked at %s:%u:%u", h[k]->label,
+				      rev->pos.file, rev->pos.line, rev->pos.col);
+	}
+	free(h);
+	return 0;
 }
 
 int crank_build(const struct crank_model *m, const struct crank_build_opts *o,
@@ -456,6 +477,9 @@ int crank_build(const struct crank_model *m, const struct crank_build_opts *o,
 	}
 	if (out->n > 1)
 		qsort(out->r, out->n, sizeof(*out->r), rec_cmp);
-	trust_conflicts(&b);
+	if (trust_conflicts(&b) < 0) {
+		crank_recs_free(out);
+		return -ENOMEM;
+	}
 	return b.errors;
 }

@@ -100,10 +100,14 @@ void crank_model_free(struct crank_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* One more element; the capacity doubles at powers of two, so adding n
+ * elements costs O(n). */
 static void *grow(void *arr, size_t *n, size_t size)
 {
-	char *na = realloc(arr, (*n + 1) * size);
+	char *na = arr;
 
+	if ((*n & (*n - 1)) == 0)
+		na = realloc(arr, (*n ? 2 * *n : 1) * size);
 	if (na == NULL)
 		return NULL;
 	memset(na + *n * size, 0, size);
@@ -644,57 +648,126 @@ static int item_policy(struct ctx *c, const struct crank_item *it,
 
 /* ---- contradictions ---- */
 
-static void contradictions(struct ctx *c, const struct crank_model *m)
-{
-	for (size_t i = 0; i < m->nidents; i++)
-		for (size_t j = 0; j < i; j++)
-			if (m->idents[i].id[0] != '\0' &&
-			    strcmp(m->idents[i].id, m->idents[j].id) == 0 &&
-			    m->idents[i].kind == m->idents[j].kind)
-				err(c, &m->idents[i].pos, "identity %s %s is "
-				    "already defined at %s:%u:%u", m->idents[i].id,
-				    polrec_cred_name(m->idents[i].kind),
-				    m->idents[j].pos.file, m->idents[j].pos.line,
-				    m->idents[j].pos.col);
-	for (size_t i = 0; i < m->ndiscl; i++)
-		for (size_t j = 0; j < i; j++)
-			if (m->discl[i].sel[0] != '\0' &&
-			    strcmp(m->discl[i].sel, m->discl[j].sel) == 0)
-				err(c, &m->discl[i].pos, "disclose %s is already "
-				    "defined at %s:%u:%u", m->discl[i].sel,
-				    m->discl[j].pos.file, m->discl[j].pos.line,
-				    m->discl[j].pos.col);
-	for (size_t i = 0; i < m->nrules; i++)
-		for (size_t j = 0; j < i; j++)
-			if (m->rules[i].sel[0] != '\0' &&
-			    strcmp(m->rules[i].sel, m->rules[j].sel) == 0 &&
-			    m->rules[i].role == m->rules[j].role)
-				err(c, &m->rules[i].pos, "a policy for %s in the "
-				    "%s role is already defined at %s:%u:%u",
-				    m->rules[i].sel,
-				    polrec_role_name(m->rules[i].role),
-				    m->rules[j].pos.file, m->rules[j].pos.line,
-				    m->rules[j].pos.col);
-	/* a disclosed identity is shown in the client role */
-	for (size_t i = 0; i < m->ndiscl; i++)
-		for (size_t k = 0; k < m->discl[i].nids; k++) {
-			const char *id = m->discl[i].ids[k];
-			unsigned roles = 0, found = 0;
+struct dupkey {
+	const char *name;
+	unsigned sub;		/* kind or role */
+	size_t idx;		/* order in the source */
+	const struct crank_pos *pos;
+};
 
-			for (size_t j = 0; j < m->nidents; j++)
-				if (strcmp(m->idents[j].id, id) == 0) {
-					found = 1;
-					if (!m->idents[j].disabled)
-						roles |= m->idents[j].roles;
-				}
-			if (!found)
-				warn(c, &m->discl[i].id_pos[k], "%s is not an "
-				     "identity of this source", id);
-			else if (!(roles & POLREC_ROLE_CLIENT))
-				err(c, &m->discl[i].id_pos[k], "%s is disclosed "
-				    "(shown as a client) but no enabled identity "
-				    "of it has the client role", id);
+static int dupkey_cmp(const void *a, const void *b)
+{
+	const struct dupkey *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	if (x->sub != y->sub)
+		return x->sub < y->sub ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Report every key given again after its first definition; sorting
+ * keeps this n log n for large sources.  0 or -ENOMEM. */
+static int dups(struct ctx *c, struct dupkey *k, size_t n, const char *what)
+{
+	size_t first = 0;
+
+	if (n > 1)
+		qsort(k, n, sizeof(*k), dupkey_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(k[i].name, k[first].name) != 0 || k[i].sub != k[first].sub) {
+			first = i;
+			continue;
 		}
+		if (strcmp(what, "identity") == 0)
+			err(c, k[i].pos, "identity %s %s is already defined at "
+			    "%s:%u:%u", k[i].name,
+			    polrec_cred_name((enum polrec_cred)k[i].sub),
+			    k[first].pos->file, k[first].pos->line,
+			    k[first].pos->col);
+		else if (strcmp(what, "disclose") == 0)
+			err(c, k[i].pos, "disclose %s is already defined at "
+			    "%s:%u:%u", k[i].name, k[first].pos->file,
+			    k[first].pos->line, k[first].pos->col);
+		else
+			err(c, k[i].pos, "a policy for %s in the %s role is "
+			    "already defined at %s:%u:%u", k[i].name,
+			    polrec_role_name(k[i].sub), k[first].pos->file,
+			    k[first].pos->line, k[first].pos->col);
+	}
+	free(k);
+	return 0;
+}
+
+/* id is disclosed at pos; byid: the identities sorted by name. */
+static void disclosed(struct ctx *c, const struct crank_model *m,
+		      const struct dupkey *byid, const char *id,
+		      const struct crank_pos *pos)
+{
+	size_t lo = 0, hi = m->nidents;
+	unsigned roles = 0, found = 0;
+
+	while (lo < hi) {	/* the first entry not below id */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(byid[mid].name, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < m->nidents && strcmp(byid[lo].name, id) == 0; lo++) {
+		const struct crank_ident *r = &m->idents[byid[lo].idx];
+
+		found = 1;
+		if (!r->disabled)
+			roles |= r->roles;
+	}
+	if (!found)
+		warn(c, pos, "%s is not an identity of this source", id);
+	else if (!(roles & POLREC_ROLE_CLIENT))
+		err(c, pos, "%s is disclosed (shown as a client) but no enabled "
+		    "identity of it has the client role", id);
+}
+
+static int contradictions(struct ctx *c, const struct crank_model *m)
+{
+	size_t most = m->nidents > m->ndiscl ? m->nidents : m->ndiscl;
+	struct dupkey *k;
+	size_t n;
+
+	if (m->nrules > most)
+		most = m->nrules;
+#define DUPS(arr, cnt, field, subexpr, what)				\
+	do {								\
+		k = calloc(most + 1, sizeof(*k));			\
+		if (k == NULL)						\
+			return -ENOMEM;					\
+		n = 0;							\
+		for (size_t i = 0; i < (cnt); i++)			\
+			if ((arr)[i].field[0] != '\0')			\
+				k[n++] = (struct dupkey){ (arr)[i].field,	\
+					(unsigned)(subexpr), i, &(arr)[i].pos }; \
+		dups(c, k, n, what);					\
+	} while (0)
+	DUPS(m->idents, m->nidents, id, m->idents[i].kind, "identity");
+	DUPS(m->discl, m->ndiscl, sel, 0, "disclose");
+	DUPS(m->rules, m->nrules, sel, m->rules[i].role, "policy");
+#undef DUPS
+	/* a disclosed identity is shown in the client role */
+	k = calloc(m->nidents + 1, sizeof(*k));
+	if (k == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nidents; i++)
+		k[i] = (struct dupkey){ m->idents[i].id, 0, i, &m->idents[i].pos };
+	if (m->nidents > 1)
+		qsort(k, m->nidents, sizeof(*k), dupkey_cmp);
+	for (size_t i = 0; i < m->ndiscl; i++)
+		for (size_t x = 0; x < m->discl[i].nids; x++)
+			disclosed(c, m, k, m->discl[i].ids[x],
+				  &m->discl[i].id_pos[x]);
+	free(k);
+	return 0;
 }
 
 int crank_model_build(const struct crank_src *src, struct crank_model *m,
@@ -727,7 +800,7 @@ int crank_model_build(const struct crank_src *src, struct crank_model *m,
 			    "disclose, anchor, pin, revoked, crl, policy)", kw);
 	}
 	if (rc == 0)
-		contradictions(&c, m);
+		rc = contradictions(&c, m);
 	if (rc < 0) {
 		crank_model_free(m);
 		return rc;
