@@ -20,6 +20,11 @@ P1="ou=crank1,ou=policy,$SUFFIX"
 P2="ou=crank2,ou=policy,$SUFFIX"
 C1="cn=crank1,ou=cranks,$SUFFIX"
 C2="cn=crank2,ou=cranks,$SUFFIX"
+H1="cn=host1,ou=cranks,$SUFFIX"
+SMALL="cn=small,ou=cranks,$SUFFIX"
+PW1=crank1-$RANDOM
+PW2=crank2-$RANDOM
+PWH=host1-$RANDOM
 
 step "ACLs: each crank writes only its subtree; SASL EXTERNAL as root is crank2"
 cat >"$T/acl.ldif" <<EOF2
@@ -30,6 +35,9 @@ olcAccess: {0}to attrs=userPassword by self =x by anonymous auth by * none
 olcAccess: {1}to dn.subtree="$P1" by dn.exact="$C1" write by users read by * none
 olcAccess: {2}to dn.subtree="$P2" by dn.exact="$C2" write by users read by * none
 olcAccess: {3}to * by users read by anonymous read
+-
+replace: olcLimits
+olcLimits: dn.exact="$SMALL" size=2
 
 dn: cn=config
 changetype: modify
@@ -38,10 +46,6 @@ olcAuthzRegexp: "gidNumber=0.uidNumber=0,cn=peercred,cn=external,cn=auth" "$C2"
 EOF2
 ldapmodify -Y EXTERNAL -H "$SLAPD_LDAPI" -f "$T/acl.ldif" >"$T/acl.out" 2>&1 ||
 	fail "ACL setup: $(cat "$T/acl.out")"
-PW1=crank1-$RANDOM
-PW2=crank2-$RANDOM
-PWH=host1-$RANDOM
-H1="cn=host1,ou=cranks,$SUFFIX"
 cat >"$T/base.ldif" <<EOF2
 dn: ou=cranks,$SUFFIX
 objectClass: organizationalUnit
@@ -58,6 +62,12 @@ objectClass: organizationalRole
 objectClass: simpleSecurityObject
 cn: crank2
 userPassword: $(slappasswd -s "$PW2")
+
+dn: $SMALL
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: small
+userPassword: $(slappasswd -s "$PWH")
 
 dn: $H1
 objectClass: organizationalRole
@@ -83,6 +93,7 @@ grep -q -E '^[0-9a-f]{64}$' "$T/crank1.pub" || fail "keygen printed $(cat "$T/cr
 "$CRANK" keygen "$T/crank1.key" >/dev/null 2>&1 && fail "keygen overwrote a key"
 printf '%s\n' "$PW1" >"$T/pw1"
 printf '%s\n' "$PW2" >"$T/pw2"
+printf '%s\n' "$PWH" >"$T/pwh"
 # conf NAME BASE BINDDN PWFILE KEY: a simple-bind configuration
 conf() {
 	cat >"$T/$1.conf" <<-EOF2
@@ -99,6 +110,7 @@ conf crank1 "$P1" "$C1" "$T/pw1" "$T/crank1.key"
 conf crank2in1 "$P1" "$C2" "$T/pw2" "$T/crank2.key"
 conf badpw "$P1" "$C1" "$T/pw2" "$T/crank1.key"
 conf nobase "ou=none,ou=policy,$SUFFIX" "$C1" "$T/pw1" "$T/crank1.key"
+conf small "$P1" "$SMALL" "$T/pwh" "$T/crank1.key"
 cat >"$T/crank2sasl.conf" <<EOF2
 ldap_uri $SLAPD_LDAPI
 ldap_base $P2
@@ -176,7 +188,6 @@ run_crank plan crank1
 expect_out plan.crank1 "^plan: 0 to add, 0 to modify, 0 to replace, 0 to delete, $NREC unchanged$"
 
 step "pulley trusting crank1's key delivers exactly these records"
-printf '%s\n' "$PWH" >"$T/pwh"
 write_pulley_conf "$T/db" "bind simple" "bind_dn $H1" "bind_password_file $T/pwh"
 sed -i -e "s|^ldap_base .*|ldap_base $P1|" -e "s|^verify_key .*|verify_key $(cat "$T/crank1.pub")|" "$T/pulley.conf"
 start_pulley
@@ -265,6 +276,11 @@ run_crank plan badpw 3
 expect_out plan.badpw "bind \(simple\) to .*: Invalid credentials"
 run_crank plan nobase 3
 expect_out plan.nobase "reading ou=none,ou=policy,$SUFFIX: No such object"
+
+step "a size limit below the subtree: refused, not a plan from part of it"
+run_crank plan small 3
+expect_out plan.small "reading $P1: Size limit exceeded"
+grep -q "^plan:" "$T/plan.small.out" && fail "a plan was printed from a partial read"
 
 step "crank2 by SASL EXTERNAL over ldapi writes its own subtree"
 run_crank apply crank2sasl
