@@ -15,38 +15,108 @@
 #include "crank_conf.h"
 #include "crank_main.h"
 
-struct diag_count {
-	unsigned errors, warnings;
+/* Diagnostics are collected from the three stages and printed in
+ * source order (file, line, column), so a reviewer reads them with the
+ * file. */
+struct diag {
+	char *file;
+	unsigned line, col, seq;
+	char sev[8];
+	char *msg;
 };
 
-static void print_diag(void *ctx, const struct crank_pos *pos,
-		       const char *severity, const char *msg)
+struct diag_list {
+	struct diag *d;
+	size_t n, cap;
+	unsigned errors, warnings;
+	int lost;
+};
+
+static void collect_diag(void *ctx, const struct crank_pos *pos,
+			 const char *severity, const char *msg)
 {
-	struct diag_count *dc = ctx;
+	struct diag_list *dl = ctx;
+	struct diag *d;
 
 	if (severity[0] == 'e')
-		dc->errors++;
+		dl->errors++;
 	else
-		dc->warnings++;
-	if (pos->line == 0)
-		fprintf(stderr, "%s: %s: %s\n", pos->file, severity, msg);
-	else
-		fprintf(stderr, "%s:%u:%u: %s: %s\n", pos->file, pos->line,
-			pos->col, severity, msg);
+		dl->warnings++;
+	if (dl->n == dl->cap) {
+		size_t cap = dl->cap ? 2 * dl->cap : 64;
+		struct diag *nd = realloc(dl->d, cap * sizeof(*nd));
+
+		if (nd == NULL) {
+			dl->lost++;
+			return;
+		}
+		dl->d = nd;
+		dl->cap = cap;
+	}
+	d = &dl->d[dl->n];
+	d->file = strdup(pos->file ? pos->file : "-");
+	d->msg = strdup(msg);
+	if (d->file == NULL || d->msg == NULL) {
+		free(d->file);
+		free(d->msg);
+		dl->lost++;
+		return;
+	}
+	d->line = pos->line;
+	d->col = pos->col;
+	d->seq = (unsigned)dl->n;
+	snprintf(d->sev, sizeof(d->sev), "%s", severity);
+	dl->n++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	if (c != 0)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void print_diags(struct diag_list *dl)
+{
+	if (dl->n > 1)
+		qsort(dl->d, dl->n, sizeof(*dl->d), diag_cmp);
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct diag *d = &dl->d[i];
+
+		if (d->line == 0)
+			fprintf(stderr, "%s: %s: %s\n", d->file, d->sev, d->msg);
+		else
+			fprintf(stderr, "%s:%u:%u: %s: %s\n", d->file, d->line,
+				d->col, d->sev, d->msg);
+		free(d->file);
+		free(d->msg);
+	}
+	if (dl->lost)
+		fprintf(stderr, "crank: out of memory: %d messages lost\n",
+			dl->lost);
+	free(dl->d);
 }
 
 int crank_load(const char *source, const struct crank_build_opts *o,
 	       struct crank_loaded *l)
 {
-	struct diag_count dc = { 0, 0 };
+	struct diag_list dc = { NULL, 0, 0, 0, 0, 0 };
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = crank_src_load(&l->src, source, print_diag, &dc);
+	rc = crank_src_load(&l->src, source, collect_diag, &dc);
 	if (rc >= 0)
-		rc = crank_model_build(&l->src, &l->model, print_diag, &dc);
+		rc = crank_model_build(&l->src, &l->model, collect_diag, &dc);
 	if (rc >= 0)
-		rc = crank_build(&l->model, o, &l->recs, print_diag, &dc);
+		rc = crank_build(&l->model, o, &l->recs, collect_diag, &dc);
+	print_diags(&dc);
 	if (rc == -ENOMEM)
 		fprintf(stderr, "crank: out of memory\n");
 	l->errors = dc.errors;

@@ -21,7 +21,7 @@ struct crank_loaded {
 };
 
 /* Parse, check and build source, printing every diagnostic to stderr
- * as "file:line:col: severity: message".  0, or -EINVAL when there were
+ * in source order as "file:line:col: severity: message".  0, or -EINVAL when there were
  * errors (l is then empty). */
 int crank_load(const char *source, const struct crank_build_opts *o,
 	       struct crank_loaded *l);
