@@ -49,6 +49,14 @@ printf 'addent -password -p alice@EXAMPLE.COM -k 1 -e aes256-cts-hmac-sha1-96\ns
 	"$ROOT/etc/tlspool/alice.keytab" | ktutil >/dev/null 2>&1
 [ -s "$ROOT/etc/tlspool/alice.keytab" ] || fail "ktutil wrote no keytab"
 echo "not a keytab" >"$ROOT/etc/tlspool/bad.keytab"
+printf 'crl_next_update = 7\ncrl_number = 1\n' >"$PKI/crl.tmpl"
+certtool --generate-crl --load-ca-privkey "$PKI/ca.key" --load-ca-certificate "$PKI/ca.pem" \
+	--template "$PKI/crl.tmpl" --outfile "$S/certs/ca.crl" >/dev/null 2>&1 || fail "certtool --generate-crl"
+# the CRL's key as tlspool-ctl computes it (SHA-256 of the issuer DN)
+"$BUILD/tools/tlspool-ctl" -d "$T/ctldb" trust add-crl "$S/certs/ca.crl" >/dev/null 2>&1 ||
+	fail "tlspool-ctl trust add-crl"
+CRLKEY=$("$BUILD/tools/tlspool-ctl" -d "$T/ctldb" trust list 2>/dev/null | grep -o -E 'crl:[0-9a-f]{64}')
+[ -n "$CRLKEY" ] || fail "no crl key from tlspool-ctl"
 
 step "a good source: one record per item, anchors per certificate"
 cat >"$S/good.crank" <<EOF2
@@ -79,9 +87,16 @@ policy www.example.com server {
     client-auth required
     priority "NORMAL:-VERS-TLS1.0"
 }
+crl certs/ca.crl
+identity cert.example.com rawpk {
+    public-key certs/www.chain.pem
+    pkcs11 "pkcs11:token=t;object=k"
+}
 EOF2
 run_check good 0 --key-root "$ROOT" --records "$S/good.crank"
-expect_out good "fine: 10 records (4 localid, 1 disclose, 3 trust, 2 policy), 0 warnings"
+expect_out good "fine: 12 records (5 localid, 1 disclose, 4 trust, 2 policy), 0 warnings"
+expect_out good "trust $CRLKEY "
+expect_out good "localid cert.example.com rawpk "
 expect_out good "trust anchor:$(spki "$PKI/ca.pem") "
 expect_out good "trust anchor:$(spki "$PKI/other.pem") "
 expect_out good "trust pin:wrong.example.com:$(spki "$PKI/wrong.pem") "
@@ -102,7 +117,7 @@ identity www.example.com x509 {
     key /etc/tlspool/wrong.key
 }
 identity alice@example.com krb5 { keytab /etc/tlspool/bad.keytab }
-identity x.example.com x509 {
+identity y.example.com x509 {
     chain certs/none.pem
     pkcs11 "pkcs11:token=t;object=x"
 }
