@@ -7,6 +7,7 @@ pkgs=(
 	libunbound-dev libevent-dev libsodium-dev libdb-dev libcmocka-dev
 	clang libclang-rt-14-dev slapd ldap-utils libsasl2-dev
 	openssl stunnel4 socat softhsm2 p11-kit procps gdb
+	krb5-user
 )
 missing=()
 for p in "${pkgs[@]}"; do
