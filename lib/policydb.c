@@ -13,6 +13,7 @@
 #include "policydb_int.h"
 
 #define CACHE_BYTES (8u << 20)
+#define LOCKS_MAX 250000u
 #define WHYLEN 256
 
 static const char *const db_names[POLICYDB_NDB] = {
@@ -126,6 +127,10 @@ static int open_env(struct policydb *db, const char *dir, char *err,
 	db->env->set_errpfx(db->env, "policydb");
 	if ((ret = db->env->set_cachesize(db->env, 0, CACHE_BYTES, 1)) != 0 ||
 	    (ret = db->env->set_lk_detect(db->env, DB_LOCK_DEFAULT)) != 0 ||
+	    /* pulley applies a whole SyncRepl refresh (100,000 entries and
+	     * more) in one transaction: one lock per page it writes */
+	    (ret = db->env->set_lk_max_locks(db->env, LOCKS_MAX)) != 0 ||
+	    (ret = db->env->set_lk_max_objects(db->env, LOCKS_MAX)) != 0 ||
 	    (ret = db->env->log_set_config(db->env, DB_LOG_AUTO_REMOVE, 1)) != 0)
 		goto fail;
 	ret = db->env->open(db->env, dir, envflags, 0600);

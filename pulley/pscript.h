@@ -6,9 +6,10 @@
  * language is documented in doc/pulleyscript.md.
  *
  * Compiling: every error is reported with line and column (1-based)
- * through the error callback, all of them, not just the first; the
- * compiler checks that every variable is bound by exactly one generator
- * and that every driver outputs only bound variables.
+ * through the error callback, all of them (not just the first), in the
+ * order of the text; the compiler checks that every variable is bound by
+ * exactly one generator and that every driver outputs only bound
+ * variables.
  *
  * Running: the sync layer hands every added/modified entry (the full
  * entry: a MODIFY replaces the previous version with the same entryUUID)

@@ -422,20 +422,80 @@ static int collect_attrs(struct pscript *s)
 	return 0;
 }
 
+/* ---- errors, delivered in the order of the text ---- */
+
+struct cerror {
+	unsigned line, col, seq;
+	char *msg;
+};
+
+struct collect {
+	struct cerror *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect_err(void *ctx, unsigned line, unsigned col,
+			const char *msg)
+{
+	struct collect *c = ctx;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct cerror *n = realloc(c->v, cap * sizeof(*n));
+
+		if (n == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->v = n;
+		c->cap = cap;
+	}
+	c->v[c->n] = (struct cerror){ line, col, (unsigned)c->n, strdup(msg) };
+	if (c->v[c->n].msg == NULL)
+		c->oom = 1;
+	else
+		c->n++;
+}
+
+static int cerror_cmp(const void *a, const void *b)
+{
+	const struct cerror *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void deliver(struct collect *c, pscript_error_fn err, void *ctx)
+{
+	if (c->n > 0)
+		qsort(c->v, c->n, sizeof(*c->v), cerror_cmp);
+	for (size_t i = 0; i < c->n; i++) {
+		if (err != NULL)
+			err(ctx, c->v[i].line, c->v[i].col, c->v[i].msg);
+		free(c->v[i].msg);
+	}
+	free(c->v);
+}
+
 /* ---- public ---- */
 
 int pscript_compile(const char *text, size_t len, struct pscript **out,
 		    pscript_error_fn err, void *ctx)
 {
 	struct pscript *s = calloc(1, sizeof(*s));
-	struct checker c = { .s = s, .err = err, .ctx = ctx };
+	struct collect col = { 0 };
+	struct checker c = { .s = s, .err = collect_err, .ctx = &col };
 	int rc;
 
 	*out = NULL;
 	if (s == NULL)
 		return -ENOMEM;
 	rc = ps_parse(s, text != NULL ? text : "", text != NULL ? len : 0,
-		      err, ctx);
+		      collect_err, &col);
 	if (rc < 0)
 		goto fail;
 	c.nerr = rc;
@@ -456,9 +516,13 @@ int pscript_compile(const char *text, size_t len, struct pscript **out,
 	}
 	if ((rc = collect_attrs(s)) < 0 || (rc = ps_plan_build(s)) < 0)
 		goto fail;
+	deliver(&col, err, ctx);
 	*out = s;
 	return 0;
 fail:
+	if (col.oom && rc == -EINVAL)
+		rc = -ENOMEM;
+	deliver(&col, err, ctx);
 	pscript_free(s);
 	return rc;
 }

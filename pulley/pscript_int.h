@@ -13,6 +13,7 @@
 /* Limits that keep a hostile script or entry from exhausting memory. */
 #define PSCRIPT_MAX_VARS 1024		/* variables in a script */
 #define PSCRIPT_MAX_GENS 256		/* generator lines */
+#define PSCRIPT_MAX_LINES 8192		/* statements in a script */
 #define PSCRIPT_MAX_RECORDS 65536	/* bindings of one generator for one entry */
 #define PSCRIPT_MAX_COND_DEPTH 32	/* nesting of (&(|(!...))) */
 

@@ -105,6 +105,8 @@ int ps_dn_parse(const char *s, struct ps_dn **out)
 	while (n > 0) {
 		struct ps_rdn *r = &dn->rdn[dn->nrdn++];
 
+		while (pos < n && s[pos] == ' ')
+			pos++;
 		r->start = pos;
 		r->ava = &dn->ava[na];
 		for (;;) {

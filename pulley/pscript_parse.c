@@ -38,6 +38,7 @@ struct parser {
 	unsigned line;
 	int nerr;
 	int oom;
+	int too_long;			/* reported once */
 	struct token *tok;
 	size_t ntok, cap, pos;
 };
@@ -735,6 +736,12 @@ static void parse_line(struct parser *p, const char *s, size_t n)
 
 	if (lex_line(p, s, n) < 0 || p->tok[0].t == T_END)
 		return;
+	if (p->s->ngen + p->s->ncond + p->s->ndriver >= PSCRIPT_MAX_LINES) {
+		if (!p->too_long)
+			perr(p, 1, "more than %d statements", PSCRIPT_MAX_LINES);
+		p->too_long = 1;
+		return;
+	}
 	for (size_t i = 0; i < p->ntok; i++) {
 		has_l |= p->tok[i].t == T_LARROW;
 		has_r |= p->tok[i].t == T_RARROW;

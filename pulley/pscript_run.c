@@ -307,6 +307,8 @@ static int apply(struct pscript_run *rt, DB_TXN *txn, struct deltas *a,
 	size_t m = 0;
 	int rc = 0;
 
+	if (a->n == 0)
+		return 0;
 	qsort(a->v, a->n, sizeof(*a->v), delta_cmp);
 	for (size_t i = 0; i < a->n; i++) {	/* merge equal tuples */
 		if (m > 0 && delta_cmp(&a->v[m - 1], &a->v[i]) == 0) {
@@ -447,6 +449,15 @@ int pscript_run_entry(struct pscript_run *rt, DB_TXN *txn,
 	if (rt == NULL || e == NULL || e->dn == NULL ||
 	    (e->nattrs > 0 && e->attrs == NULL))
 		return -EINVAL;
+	for (size_t i = 0; i < e->nattrs; i++) {
+		const struct pscript_attr *a = &e->attrs[i];
+
+		if (a->nvals > 0 && a->vals == NULL)
+			return -EINVAL;
+		for (size_t j = 0; j < a->nvals; j++)
+			if (a->vals[j].len > 0 && a->vals[j].data == NULL)
+				return -EINVAL;
+	}
 	s = rt->s;
 	rc = ps_dn_parse(e->dn, &dn);
 	if (rc == -EINVAL) {

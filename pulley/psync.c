@@ -11,82 +11,26 @@
 #include "pldap.h"
 #include "policydb_int.h"
 #include "psign.h"
+#include "puuidset.h"
 #include "tplog.h"
 
 #define ATTRS_MAX 256
 
-/* ---- the set of UUIDs seen during a refresh ---- */
-
-static size_t uuid_hash(const uint8_t *u)
-{
-	size_t h = 1469598103934665603ull & (size_t)-1;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ u[i]) * (size_t)1099511628211ull;
-	return h;
-}
-
-static int seen_find(const struct psync *p, const uint8_t *u, size_t *slot)
-{
-	static const uint8_t zero[16];
-	size_t i = uuid_hash(u) & (p->seen_cap - 1);
-
-	for (;; i = (i + 1) & (p->seen_cap - 1)) {
-		uint8_t *s = p->seen + 16 * i;
-
-		if (memcmp(s, u, 16) == 0) {
-			*slot = i;
-			return 1;
-		}
-		if (memcmp(s, zero, 16) == 0) {
-			*slot = i;
-			return 0;
-		}
-	}
-}
+/* ---- UUIDs seen during a refresh ---- */
 
 static int seen_add(struct psync *p, const uint8_t *u)
 {
-	static const uint8_t zero[16];
-	size_t slot, i;
-
-	if (memcmp(u, zero, 16) == 0)
-		return 0;	/* the nil UUID never names an entry */
-	if (p->seen_n + 1 > p->seen_cap / 2) {
-		size_t nc = p->seen_cap ? 2 * p->seen_cap : 1024;
-		uint8_t *old = p->seen, *n = calloc(nc, 16);
-		size_t oc = p->seen_cap;
-
-		if (n == NULL)
-			return -ENOMEM;
-		p->seen = n;
-		p->seen_cap = nc;
-		for (i = 0; i < oc; i++)
-			if (memcmp(old + 16 * i, zero, 16) != 0 &&
-			    !seen_find(p, old + 16 * i, &slot))
-				memcpy(p->seen + 16 * slot, old + 16 * i, 16);
-		free(old);
-	}
-	if (!seen_find(p, u, &slot)) {
-		memcpy(p->seen + 16 * slot, u, 16);
-		p->seen_n++;
-	}
-	return 0;
+	return puuidset_add(&p->seen, u);
 }
 
 static int seen_has(const struct psync *p, const uint8_t *u)
 {
-	size_t slot;
-
-	return p->seen_cap != 0 && seen_find(p, u, &slot);
+	return puuidset_has(&p->seen, u);
 }
 
 static void seen_clear(struct psync *p)
 {
-	free(p->seen);
-	p->seen = NULL;
-	p->seen_cap = p->seen_n = 0;
+	puuidset_clear(&p->seen);
 	p->present_done = 0;
 }
 
@@ -97,10 +41,15 @@ static void *host_txn(void *ctx)
 	return ((struct psync *)ctx)->txn;
 }
 
+/* A backend's message; errors name the entry being applied, if any. */
 static void host_log(void *ctx, int level, const char *msg)
 {
-	(void)ctx;
-	tplog(level, "%s", msg);
+	const struct psync *p = ctx;
+
+	if (level <= LOG_ERR && p->cur_dn != NULL)
+		tplog(level, "%s (entry %s)", msg, p->cur_dn);
+	else
+		tplog(level, "%s", msg);
 }
 
 static int batch_begin(struct psync *p)
@@ -360,7 +309,9 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 	e.dn = dn;
 	e.nattrs = b->n;
 	e.attrs = b->attrs;
+	p->cur_dn = dn;
 	rc = pscript_run_entry(p->rt, p->txn->t, &e, output, p);
+	p->cur_dn = NULL;
 	if (rc == -EINVAL) {
 		/* Refused by the runtime (logged there with the DN); the
 		 * transaction stays usable and the batch goes on. */
@@ -582,7 +533,7 @@ int psync_session(struct psync *p, int once)
 	char err[512];
 	ldap_sync_t *ls;
 	LDAP *ld = NULL;
-	int rc, lrc;
+	int rc, lrc, had_cookie;
 
 	rc = pldap_connect(p->cf, &ld, err, sizeof(err));
 	if (rc < 0) {
@@ -599,10 +550,20 @@ int psync_session(struct psync *p, int once)
 	tplog(LOG_INFO, "pulley: sync with %s %s", p->cf->ldap_uri,
 	      ls->ls_cookie.bv_val ? "from the saved cookie"
 				   : "from scratch");
+	had_cookie = ls->ls_cookie.bv_val != NULL;
 	lrc = ldap_sync_init(ls, LDAP_SYNC_REFRESH_AND_PERSIST);
-	if (lrc == LDAP_SYNC_REFRESH_REQUIRED) {
+	/* slapd refuses a cookie newer than its own state (a directory
+	 * restored from a backup) as "unwilling to perform". */
+	if (lrc == LDAP_SYNC_REFRESH_REQUIRED ||
+	    (lrc == LDAP_UNWILLING_TO_PERFORM && had_cookie)) {
+		char *diag = NULL;
+
+		ldap_get_option(ls->ls_ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 		tplog(LOG_NOTICE, "pulley: the server cannot resume from the "
-		      "cookie: full resync by reset");
+		      "cookie (%s%s%s): full resync by reset",
+		      ldap_err2string(lrc), diag ? ": " : "",
+		      diag ? diag : "");
+		ldap_memfree(diag);
 		batch_abort(p);
 		p->need_reset = 1;
 		free(p->cookie);
@@ -719,6 +680,16 @@ int psync_open(struct psync *p, const struct pconf *cf, struct pscript *ps,
 			goto fail;
 		}
 	}
+	for (d = 1; d < p->nbacks; d++)
+		for (i = 0; i < d; i++)
+			if (strcmp(p->backs[i].name, p->backs[d].name) == 0 &&
+			    p->backs[d].f.collaborate(p->backs[i].h,
+						      p->backs[d].h)) {
+				tplog(LOG_INFO, "pulley: drivers %zu and %zu "
+				      "(%s) share one transaction", i + 1,
+				      d + 1, p->backs[d].name);
+				break;
+			}
 	rc = policydb_begin(p->db, &t, 1);
 	if (rc == 0)
 		rc = pscript_run_open(&p->rt, ps, p->db->env, t->t, prefix,

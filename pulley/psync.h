@@ -15,6 +15,7 @@
 #include "pconf.h"
 #include "policydb.h"
 #include "pscript.h"
+#include "puuidset.h"
 
 struct psync_stats {
 	unsigned long batches, entries, deletes, refused, rollbacks;
@@ -34,9 +35,9 @@ struct psync {
 	/* the batch in progress */
 	struct policydb_txn *txn;
 	int failed;			/* an error: abort, do not commit */
+	const char *cur_dn;		/* entry being applied, for messages */
 	/* refresh bookkeeping: UUIDs presented or added */
-	uint8_t *seen;			/* open-addressing set of 16-byte keys */
-	size_t seen_cap, seen_n;
+	struct puuidset seen;
 	int present_done;
 	struct psync_stats st;
 	volatile sig_atomic_t *stop;

@@ -142,6 +142,10 @@ int main(int argc, char **argv)
 		pconf_free(&cf);
 		return 1;
 	}
+	if (cf.tls == PCONF_TLS_NONE && strncmp(cf.ldap_uri, "ldapi:", 6) != 0)
+		tplog(LOG_WARNING, "pulley: tls none: policy travels in the "
+		      "clear and the directory is not authenticated (%s)",
+		      cf.ldap_uri);
 	rc = load_script(cf.script, &ps);
 	if (rc < 0) {
 		fprintf(stderr, "pulley: script %s does not compile\n",

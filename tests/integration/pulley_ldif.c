@@ -10,6 +10,8 @@
  *          pin HASH [ID]                pinned key
  *   -s  sign with the key in SEEDFILE   -m  LDIF modify (replace)
  *   -T  tamper: flip a bit of the record after signing
+ *   -J  junk: a record that does not decode, signed (a malformed entry)
+ *   -n N  write N entries: "%d" in DN and ARGS becomes 1..N (benchmarks)
  */
 #include <errno.h>
 #include <sodium.h>
@@ -58,31 +60,42 @@ static void usage(void)
 	exit(2);
 }
 
+static int junk;
+
+static int one(int argc, char **argv, const char *seedf, int modify,
+	       int tamper);
+
+/* Replace the first "%d" in s by i (into buf). */
+static const char *subst(const char *s, int i, char *buf, size_t cap)
+{
+	const char *p = strstr(s, "%d");
+
+	if (p == NULL)
+		return s;
+	snprintf(buf, cap, "%.*s%d%s", (int)(p - s), s, i, p + 2);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
-	const char *seedf = NULL, *gen = NULL, *dn, *kind;
-	uint8_t pk[32], sk[64], sig[64], *rec = NULL;
-	size_t reclen = 0, i;
-	int opt, modify = 0, tamper = 0, rc;
-	char why[256] = "";
-	struct pscript_value ocv[2], k1[1], k2[1], rv[1];
-	struct pscript_attr a[4];
-	size_t na = 0;
-	const char *oc, *a1 = NULL, *a2 = NULL, *v1 = NULL, *v2 = NULL;
+	const char *seedf = NULL, *gen = NULL;
+	int opt, modify = 0, tamper = 0, n = 0, i, j;
 
 	if (sodium_init() < 0)
 		return 1;
-	while ((opt = getopt(argc, argv, "g:s:mT")) != -1) {
+	while ((opt = getopt(argc, argv, "g:s:mTJn:")) != -1) {
 		switch (opt) {
+		case 'J': junk = 1; break;
 		case 'g': gen = optarg; break;
 		case 's': seedf = optarg; break;
 		case 'm': modify = 1; break;
 		case 'T': tamper = 1; break;
+		case 'n': n = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (gen != NULL) {
-		uint8_t seed[32];
+		uint8_t seed[32], pk[32], sk[64];
 		char hex[65];
 		FILE *f = fopen(gen, "wb");
 
@@ -94,12 +107,43 @@ int main(int argc, char **argv)
 		printf("%s\n", hex);
 		return 0;
 	}
-	if (argc - optind < 3)
+	argc -= optind;
+	argv += optind;
+	if (n <= 0)
+		return one(argc, argv, seedf, modify, tamper);
+	for (i = 1; i <= n; i++) {
+		char bufs[16][512], *av[16];
+
+		if (argc > 16)
+			usage();
+		for (j = 0; j < argc; j++)
+			av[j] = (char *)subst(argv[j], i, bufs[j],
+					      sizeof(bufs[j]));
+		if (one(argc, av, seedf, modify, tamper) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int one(int argc, char **argv, const char *seedf, int modify,
+	       int tamper)
+{
+	const char *dn, *kind;
+	uint8_t pk[32], sk[64], sig[64], *rec = NULL;
+	size_t reclen = 0, i;
+	int rc;
+	char why[256] = "";
+	struct pscript_value ocv[2], k1[1], k2[1], rv[1];
+	struct pscript_attr a[4];
+	size_t na = 0;
+	const char *oc, *a1 = NULL, *a2 = NULL, *v1 = NULL, *v2 = NULL;
+
+	if (argc < 3)
 		usage();
-	dn = argv[optind];
-	kind = argv[optind + 1];
-	argv += optind + 2;
-	argc -= optind + 2;
+	dn = argv[0];
+	kind = argv[1];
+	argv += 2;
+	argc -= 2;
 	if (strcmp(kind, "policy") == 0 && argc == 3) {
 		struct polrec_policy p = { 0 };
 		int role = polrec_role_parse(argv[1]);
@@ -134,6 +178,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pulley_ldif: %s\n", why);
 		return 1;
 	}
+	if (junk && reclen > 3)
+		reclen = 3;	/* version, type and half a field */
 	ocv[0] = (struct pscript_value)V("top");
 	ocv[1] = (struct pscript_value)V(oc);
 	a[na++] = (struct pscript_attr){ "objectClass", 2, ocv };

@@ -100,6 +100,8 @@ objectClass: organizationalUnit
 ou: policy
 
 EOC
+	# SLAPD_PRELOAD=FILE: more entries, loaded offline (benchmarks)
+	[ -n "${SLAPD_PRELOAD:-}" ] && cat "$SLAPD_PRELOAD" >>"$SLAPD_DIR/base.ldif"
 	slapadd -q -F "$SLAPD_DIR/slapd.d" -b "$SUFFIX" -l "$SLAPD_DIR/base.ldif" \
 		>"$SLAPD_DIR/slapadd-base.log" 2>&1 ||
 		fail "slapadd of the base entries failed: $(tail -5 "$SLAPD_DIR/slapadd-base.log")"
@@ -255,3 +257,11 @@ _ctl_count() { ctl_out $1; [ "$(grep -c -E -- "$2" "$T/ctl.out")" -eq "$3" ]; }
 wait_ctl() { wait_until 15 _ctl_has "$1" "$2" || fail "$3: no /$2/ in tlspool-ctl $1: $(head -5 "$T/ctl.out")"; }
 wait_ctl_gone() { wait_until 15 _ctl_lacks "$1" "$2" || fail "$3: /$2/ still in tlspool-ctl $1"; }
 wait_ctl_count() { wait_until 30 _ctl_count "$1" "$2" "$3" || fail "$4: $(grep -c -E -- "$2" "$T/ctl.out") lines /$2/ in tlspool-ctl $1, want $3"; }
+
+# slapd_config LDIF-TEXT: change cn=config at run time (SASL EXTERNAL as
+# root over ldapi).
+slapd_config() {
+	printf '%s\n' "$1" >"$T/config-change.ldif"
+	ldapmodify -Y EXTERNAL -H "$SLAPD_LDAPI" -f "$T/config-change.ldif" \
+		>>"$T/ldap-client.log" 2>&1 || fail "cn=config change failed: $(tail -3 "$T/ldap-client.log")"
+}

@@ -3,8 +3,9 @@
 # environment: an initial refresh of 1,000 signed entries; a policy
 # entry delivered over LDAP decides a real handshake (refused with the
 # rule's reason), a modify of it lets the next one through, a delete
-# removes it; a tampered entry is refused with its DN and reason while a
-# good one in the same change applies; with slapd down the policy stays
+# removes it; tampered and unsigned entries are refused with DN and
+# reason, a malformed record with its key and reason, while a good entry
+# in the same change applies; with slapd down the policy stays
 # and pulley reconnects when it is back.  Records are binary values with
 # NUL bytes throughout.
 . "$(dirname "$0")/lib.sh"
@@ -42,10 +43,8 @@ start_slapd
 step "load $N signed disclose entries and a rule refusing localhost"
 write_pulley_conf "$DBENV"
 {
-	for i in $(seq 1 "$N"); do
-		"$PULLEY_LDIF" -s "$T/sign.seed" "$(disclose_dn "@host$i.example.test")" \
-			disclose "@host$i.example.test" "id$i@example.test" || exit 1
-	done
+	"$PULLEY_LDIF" -s "$T/sign.seed" -n "$N" "$(disclose_dn "@host%d.example.test")" \
+		disclose "@host%d.example.test" "id%d@example.test" || exit 1
 	"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn localhost client)" \
 		policy localhost client Q
 } >"$T/initial.ldif" || fail "pulley_ldif failed"
@@ -60,6 +59,16 @@ wait_ctl "policy list" "^policy localhost client .*Q" "the refused rule"
 ctl_out disclose get @host777.example.test
 grep -q "id777@example.test" "$T/ctl.out" || fail "disclose @host777: $(cat "$T/ctl.out")"
 
+step "binary values: the record from LDAP holds NUL bytes and arrives whole"
+ldapsearch -x -LLL -H "$SLAPD_URI" -b "$(policy_dn localhost client)" -s base \
+	tlsPoolPolicyRecord >"$T/rec.ldif" || fail "ldapsearch"
+sed -n 's/^tlsPoolPolicyRecord:: //p' "$T/rec.ldif" | base64 -d >"$T/rec.bin"
+nuls=$(tr -cd '\000' <"$T/rec.bin" | wc -c)
+[ "$nuls" -gt 0 ] || fail "the record holds no NUL byte: $(od -An -tx1 "$T/rec.bin")"
+echo "    record of $(stat -c %s "$T/rec.bin") bytes, $nuls of them NUL"
+ctl_out policy get localhost client
+grep -q "Q" "$T/ctl.out" || fail "policy get: $(cat "$T/ctl.out")"
+
 step "the rule from LDAP decides a real handshake"
 refused q "rule Q from LDAP" "refused client role.*rule localhost: validation Q failed: Q: "
 
@@ -70,7 +79,7 @@ ldap_modify "$T/mod.ldif"
 wait_ctl "policy list" "^policy localhost client .*IT&" "the modified rule"
 accepted it "rule IT& from LDAP"
 
-step "a tampered entry is refused with DN and reason; a good one applies"
+step "tampered, unsigned and malformed entries refused with the reason; a good one applies"
 pmark
 {
 	"$PULLEY_LDIF" -s "$T/sign.seed" -T "$(policy_dn localhost server)" \
@@ -79,6 +88,8 @@ pmark
 		disclose @good.example.test good@example.test
 	"$PULLEY_LDIF" "$(disclose_dn @unsigned.example.test)" \
 		disclose @unsigned.example.test u@example.test
+	"$PULLEY_LDIF" -s "$T/sign.seed" -J "$(policy_dn @junk.example.test client)" \
+		policy @junk.example.test client Q
 } >"$T/mixed.ldif"
 ldap_add "$T/mixed.ldif"
 wait_ctl "disclose list" "^disclose @good\.example\.test " "the good entry"
@@ -86,8 +97,11 @@ expect_pulley "entry tlsPoolSelector=localhost\+tlsPoolSupportedRole=server,ou=p
 	"the tampered entry"
 expect_pulley "entry tlsPoolSelector=@unsigned\.example\.test,ou=policy,$SUFFIX refused, not applied: no tlsPoolSignature" \
 	"the unsigned entry"
+expect_pulley "policy '@junk\.example\.test client': record refused, skipped: .*\(entry tlsPoolSelector=@junk\.example\.test\+tlsPoolSupportedRole=client,ou=policy,$SUFFIX\)" \
+	"the malformed (but signed) entry"
 ctl_out policy list
 grep -q "^policy localhost server" "$T/ctl.out" && fail "the tampered rule was applied"
+grep -q "^policy @junk" "$T/ctl.out" && fail "the malformed rule was applied"
 ctl_out disclose list
 grep -q "unsigned" "$T/ctl.out" && fail "the unsigned entry was applied"
 pnews | grep "refused" | sed 's/^/    /'

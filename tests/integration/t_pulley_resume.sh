@@ -2,9 +2,12 @@
 # Pulley restarts: resuming from the saved cookie with changes made while
 # it was stopped (deletes arrive as a syncIdSet), after slapd itself
 # restarted (deletes only through the present phase), after slapd was
-# SIGKILLed right after a delete; a changed script forces a full resync
-# by reset; and a batch that one backend cannot prepare is rolled back in
-# every backend (policy and cookie unchanged) until the cause is gone.
+# SIGKILLed right after a delete; a directory restored from an older
+# backup refuses the cookie and a changed script forces a full resync by
+# reset (entries gone meanwhile disappear); a batch that one backend
+# cannot prepare is rolled back in every backend (policy and cookie
+# unchanged) until the cause is gone; a join across two entries reaches a
+# driver as add and del of the pair.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 
@@ -77,16 +80,48 @@ wait_ctl_gone "disclose list" "^disclose @h6\.example\.test " "a delete after th
 count_is 16 "after the reconnect"
 alive "$PULLEY_PID" || fail "pulley died"
 
+step "the directory restored from an older backup: the server asks for a reset"
+stop_pulley
+stop_slapd
+cp -a "$SLAPD_DIR/data" "$T/slapd-backup"
+_run_slapd || fail "slapd did not start"
+add_disclose 40 "id40@example.test" >"$T/a40.ldif"
+ldap_add "$T/a40.ldif"
+start_pulley
+wait_ctl "disclose list" "^disclose @h40\.example\.test " "added after the backup"
+stop_pulley
+stop_slapd
+rm -rf "$SLAPD_DIR/data"
+cp -a "$T/slapd-backup" "$SLAPD_DIR/data"
+_run_slapd || fail "slapd did not start on the backup"
+pmark
+start_pulley
+expect_pulley "the server cannot resume from the cookie \(.*\): full resync by reset" "refresh required"
+pnews | grep -q "from scratch" || fail "no resync from scratch after refresh required"
+wait_ctl_gone "disclose list" "^disclose @h40\.example\.test " "an entry the backup lacks"
+count_is 16 "after the restore"
+pnews | grep -E "cannot resume|from scratch|refresh done" | sed 's/^/    /'
+
 step "a changed script: full resync by reset"
 stop_pulley
 cp "$TOP/etc/pulley/pool.ps" "$T/two.ps"
-echo 'dis_sel, dis_rec -> null (label="mirror", refuse="@poison.example.test")' >>"$T/two.ps"
+cat >>"$T/two.ps" <<'EOS'
+dis_sel, dis_rec -> null (label="mirror", refuse="@poison.example.test")
+# a join across two entries: a policy rule and a disclosure, same selector
+ObjectClass: "tlsPoolValidationRequirements" + tlsPoolSelector: j_sel + tlsPoolSupportedRole: j_role <- world
+ObjectClass: "tlsPoolIdentityDisclosure" + tlsPoolSelector: j_dsel + tlsPoolPolicyRecord: j_drec <- world
+(j_sel = j_dsel)
+j_sel, j_role -> null (label="join")
+EOS
 sed -i "s|^script .*|script $T/two.ps|" "$T/pulley.conf"
+ldap_delete "$(disclose_dn "$(sel 8)")"
 pmark
 start_pulley
 expect_pulley "the script changed: full resync by reset" "script change"
+pnews | grep -q "from scratch" || fail "a changed script did not resync from scratch"
 expect_pulley "mirror: reset" "the null backend was reset"
-count_is 16 "after the reset"
+wait_ctl_gone "disclose list" "^disclose @h8\.example\.test " "deleted before the reset"
+count_is 15 "after the reset"
 
 step "one backend cannot prepare: every backend rolls back"
 serial0=$("$CTL_BIN" -c "$DAEMON_CONF" serial 2>/dev/null || true)
@@ -106,6 +141,22 @@ ldap_add "$T/a30.ldif"
 wait_ctl "disclose list" "^disclose @h30\.example\.test " "after the rollback"
 ctl_out disclose list
 grep -q "poison" "$T/ctl.out" && fail "poison entry applied"
-count_is 17 "final"
+count_is 16 "final"
+
+step "a join across two entries: the driver sees add and del of the pair"
+pmark
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn "$(sel 7)" client)" \
+	policy "$(sel 7)" client 'IT&' >"$T/j.ldif"
+"$PULLEY_LDIF" -s "$T/sign.seed" "$(policy_dn @lonely.example.test client)" \
+	policy @lonely.example.test client 'IT&' >>"$T/j.ldif"
+ldap_add "$T/j.ldif"
+expect_pulley "join: add \(@h7\.example\.test, client\)" "the joined pair"
+wait_ctl "policy list" "^policy @lonely\.example\.test client" "the lone rule"
+pnews | grep -q "join: add (@lonely" && fail "a rule without a disclosure joined"
+pmark
+ldap_delete "$(disclose_dn "$(sel 7)")"
+expect_pulley "join: del \(@h7\.example\.test, client\)" "one side of the join deleted"
+wait_ctl "policy list" "^policy @h7\.example\.test client" "the rule itself stays"
+pnews | grep "join:" | sed 's/^/    /'
 stop_pulley
 pass

@@ -3,8 +3,8 @@
  * the build tree) against a real policy environment under mkdtemp:
  * parameter refusals, records written in the host's transaction, a
  * modify whose del comes after the add, malformed records skipped,
- * reset, and the two-phase commit rolled back when one backend's
- * prepare fails. */
+ * reset, the two-phase commit rolled back when one backend's prepare
+ * fails, and every record kind of lib/polrec.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -322,6 +322,101 @@ static void test_2pc_rollback(void **state)
 	pback_unload(&bs[1]);
 }
 
+static uint8_t fake_der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+static const char hex[] =
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/* Every record kind the schema carries, through the backend: localid of
+ * kinds x509, rawpk and krb5; anchors, pins (bound and not), revoked
+ * keys, CRLs; policy per selector and role. */
+static void test_every_kind(void **state)
+{
+	struct env *e = *state;
+	struct pback lid, tr;
+	struct polrec_blob c = { fake_der, sizeof(fake_der) };
+	struct polrec_localid l = { POLREC_CRED_X509, POLREC_ROLE_BOTH, 0,
+				    POLREC_KEYREF_FILE, "/k.pem", &c, 1, NULL,
+				    0 };
+	struct polrec_trust t = { POLREC_TRUST_ANCHOR, POLREC_TRUSTF_MASK,
+				  NULL, NULL, { fake_der, sizeof(fake_der) } };
+	static const struct {
+		enum polrec_trust_kind kind;
+		const char *name, *bound, *key;
+	} trusts[] = {
+		{ POLREC_TRUST_ANCHOR, "anchor", NULL, "anchor:" },
+		{ POLREC_TRUST_PIN, "pin", "peer@x.org", "pin:peer@x.org:" },
+		{ POLREC_TRUST_PIN, "pin", NULL, "pin::" },
+		{ POLREC_TRUST_REVOKED, "revoked", NULL, "revoked:" },
+		{ POLREC_TRUST_CRL, "crl", NULL, "crl:" },
+	};
+	uint8_t *rec;
+	size_t rl, i;
+	int k;
+
+	assert_int_equal(load(e, &lid, "pool", "db=localid", 3), 0);
+	assert_int_equal(load(e, &tr, "pool", "db=trust", 3), 0);
+	assert_int_equal(policydb_begin(e->db, &e->txn, 1), 0);
+	for (k = POLREC_CRED_X509; k <= POLREC_CRED_KRB5; k++) {
+		l.kind = (enum polrec_cred)k;
+		if (k == POLREC_CRED_KRB5) {
+			l.keyref_type = POLREC_KEYREF_NONE;
+			l.keyref = NULL;
+			l.ncerts = 0;
+		}
+		assert_int_equal(polrec_localid_encode(&l, &rec, &rl, NULL, 0),
+				 0);
+		assert_int_equal(change(&lid, 1, "alice@example.com",
+					polrec_cred_name(l.kind), rec, rl), 0);
+		/* the entry's kind must be the record's */
+		assert_int_equal(change(&lid, 1, "bob@example.com",
+					k == POLREC_CRED_X509 ? "rawpk" : "x509",
+					rec, rl), 0);
+		free(rec);
+	}
+	for (i = 0; i < sizeof(trusts) / sizeof(trusts[0]); i++) {
+		t.kind = trusts[i].kind;
+		t.bound_id = (char *)trusts[i].bound;
+		t.flags = t.kind == POLREC_TRUST_CRL ||
+				  t.kind == POLREC_TRUST_REVOKED
+			  ? 0 : POLREC_TRUSTF_MASK;
+		assert_int_equal(polrec_trust_encode(&t, &rec, &rl, NULL, 0),
+				 0);
+		assert_int_equal(change(&tr, 1, trusts[i].name, hex, rec, rl),
+				 0);
+		free(rec);
+	}
+	struct pback both[2] = { lid, tr };
+	assert_int_equal(run_2pc(e, both, 2), 0);
+	assert_int_equal(policydb_begin(e->db, &e->txn, 0), 0);
+	for (k = POLREC_CRED_X509; k <= POLREC_CRED_KRB5; k++) {
+		struct polrec_localid got;
+
+		assert_int_equal(policydb_localid_get(e->txn,
+						      "alice@example.com",
+						      (enum polrec_cred)k, &got),
+				 0);
+		assert_int_equal(got.kind, k);
+		polrec_localid_free(&got);
+		assert_int_equal(policydb_localid_get(e->txn, "bob@example.com",
+						      (enum polrec_cred)k, &got),
+				 -ENOENT);
+	}
+	for (i = 0; i < sizeof(trusts) / sizeof(trusts[0]); i++) {
+		struct polrec_trust got;
+		char key[200];
+
+		snprintf(key, sizeof(key), "%s%s", trusts[i].key, hex);
+		assert_int_equal(policydb_trust_get(e->txn, key, &got), 0);
+		assert_int_equal(got.kind, trusts[i].kind);
+		polrec_trust_free(&got);
+	}
+	policydb_abort(e->txn);
+	e->txn = NULL;
+	assert_true(logged(e, "localid 'bob@example.com x509': record refused"));
+	pback_unload(&lid);
+	pback_unload(&tr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +427,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_skipped, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_2pc_rollback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_every_kind, setup,
 						teardown),
 	};
 

@@ -157,11 +157,11 @@ static const struct bad bads[] = {
 	{ "1cn: y <- world\n" G D, 1, { { 1, 1, "expected an attribute type" } } },
 	{ "cn: 9x <- world\n" G D, 1, { { 1, 5, "expected a variable or" } } },
 	{ "cn y <- world\n" G D, 1, { { 1, 4, "expected ':' (attribute value)" } } },
-	/* several errors: every one is reported */
+	/* several errors: every one is reported, in the order of the text */
 	{ "cn: x <- world\nsn: x <- world\n(y = x)\nx, z -> d (\n", 4,
-	  { { 4, 12, "expected a parameter" }, { 2, 5, "already bound" },
+	  { { 1, 1, "no driver line" }, { 2, 5, "already bound" },
 	    { 3, 2, "variable 'y' in a condition" },
-	    { 1, 1, "no driver line" } } },
+	    { 4, 12, "expected a parameter" } } },
 };
 
 static void test_errors(void **state)
@@ -215,6 +215,25 @@ static void test_nesting_limit(void **state)
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.line[0], 2);
 	assert_non_null(strstr(e.msg[0], "nested deeper"));
+}
+
+static void test_statement_limit(void **state)
+{
+	size_t cap = 9000 * 16 + 64, o = 0;
+	char *text = malloc(cap);
+	struct pscript *s;
+	struct errs e = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	o += (size_t)snprintf(text, cap, "cn: x <- world\nx -> d\n");
+	for (int i = 0; i < 9000; i++)
+		o += (size_t)snprintf(text + o, cap - o, "(x = \"%d\")\n", i);
+	assert_int_equal(pscript_compile(text, o, &s, on_err, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.line[0], 8193);
+	assert_non_null(strstr(e.msg[0], "more than 8192 statements"));
+	free(text);
 }
 
 static void test_not_nul_terminated(void **state)
@@ -310,15 +329,49 @@ static void test_binary_constants(void **state)
 	assert_memory_not_equal(a, b, 32);
 }
 
+/* The example of doc/pulleyscript.md, and its join variant. */
+#define POOL_IDS "objectClass: \"tlsPoolLocalUserCredential\" + " \
+	"tlsPoolCredentialType: ctype + tlsPoolSupportedRole: role + " \
+	"userCertificate: cred, uid=user, ou=\"Identities\", @domain <- world\n"
+#define POOL_REST "objectClass: \"tlsPoolIdentityDisclosure\" + " \
+	"tlsPoolIdentityDisclosure: shown + tlsPoolRemoteSelector: remote, " \
+	"cn=dname, ou=\"Disclosure\", @ddomain <- world\n" \
+	"objectClass: \"tlsPoolTrustedIssuer\" + tlsPoolTrustAnchor: anchor + " \
+	"tlsPoolCredentialType: ttype, cn=tname, ou=\"Trust\", @tdomain <- world\n" \
+	"(|(ctype = \"x509\")(ctype = \"rawpk\")(ctype = \"krb5\"))\n" \
+	"user, domain, ctype, role, cred -> pool (db=\"localid\")\n" \
+	"anchor, ttype -> pool (db=\"trust\")\n"
+
+static void test_doc_example(void **state)
+{
+	struct pscript *s;
+
+	(void)state;
+	s = compile_ok(POOL_IDS POOL_REST
+		       "remote, shown -> pool (db=\"disclose\")\n");
+	assert_int_equal(pscript_ndrivers(s), 3);
+	assert_string_equal(pscript_driver_param(s, 2, 0), "db=disclose");
+	pscript_free(s);
+	s = compile_ok(POOL_IDS POOL_REST
+		       "objectClass: \"tlsPoolLocalUserCredential\" + "
+		       "tlsPoolCredentialType: ctype2, uid=user2, "
+		       "ou=\"Identities\", @domain2 <- world\n"
+		       "(shown = user2)\n(ddomain = domain2)\n"
+		       "remote, shown -> pool (db=\"disclose\")\n");
+	pscript_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accessors),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_nesting_limit),
+		cmocka_unit_test(test_statement_limit),
 		cmocka_unit_test(test_not_nul_terminated),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_binary_constants),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
