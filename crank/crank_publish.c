@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "crank_conf.h"
+#include "crank_describe.h"
 #include "crank_entry.h"
 #include "crank_main.h"
 #include "pldap.h"
@@ -201,6 +204,21 @@ static void show_val(const struct crank_attr *a)
 	}
 }
 
+/* The record's fields, before and after. */
+static void show_record(const struct change *c)
+{
+	const struct crank_attr *h = crank_entry_attr(c->have, "tlsPoolPolicyRecord");
+	const struct crank_attr *w = crank_entry_attr(c->want, "tlsPoolPolicyRecord");
+	char before[1024] = "(none)", after[1024];
+
+	if (h != NULL && h->nvals == 1)
+		crank_describe(c->want->db, h->vals[0].data, h->vals[0].len,
+			       before, sizeof(before));
+	crank_describe(c->want->db, w->vals[0].data, w->vals[0].len, after,
+		       sizeof(after));
+	printf("             was: %s\n             now: %s\n", before, after);
+}
+
 static void show_change(const struct change *c)
 {
 	static const char *const names[] = { "", "add", "modify", "replace",
@@ -215,6 +233,8 @@ static void show_change(const struct change *c)
 		printf(" -> ");
 		show_val(crank_entry_attr(c->want, c->changed[i]));
 		printf("\n");
+		if (strcasecmp(c->changed[i], "tlsPoolPolicyRecord") == 0)
+			show_record(c);
 	}
 }
 

@@ -210,6 +210,8 @@ expect_out plan.crank1 "^plan: 1 to add, 1 to modify, 0 to replace, 1 to delete,
 expect_out plan.crank1 "^  modify   policy @.example.com client$"
 expect_out plan.crank1 "tlsPoolValidationExpression: \"IT&\" -> \"IT&F&\""
 expect_out plan.crank1 "tlsPoolPolicyRecord: [0-9]+ bytes -> [0-9]+ bytes"
+expect_out plan.crank1 "^             was: min=any max=any client-auth=default kinds=any priority=default valexp=IT& uids=any$"
+expect_out plan.crank1 "^             now: min=any max=any client-auth=default kinds=any priority=default valexp=IT&F& uids=any$"
 expect_out plan.crank1 "^  delete   trust anchor:"
 expect_out plan.crank1 "^  add      disclose \.$"
 run_crank apply crank1

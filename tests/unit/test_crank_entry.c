@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "crank_conf.h"
+#include "crank_describe.h"
 #include "crank_entry.h"
 #include "psign.h"
 
@@ -269,6 +270,39 @@ static void test_malformed_read(void **state)
 	crank_entry_free(&e);
 }
 
+static void test_describe(void **state)
+{
+	struct crank_rec r;
+	struct polrec_disclose d = { 0 };
+	char *ids[] = { "a@b.example", "c.example" };
+	uint8_t *v = NULL;
+	size_t vl;
+	char buf[512], why[128];
+
+	(void)state;
+	rec_policy(&r, "a.example", POLREC_ROLE_CLIENT, "IT&");
+	crank_describe(r.db, r.val, r.vallen, buf, sizeof(buf));
+	assert_string_equal(buf, "min=TLS1.2 max=any client-auth=default kinds=any "
+			    "priority=default valexp=IT& uids=any");
+	r.val[r.vallen - 1] ^= 0xff;	/* a broken record is said to be so */
+	crank_describe(r.db, r.val, r.vallen, buf, sizeof(buf));
+	assert_true(strncmp(buf, "undecodable: ", 13) == 0);
+	free(r.val);
+	rec_pin(&r, "p@x.example");
+	crank_describe(r.db, r.val, r.vallen, buf, sizeof(buf));
+	assert_string_equal(buf, "kind=pin peers=both for=p@x.example der=0 bytes");
+	free(r.val);
+	d.ids = ids;
+	d.nids = 2;
+	assert_int_equal(polrec_disclose_encode(&d, &v, &vl, why, sizeof(why)), 0);
+	crank_describe(POLICYDB_DISCLOSE, v, vl, buf, sizeof(buf));
+	assert_string_equal(buf, "show=a@b.example,c.example");
+	/* a small buffer is cut, never overrun */
+	crank_describe(POLICYDB_DISCLOSE, v, vl, buf, 8);
+	assert_string_equal(buf, "show=a@");
+	free(v);
+}
+
 static void conf_bad(const char *text, const char *want)
 {
 	struct crank_conf c;
@@ -352,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_pin_entry),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_malformed_read),
+		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test(test_signing_key),
 	};
