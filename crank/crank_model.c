@@ -522,6 +522,25 @@ static int item_trust(struct ctx *c, const struct crank_item *it,
 	return 0;
 }
 
+/* S/s and C/c name the local role, which a rule already fixes: in it
+ * they are constants, which is seldom what the writer meant. */
+static void role_letters(struct ctx *c, const struct crank_tok *t,
+			 unsigned role)
+{
+	for (const char *p = t->text; *p != '\0'; p++) {
+		int is_s = *p == 'S' || *p == 's', is_c = *p == 'C' || *p == 'c';
+		struct crank_pos pos;
+
+		if (!is_s && !is_c)
+			continue;
+		pos = crank_tok_pos(t, (size_t)(p - t->text));
+		warn(c, &pos, "'%c' is always %s in a rule for the %s role", *p,
+		     (is_s && role == POLREC_ROLE_SERVER) ||
+		     (is_c && role == POLREC_ROLE_CLIENT) ? "true" : "false",
+		     polrec_role_name(role));
+	}
+}
+
 static int rule_version(struct ctx *c, unsigned bit, uint16_t *out)
 {
 	const struct crank_tok *t = arg1(c, bit);
@@ -609,7 +628,10 @@ static int item_policy(struct ctx *c, const struct crank_item *it,
 	}
 	if ((t = arg1(c, S_VALEXP)) != NULL) {
 		r->valexp = t->text;
-		bad |= val_valexp(c, t) < 0;
+		if (val_valexp(c, t) < 0)
+			bad = 1;
+		else
+			role_letters(c, t, (unsigned)role);
 	}
 	if ((t = arg1(c, S_CAUTH)) != NULL) {
 		int a = polrec_cauth_parse(t->text);

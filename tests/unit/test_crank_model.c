@@ -258,6 +258,10 @@ static void test_policy_rules(void **state)
 	    "end; join them with '&' or '|'");
 	bad("policy a client { valexp DI& }\n",
 	    "1:26: error: validation expression 'DI&': offset 0: D/d (DANE) is not available in this build");
+	bad("policy a server { valexp \"IC&\" }\n",
+	    "1:28: warning: 'C' is always false in a rule for the server role");
+	bad("policy a client { valexp \"Ic|\" }\n",
+	    "1:28: warning: 'c' is always true in a rule for the client role");
 	bad("policy a client { min-version TLS1.4 }\n",
 	    "1:31: error: 'TLS1.4' is not a TLS version (TLS1.0 ... TLS1.3, any)");
 	bad("policy a client {\n min-version TLS1.3\n max-version TLS1.2 }\n",
