@@ -126,13 +126,6 @@ static int check_letter(struct compiler *cc, char c, size_t pos)
 			      pos);
 	if (cc->supported != NULL && strchr(cc->supported, c) != NULL)
 		return 0;
-	if (up == 'D')
-		return refuse(cc, pos, "offset %zu: D/d (DANE) is not "
-			      "available in this build", pos);
-	if (up == 'G')
-		return refuse(cc, pos, "offset %zu: G/g (LDAP global "
-			      "directory) is not available in this build",
-			      pos);
 	return refuse(cc, pos, "offset %zu: predicate '%c' (%s) cannot be "
 		      "evaluated here", pos, c, name);
 }

@@ -256,8 +256,8 @@ static void test_policy_rules(void **state)
 	bad("policy a client { valexp IT }\n",
 	    "1:27: error: validation expression 'IT': offset 1: 2 values are left at the "
 	    "end; join them with '&' or '|'");
-	bad("policy a client { valexp DI& }\n",
-	    "1:26: error: validation expression 'DI&': offset 0: D/d (DANE) is not available in this build");
+	bad("policy a client { valexp AI& }\n",
+	    "1:26: error: validation expression 'AI&': offset 0: A/a (anonymous precursor) needs renegotiation, which TLS 1.3 removed");
 	bad("policy a server { valexp \"IC&\" }\n",
 	    "1:28: warning: 'C' is always false in a rule for the server role");
 	bad("policy a client { valexp \"Ic|\" }\n",

@@ -254,11 +254,11 @@ static void test_negated_compound(void **state)
 	char failed[WHYLEN];
 
 	(void)state;
-	/* a is never allowed, d only where DANE is built in */
+	/* a is never allowed, d only where the caller evaluates it */
 	compile_bad("ac|d&~", VALEXP_LETTERS, 0, "offset 0: A/a (anonymous "
 		    "precursor) needs renegotiation, which TLS 1.3 removed");
-	compile_bad("tc|d&~", "tc", 3, "offset 3: D/d (DANE) is not "
-		    "available in this build");
+	compile_bad("tc|d&~", "tc", 3, "offset 3: predicate 'd' (DANE "
+		    "(relaxed)) cannot be evaluated here");
 	/* not ((t or c) and d) */
 	assert_int_equal(eval("tc|d&~", "tcd", &w, failed, sizeof(failed)),
 			 0);
@@ -309,10 +309,10 @@ static void test_compile_errors(void **state)
 	compile_bad("(1)", "", 0, "offset 0: unexpected character '('");
 	compile_bad("1\t", "", 1, "offset 1: unexpected byte 0x09");
 	compile_bad("1\xff", "", 1, "offset 1: unexpected byte 0xff");
-	compile_bad("D", "IT", 0, "offset 0: D/d (DANE) is not available in "
-		    "this build");
-	compile_bad("Ig&", "IT", 1, "offset 1: G/g (LDAP global directory) "
-		    "is not available in this build");
+	compile_bad("D", "IT", 0, "offset 0: predicate 'D' (DANE) cannot be "
+		    "evaluated here");
+	compile_bad("Ig&", "IT", 1, "offset 1: predicate 'g' (LDAP global "
+		    "directory (relaxed)) cannot be evaluated here");
 	compile_bad("IR&", "IT", 1, "offset 1: predicate 'R' (revocation "
 		    "checked) cannot be evaluated here");
 	compile_bad("I", NULL, 0, "offset 0: predicate 'I' (identity proven) "
