@@ -5,9 +5,22 @@
  *   pulley_ldif -g SEEDFILE            new key: seed to SEEDFILE, prints
  *                                      the public key (hex)
  *   pulley_ldif [-s SEEDFILE] [-m] [-T] DN KIND ARGS...
- *     KIND policy SELECTOR ROLE VALEXP  connection policy
+ *     KIND policy SELECTOR ROLE VALEXP [KINDS [CLIENTAUTH]]
+ *                                      connection policy; KINDS as
+ *                                      "x509,rawpk" or "any"; CLIENTAUTH
+ *                                      none|optional|required
  *          disclose SELECTOR ID...      identity disclosure
- *          pin HASH [ID]                pinned key
+ *          localid ID KIND ROLE [PEMFILE] [KEYREF]
+ *                                      local identity: x509 PEMFILE holds
+ *                                      the chain (leaf first), rawpk a
+ *                                      PUBLIC KEY (the SPKI), both need
+ *                                      KEYREF (absolute key file or
+ *                                      pkcs11: URI); krb5 takes no
+ *                                      PEMFILE and an optional keytab
+ *          pin HASH [ID|- [PEERS]]      pinned key, bound to ID ("-":
+ *                                      any); PEERS clients|servers|both
+ *                                      (default servers)
+ *          revoked HASH                 revoked key
  *   -s  sign with the key in SEEDFILE   -m  LDIF modify (replace)
  *   -T  tamper: flip a bit of the record after signing
  *   -J  junk: a record that does not decode, signed (a malformed entry)
@@ -53,10 +66,79 @@ static int read_seed(const char *path, uint8_t pk[32], uint8_t sk[64])
 	return 0;
 }
 
+/* Read every "-----BEGIN label-----" block of a PEM file into blobs
+ * (DER, in file order).  0, or -1 with a message. */
+static int read_pem(const char *path, const char *label,
+		    struct polrec_blob **out, size_t *nout)
+{
+	char begin[64], end[64], *text = NULL, *p, *q;
+	struct polrec_blob *v = NULL, *grown;
+	size_t n = 0, len = 0, cap = 0, got;
+	FILE *f = fopen(path, "r");
+	int rc = -1;
+
+	if (f == NULL) {
+		fprintf(stderr, "pulley_ldif: cannot read %s\n", path);
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *t = realloc(text, cap = 2 * cap + 8192);
+
+			if (t == NULL)
+				goto out;
+			text = t;
+		}
+		got = fread(text + len, 1, cap - len - 1, f);
+		if (got == 0)
+			break;
+		len += got;
+	}
+	text[len] = '\0';
+	snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
+	snprintf(end, sizeof(end), "-----END %s-----", label);
+	for (p = strstr(text, begin); p != NULL; p = strstr(q, begin)) {
+		p += strlen(begin);
+		q = strstr(p, end);
+		if (q == NULL)
+			break;
+		grown = realloc(v, (n + 1) * sizeof(*v));
+		if (grown == NULL)
+			goto out;
+		v = grown;
+		v[n].data = malloc((size_t)(q - p));
+		if (v[n].data == NULL ||
+		    sodium_base642bin(v[n].data, (size_t)(q - p), p,
+				      (size_t)(q - p), " \t\r\n", &v[n].len,
+				      NULL, sodium_base64_VARIANT_ORIGINAL)) {
+			free(v[n].data);
+			fprintf(stderr, "pulley_ldif: %s: bad base64\n", path);
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		fprintf(stderr, "pulley_ldif: %s: no %s\n", path, label);
+		goto out;
+	}
+	*out = v;
+	*nout = n;
+	v = NULL;
+	n = 0;
+	rc = 0;
+out:
+	while (n > 0)
+		free(v[--n].data);
+	free(v);
+	free(text);
+	fclose(f);
+	return rc;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pulley_ldif -g SEEDFILE | [-s SEEDFILE] [-m] "
-		"[-T] DN policy|disclose|pin ARGS...\n");
+		"[-T] DN policy|disclose|localid|pin|revoked ARGS...\n");
 	exit(2);
 }
 
@@ -125,6 +207,42 @@ int main(int argc, char **argv)
 	return 0;
 }
 
+/* localid ID KIND ROLE [PEMFILE] [KEYREF] */
+static int localid_rec(int argc, char **argv, uint8_t **rec, size_t *reclen,
+		       char *why, size_t whylen)
+{
+	struct polrec_localid r = { 0 };
+	int kind, role, rc, a = 3;
+	size_t i;
+
+	kind = argc >= 3 ? polrec_cred_parse(argv[1]) : -EINVAL;
+	role = argc >= 3 ? polrec_role_parse(argv[2]) : -EINVAL;
+	if (kind < 0 || role < 0)
+		usage();
+	r.kind = (enum polrec_cred)kind;
+	r.roles = (unsigned)role;
+	if (kind != POLREC_CRED_KRB5) {
+		if (argc != 5)
+			usage();
+		if (read_pem(argv[a++], kind == POLREC_CRED_X509 ?
+			     "CERTIFICATE" : "PUBLIC KEY", &r.certs,
+			     &r.ncerts) < 0)
+			return -1;
+	} else if (argc > 4) {
+		usage();
+	}
+	if (a < argc) {
+		r.keyref = argv[a];
+		r.keyref_type = strncmp(argv[a], "pkcs11:", 7) == 0 ?
+				POLREC_KEYREF_PKCS11 : POLREC_KEYREF_FILE;
+	}
+	rc = polrec_localid_encode(&r, rec, reclen, why, whylen);
+	for (i = 0; i < r.ncerts; i++)
+		free(r.certs[i].data);
+	free(r.certs);
+	return rc;
+}
+
 static int one(int argc, char **argv, const char *seedf, int modify,
 	       int tamper)
 {
@@ -133,10 +251,10 @@ static int one(int argc, char **argv, const char *seedf, int modify,
 	size_t reclen = 0, i;
 	int rc;
 	char why[256] = "";
-	struct pscript_value ocv[2], k1[1], k2[1], rv[1];
-	struct pscript_attr a[4];
-	size_t na = 0;
-	const char *oc, *a1 = NULL, *a2 = NULL, *v1 = NULL, *v2 = NULL;
+	struct pscript_value ocv[2], kvv[3], rv[1];
+	struct pscript_attr a[5];
+	size_t na = 0, nk = 0;
+	const char *oc, *kt[3], *kv[3];
 
 	if (argc < 3)
 		usage();
@@ -144,33 +262,69 @@ static int one(int argc, char **argv, const char *seedf, int modify,
 	kind = argv[1];
 	argv += 2;
 	argc -= 2;
-	if (strcmp(kind, "policy") == 0 && argc == 3) {
+	if (strcmp(kind, "policy") == 0 && argc >= 3 && argc <= 5) {
 		struct polrec_policy p = { 0 };
-		int role = polrec_role_parse(argv[1]);
+		int role = polrec_role_parse(argv[1]), ca = 0;
 
 		p.valexp = argv[2];
+		if (argc >= 4 && polrec_kinds_parse(argv[3], &p.kinds) < 0)
+			usage();
+		if (argc == 5 && (ca = polrec_cauth_parse(argv[4])) < 0)
+			usage();
+		p.client_auth = (enum polrec_client_auth)ca;
 		if (role < 0)
 			usage();
 		rc = polrec_policy_encode(&p, &rec, &reclen, why, sizeof(why));
 		oc = "tlsPoolValidationRequirements";
-		a1 = "tlsPoolSelector"; v1 = argv[0];
-		a2 = "tlsPoolSupportedRole"; v2 = argv[1];
+		kt[nk] = "tlsPoolSelector"; kv[nk++] = argv[0];
+		kt[nk] = "tlsPoolSupportedRole"; kv[nk++] = argv[1];
 	} else if (strcmp(kind, "disclose") == 0 && argc >= 2) {
 		struct polrec_disclose d = { argv + 1, (size_t)argc - 1 };
 
 		rc = polrec_disclose_encode(&d, &rec, &reclen, why,
 					    sizeof(why));
 		oc = "tlsPoolIdentityDisclosure";
-		a1 = "tlsPoolSelector"; v1 = argv[0];
-	} else if (strcmp(kind, "pin") == 0 && (argc == 1 || argc == 2)) {
+		kt[nk] = "tlsPoolSelector"; kv[nk++] = argv[0];
+	} else if (strcmp(kind, "localid") == 0 && argc >= 3) {
+		rc = localid_rec(argc, argv, &rec, &reclen, why, sizeof(why));
+		if (rc == -1)
+			return 1;	/* read_pem said why */
+		oc = "tlsPoolLocalUserCredential";
+		kt[nk] = "tlsPoolIdentity"; kv[nk++] = argv[0];
+		kt[nk] = "tlsPoolCredentialType"; kv[nk++] = argv[1];
+		kt[nk] = "tlsPoolSupportedRole"; kv[nk++] = argv[2];
+	} else if (strcmp(kind, "pin") == 0 && argc >= 1 && argc <= 3) {
 		struct polrec_trust t = { .kind = POLREC_TRUST_PIN,
 					  .flags = POLREC_TRUSTF_SERVERS };
 
-		t.bound_id = argc == 2 ? argv[1] : NULL;
+		if (argc >= 2 && strcmp(argv[1], "-") != 0)
+			t.bound_id = argv[1];
+		if (argc == 3) {
+			/* peers: clients, servers, both */
+			int r = strcmp(argv[2], "clients") == 0 ?
+				(int)POLREC_TRUSTF_CLIENTS
+			  : strcmp(argv[2], "servers") == 0 ?
+				(int)POLREC_TRUSTF_SERVERS
+			  : strcmp(argv[2], "both") == 0 ?
+				(int)POLREC_TRUSTF_MASK : -1;
+			if (r < 0)
+				usage();
+			t.flags = (uint32_t)r;
+		}
 		rc = polrec_trust_encode(&t, &rec, &reclen, why, sizeof(why));
 		oc = "tlsPoolTrustedIssuer";
-		a1 = "tlsPoolTrustKind"; v1 = "pin";
-		a2 = "tlsPoolKeyHash"; v2 = argv[0];
+		kt[nk] = "tlsPoolTrustKind"; kv[nk++] = "pin";
+		kt[nk] = "tlsPoolKeyHash"; kv[nk++] = argv[0];
+		if (t.bound_id != NULL) {
+			kt[nk] = "tlsPoolIdentity"; kv[nk++] = t.bound_id;
+		}
+	} else if (strcmp(kind, "revoked") == 0 && argc == 1) {
+		struct polrec_trust t = { .kind = POLREC_TRUST_REVOKED };
+
+		rc = polrec_trust_encode(&t, &rec, &reclen, why, sizeof(why));
+		oc = "tlsPoolTrustedIssuer";
+		kt[nk] = "tlsPoolTrustKind"; kv[nk++] = "revoked";
+		kt[nk] = "tlsPoolKeyHash"; kv[nk++] = argv[0];
 	} else {
 		usage();
 	}
@@ -183,11 +337,9 @@ static int one(int argc, char **argv, const char *seedf, int modify,
 	ocv[0] = (struct pscript_value)V("top");
 	ocv[1] = (struct pscript_value)V(oc);
 	a[na++] = (struct pscript_attr){ "objectClass", 2, ocv };
-	k1[0] = (struct pscript_value)V(v1);
-	a[na++] = (struct pscript_attr){ a1, 1, k1 };
-	if (a2 != NULL) {
-		k2[0] = (struct pscript_value)V(v2);
-		a[na++] = (struct pscript_attr){ a2, 1, k2 };
+	for (i = 0; i < nk; i++) {
+		kvv[i] = (struct pscript_value)V(kv[i]);
+		a[na++] = (struct pscript_attr){ kt[i], 1, &kvv[i] };
 	}
 	rv[0] = (struct pscript_value){ rec, reclen };
 	a[na++] = (struct pscript_attr){ "tlsPoolPolicyRecord", 1, rv };
