@@ -2,7 +2,7 @@
 # Pulley binds with SASL GSSAPI: a throwaway Kerberos realm (krb5kdc on
 # loopback), slapd with the ldap/localhost key, pulley with a ticket for
 # pulley@REALM syncs; without a ticket the bind is refused and nothing is
-# applied.
+# applied; with only a client keytab (KRB5_CLIENT_KTNAME) it syncs again.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 [ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
@@ -86,4 +86,15 @@ if [ -d "$T/db" ]; then
 	"$CTL_BIN" -d "$T/db" disclose list 2>/dev/null | grep -q "^disclose @k" &&
 		fail "applied without a bind"
 fi
+
+# What debian/pulley.README.Debian tells the service to do: no ticket,
+# only a client keytab; the krb5 library gets the ticket itself.
+step "without a ticket, with KRB5_CLIENT_KTNAME: synced"
+kdestroy >/dev/null 2>&1
+rm -rf "$T/db"
+KRB5_CLIENT_KTNAME=$K/pulley.keytab timeout 60 "$PULLEY_BIN" -1 \
+	-c "$T/pulley.conf" >"$T/ktname.log" 2>&1 ||
+	fail "pulley -1 with a client keytab: $(tail -3 "$T/ktname.log")"
+"$CTL_BIN" -d "$T/db" disclose list >"$T/ctl.out" 2>&1
+[ "$(grep -c "^disclose @k" "$T/ctl.out")" = 5 ] || fail "not synced: $(cat "$T/ctl.out")"
 pass

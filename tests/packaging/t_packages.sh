@@ -9,6 +9,11 @@
 #      connection), a pooled connection through it to a local gnutls-serv
 #      as an unprivileged member of group tlspool (a user outside the
 #      group is refused), a client built against libtlspool-dev;
+#      pulley -t as tlspool on the installed /etc/pulley.conf (the pool
+#      backend and /etc/pulley/pool.ps), on a script for the null
+#      backend and on a plugin built against pulley-dev (a backend that
+#      does not exist is refused); pulley.service hardened like
+#      tlspool.service and not enabled; tlspool-schema's files;
 #   4. apt-get purge, then nothing is left: packages, files, the user and
 #      group, /var/lib/tlspool, /run/tlspool, systemd enablement state.
 #
@@ -23,7 +28,7 @@ set -o pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=t_packages
-PKGS=(tlspool-daemon libtlspool0 libtlspool-dev)
+PKGS=(tlspool-daemon libtlspool0 libtlspool-dev pulley pulley-dev tlspool-schema)
 TESTUSER=tp-pkgtest
 W=
 SERV_PID=
@@ -110,10 +115,28 @@ for p in "${PKGS[@]}"; do
 done
 getent passwd tlspool >/dev/null && fail "a user tlspool exists already"
 getent passwd "$TESTUSER" >/dev/null && fail "a user $TESTUSER exists already"
-# purge removes these: never someone else's
-for f in /run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf; do
-	[ -e "$f" ] && fail "$f exists already; purge would remove it"
+# installation overwrites these (dpkg replaces files no package owns,
+# e.g. from "make install") and purge removes them: never someone else's
+MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null) ||
+	fail "dpkg-architecture is missing (dpkg-dev)"
+OWN=(/run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf
+	/etc/pulley.conf /etc/pulley /usr/sbin/tlspool-daemon
+	/usr/sbin/tlspool-ctl /usr/bin/tlstunnel /usr/bin/pulley
+	/usr/include/tlspool /usr/include/pulleyback.h /usr/share/tlspool
+	"/usr/lib/$MA/tlspool" "/usr/lib/$MA/libtlspool.so"
+	"/usr/lib/$MA/pkgconfig/tlspool.pc"
+	/lib/systemd/system/tlspool.socket /lib/systemd/system/tlspool.service
+	/lib/systemd/system/pulley.service)
+for f in "${OWN[@]}"; do
+	{ [ -e "$f" ] || [ -L "$f" ]; } &&
+		fail "$f exists already; the packages would replace it"
 done
+# scan: what of ours exists (compared before installation and after purge)
+scan() {
+	find /etc /usr/lib /lib /usr/include /usr/share/doc /usr/share/man \
+		/var/lib/systemd /var/lib/dpkg/info \( -name '*tlspool*' -o \
+		-name '*pulley*' \) 2>/dev/null | sort
+}
 for c in dpkg-buildpackage lintian systemd-socket-activate setpriv runuser \
 	gnutls-serv certtool cc pkg-config; do
 	command -v "$c" >/dev/null || fail "$c is missing (scripts/deps.sh)"
@@ -121,6 +144,7 @@ done
 
 W=$(mktemp -d /tmp/tp-packages.XXXXXX) || exit 1
 chmod 0755 "$W"
+scan >"$W/before.lst"
 T0=$(now)
 
 # ---- 1. build and lintian -----------------------------------------------
@@ -186,10 +210,115 @@ done
 	fail "tlspool.service is enabled (it should start from the socket)"
 runuser -u tlspool -- tlspool-daemon -t -c /etc/tlspool.conf >"$W/check.log" 2>&1 ||
 	fail "tlspool-daemon -t as tlspool: $(cat "$W/check.log")"
+SERVU0=/lib/systemd/system/tlspool.service
+
+# ---- 2b. pulley, pulley-dev, tlspool-schema -------------------------------
+say "pulley: files, unit, pulley -t as tlspool"
+for f in /usr/bin/pulley /etc/pulley.conf /etc/pulley/pool.ps \
+	"/usr/lib/$MA/tlspool/pulleyback_pool.so" \
+	"/usr/lib/$MA/tlspool/pulleyback_null.so" \
+	/usr/share/man/man8/pulley.8.gz /lib/systemd/system/pulley.service \
+	/usr/share/doc/pulley/examples/pulley.conf.sample \
+	/usr/include/pulleyback.h /usr/share/tlspool/schema/tlspool.schema \
+	/usr/share/tlspool/schema/tlspool.ldif; do
+	[ -s "$f" ] || fail "$f is not installed"
+done
+for f in /etc/pulley.conf /etc/pulley/pool.ps; do
+	dpkg-query -W -f='${Conffiles}\n' pulley | grep -q "^ $f " ||
+		fail "$f is not a conffile"
+done
+grep -q "^objectclass.*tlsPoolValidationRequirements" \
+	/usr/share/tlspool/schema/tlspool.schema ||
+	fail "tlspool.schema lacks tlsPoolValidationRequirements"
+grep -q "^dn: cn=tlspool,cn=schema,cn=config$" /usr/share/tlspool/schema/tlspool.ldif ||
+	fail "tlspool.ldif is not a cn=config schema entry"
+PULU=/lib/systemd/system/pulley.service
+[ "$(unitval "$PULU" User)" = tlspool ] && [ "$(unitval "$PULU" Group)" = tlspool ] ||
+	fail "pulley.service does not run as tlspool"
+[ "$(unitval "$PULU" ExecStart)" = "/usr/bin/pulley -c /etc/pulley.conf" ] ||
+	fail "pulley.service ExecStart=$(unitval "$PULU" ExecStart)"
+grep -q "^RuntimeDirectory=" "$PULU" &&
+	fail "pulley.service has a RuntimeDirectory (stopping it would remove tlspool's)"
+# the sandboxing lines of both units: the same
+harden() {
+	grep -E '^(NoNewPrivileges|CapabilityBoundingSet|AmbientCapabilities|Protect|Private|Restrict|LockPersonality|MemoryDenyWriteExecute|SystemCall|UMask|StateDirectory)' "$1"
+}
+[ "$(harden "$SERVU0")" = "$(harden "$PULU")" ] ||
+	fail "pulley.service hardening differs: $(diff <(harden "$SERVU0") <(harden "$PULU") | tr '\n' ' ')"
+[ "$(harden "$PULU" | wc -l)" -ge 20 ] || fail "pulley.service: no hardening"
+for d in /etc/systemd/system/*.wants; do
+	[ -e "$d/pulley.service" ] && fail "pulley.service is enabled ($d)"
+done
+
+# the installed configuration: pool backend, /etc/pulley/pool.ps
+runuser -u tlspool -- pulley -t >"$W/pulley-t.log" 2>&1 ||
+	fail "pulley -t as tlspool: $(cat "$W/pulley-t.log")"
+grep -q "^pulley: /etc/pulley.conf and /etc/pulley/pool.ps are valid$" \
+	"$W/pulley-t.log" || fail "pulley -t: $(cat "$W/pulley-t.log")"
+
+# the null backend
+mkdir -m 0755 "$W/pulley" "$W/plugins"
+printf '%s\n%s\n' \
+	'ObjectClass: "tlsPoolIdentityDisclosure" + tlsPoolSelector: sel + tlsPoolPolicyRecord: rec <- world' \
+	'sel, rec -> null (label="pkgtest")' >"$W/pulley/null.ps"
+mkconf() {
+	grep -v '^script ' /etc/pulley.conf
+	echo "script $W/pulley/$1.ps"
+	[ -z "${2:-}" ] || echo "backend_dir $2"
+}
+mkconf null >"$W/pulley/null.conf"
+runuser -u tlspool -- pulley -t -c "$W/pulley/null.conf" >"$W/pulley-null.log" 2>&1 ||
+	fail "pulley -t, null backend: $(cat "$W/pulley-null.log")"
+grep -q "and $W/pulley/null.ps are valid$" "$W/pulley-null.log" ||
+	fail "pulley -t, null backend: $(cat "$W/pulley-null.log")"
+
+say "pulley-dev: a pulleyback plugin built with pulleyback.h"
+cat >"$W/plugins/counter.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <pulleyback.h>
+
+static int handle;
+
+void *pulleyback_open(int argc, char **argv, int varc)
+{
+	printf("counter: open argc=%d varc=%d %s\n", argc, varc,
+	       argc > 1 ? argv[1] : "-");
+	fflush(stdout);
+	return argc == 2 && strcmp(argv[1], "mode=count") == 0 ? &handle : NULL;
+}
+void pulleyback_close(void *pbh) { (void)pbh; }
+int pulleyback_add(void *pbh, uint8_t **fd) { (void)pbh; (void)fd; return 1; }
+int pulleyback_del(void *pbh, uint8_t **fd) { (void)pbh; (void)fd; return 1; }
+int pulleyback_reset(void *pbh) { (void)pbh; return 1; }
+int pulleyback_prepare(void *pbh) { (void)pbh; return 1; }
+int pulleyback_commit(void *pbh) { (void)pbh; return 1; }
+void pulleyback_rollback(void *pbh) { (void)pbh; }
+int pulleyback_collaborate(void *a, void *b) { (void)a; (void)b; return 0; }
+EOF
+cc -Wall -Wextra -Werror -shared -fPIC -o "$W/plugins/pulleyback_counter.so" \
+	"$W/plugins/counter.c" >"$W/plugin-cc.log" 2>&1 ||
+	fail "cannot build a plugin with pulleyback.h: $(cat "$W/plugin-cc.log")"
+sed 's|-> null (label="pkgtest")|-> counter (mode="count")|' "$W/pulley/null.ps" \
+	>"$W/pulley/counter.ps"
+mkconf counter "$W/plugins" >"$W/pulley/counter.conf"
+runuser -u tlspool -- pulley -t -c "$W/pulley/counter.conf" >"$W/pulley-counter.log" 2>&1 ||
+	fail "pulley -t, pulley-dev plugin: $(cat "$W/pulley-counter.log")"
+grep -q "^counter: open argc=2 varc=2 mode=count$" "$W/pulley-counter.log" ||
+	fail "the pulley-dev plugin was not opened: $(cat "$W/pulley-counter.log")"
+
+say "pulley -t refuses a backend that is not there"
+sed 's|-> null (label="pkgtest")|-> nosuch (label="pkgtest")|' "$W/pulley/null.ps" >"$W/pulley/nosuch.ps"
+mkconf nosuch >"$W/pulley/nosuch.conf"
+if runuser -u tlspool -- pulley -t -c "$W/pulley/nosuch.conf" >"$W/pulley-nosuch.log" 2>&1; then
+	fail "pulley -t accepted a missing backend: $(cat "$W/pulley-nosuch.log")"
+fi
+grep -q "pulleyback_nosuch" "$W/pulley-nosuch.log" ||
+	fail "pulley -t, missing backend: $(cat "$W/pulley-nosuch.log")"
 
 # ---- 3. the daemon as its units start it ----------------------------------
 SOCKU=/lib/systemd/system/tlspool.socket
-SERVU=/lib/systemd/system/tlspool.service
+SERVU=$SERVU0
 LISTEN=$(unitval "$SOCKU" ListenStream)
 SGROUP=$(unitval "$SOCKU" SocketGroup)
 SMODE=$(unitval "$SOCKU" SocketMode)
@@ -349,16 +478,12 @@ for p in "${PKGS[@]}"; do
 done
 getent passwd tlspool >/dev/null && left+=("user tlspool")
 getent group tlspool >/dev/null && left+=("group tlspool")
-for f in /etc/tlspool.conf /var/lib/tlspool /run/tlspool /run/tlspool.sock \
-	/usr/sbin/tlspool-daemon /usr/include/tlspool /usr/share/doc/tlspool-daemon \
-	/lib/systemd/system/tlspool.socket /lib/systemd/system/tlspool.service; do
-	[ -e "$f" ] || [ -L "$f" ] && left+=("$f")
+for f in "${OWN[@]}" /usr/share/doc/tlspool-daemon /usr/share/doc/pulley; do
+	{ [ -e "$f" ] || [ -L "$f" ]; } && left+=("$f")
 done
 while read -r f; do
 	left+=("$f")
-done < <(find /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled \
-	/var/lib/systemd/deb-systemd-helper-masked /usr/lib /lib \
-	-name '*tlspool*' 2>/dev/null)
+done < <(scan | comm -13 "$W/before.lst" -)
 [ ${#left[@]} -eq 0 ] || fail "left after purge: ${left[*]}"
 T4=$(now)
 
