@@ -452,16 +452,15 @@ start_echo() {
 	ECHO_PORT=$(sed -n -E 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -1)
 }
 
-# start_gnutls_serv NAME CERTNAME [gnutls-serv args]: --echo server with
-# CERTNAME's chain and key; sets SERV_PORT, SERV_PID, SERV_LOG.
-start_gnutls_serv() {
-	local name=$1 cert=$2 log=$T/$1.log try port
-	shift 2
+# _start_gnutls_echo NAME GNUTLS-SERV-ARGS...: gnutls-serv --echo on a
+# free port (up to three ports are tried); sets SERV_PORT, SERV_PID,
+# SERV_LOG ($T/NAME.log).
+_start_gnutls_echo() {
+	local name=$1 log=$T/$1.log try port
+	shift
 	for try in 1 2 3; do
 		port=$(free_port) || fail "no free port"
-		gnutls-serv --echo -p "$port" \
-			--x509certfile "$PKI/$cert.chain.pem" \
-			--x509keyfile "$PKI/$cert.key" "$@" >"$log" 2>&1 &
+		gnutls-serv --echo -p "$port" "$@" >"$log" 2>&1 &
 		SERV_PID=$!
 		_track "$SERV_PID" "gnutls-serv:$name"
 		SERV_PORT=$port
@@ -478,6 +477,15 @@ start_gnutls_serv() {
 	fail "gnutls-serv $name could not start: $(tail -3 "$log")"
 }
 
+# start_gnutls_serv NAME CERTNAME [gnutls-serv args]: --echo server with
+# CERTNAME's chain and key; sets SERV_PORT, SERV_PID, SERV_LOG.
+start_gnutls_serv() {
+	local name=$1 cert=$2
+	shift 2
+	_start_gnutls_echo "$name" --x509certfile "$PKI/$cert.chain.pem" \
+		--x509keyfile "$PKI/$cert.key" "$@"
+}
+
 # rawkey NAME: an Ed25519 key pair, $PKI/NAME.key and $PKI/NAME.pub.
 rawkey() {
 	certtool --generate-privkey --key-type ed25519 --no-text \
@@ -490,21 +498,10 @@ rawkey() {
 # start_rawpk_serv NAME KEY PRIORITY [args]: gnutls-serv --echo showing
 # the raw key KEY; sets SERV_PORT, SERV_PID, SERV_LOG.
 start_rawpk_serv() {
-	local name=$1 key=$2 prio=$3 log=$T/$1.log port
+	local name=$1 key=$2 prio=$3
 	shift 3
-	port=$(free_port) || fail "no free port"
-	gnutls-serv --echo -p "$port" --rawpkkeyfile "$PKI/$key.key" \
-		--rawpkfile "$PKI/$key.pub" --priority "$prio" "$@" >"$log" 2>&1 &
-	SERV_PID=$!
-	_track "$SERV_PID" "gnutls-serv:$name"
-	SERV_PORT=$port
-	SERV_LOG=$log
-	_rserv_up() {
-		alive "$SERV_PID" || return 0
-		"$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1
-	}
-	wait_until 10 _rserv_up || fail "gnutls-serv $name not listening"
-	alive "$SERV_PID" || fail "gnutls-serv $name exited: $(tail -3 "$log")"
+	_start_gnutls_echo "$name" --rawpkkeyfile "$PKI/$key.key" \
+		--rawpkfile "$PKI/$key.pub" --priority "$prio" "$@"
 }
 
 # start_openssl_server NAME CERTNAME [s_server args]: s_server on
