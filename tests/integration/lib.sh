@@ -439,6 +439,42 @@ start_tunnel() {
 	[ -n "$TUNNEL_PORT" ] || fail "tlstunnel $name: no port in its output"
 }
 
+# ---- tlspool-ctl and one-line client checks ----------------------------
+
+# ctl_on NAME ARGS...: tlspool-ctl with daemon NAME's configuration
+# ("daemon" for start_daemon without -n); its output in $T/ctl.out;
+# fails the test when tlspool-ctl fails.
+ctl_on() {
+	local d=$1
+	shift
+	"$BUILD/tools/tlspool-ctl" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
+		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
+}
+
+# client_try NAME PORT REMOTEID: one line through the pool as client
+# (tlstunnel --stdio) to 127.0.0.1:PORT; 0 if it was echoed.  Output in
+# $T/NAME.out and $T/NAME.err.
+client_try() {
+	printf 'line %s\n' "$1" | timeout 20 "$TUNNEL_BIN" -c --stdio -r "$3" \
+		"127.0.0.1:$2" >"$T/$1.out" 2>"$T/$1.err"
+	grep -q "^line $1$" "$T/$1.out"
+}
+
+# client_refused NAME PORT REMOTEID REGEX: no echo, and the daemon's log
+# names the refusal (REGEX after the remote identity).
+client_refused() {
+	client_try "$1" "$2" "$3" && fail "$1: the connection was accepted"
+	expect_log "$DAEMON_LOG" "refused client role, local=\"\" remote=\"$3\": .*$4" \
+		"$1: the reason"
+	grep "remote=\"$3\": .*$4" "$DAEMON_LOG" | tail -1 | sed 's/^/    /'
+}
+
+# client_accepted NAME PORT REMOTEID: the line was echoed.
+client_accepted() {
+	client_try "$1" "$2" "$3" || fail "$1: refused: $(tail -2 "$T/$1.err"; grep 'refused' "$DAEMON_LOG" | tail -1)"
+	echo "    $1: accepted"
+}
+
 # ---- peers --------------------------------------------------------------
 
 # start_echo [NAME]: the echo_server helper; sets ECHO_PORT, ECHO_PID.
