@@ -439,6 +439,37 @@ start_tunnel() {
 	[ -n "$TUNNEL_PORT" ] || fail "tlstunnel $name: no port in its output"
 }
 
+# serve_on_free_port WHAT START READY LOG...: start a server on a free
+# loopback port, trying up to three ports (another process may take one
+# between free_port and the server's bind).  "START PORT" starts it in
+# the background and sets STARTED_PID; "READY PORT" (READY "": the port
+# takes connections) is polled for up to 10 s.  The process is tracked
+# as WHAT.  Sets STARTED_PORT; fails the test with the tail of the LOG
+# files when no port works.
+serve_on_free_port() {
+	local what=$1 start=$2 ready=${3:-port_open} try port
+	shift 3
+	for try in 1 2 3; do
+		port=$(free_port) || fail "no free port"
+		"$start" "$port"
+		_track "$STARTED_PID" "$what"
+		_sofp_up() { alive "$STARTED_PID" || return 0; "$ready" "$port"; }
+		wait_until 10 _sofp_up || fail "$what not ready within 10s"
+		if alive "$STARTED_PID"; then
+			STARTED_PORT=$port
+			return 0
+		fi
+		_untrack "$STARTED_PID"
+		wait "$STARTED_PID" 2>/dev/null
+	done
+	fail "$what could not start: $(tail -3 "$@" 2>/dev/null)"
+}
+
+# port_open PORT: 127.0.0.1:PORT takes connections.
+port_open() {
+	"$NETUTIL" wait-port "$1" 200 >/dev/null 2>&1
+}
+
 # ---- tlspool-ctl and one-line client checks ----------------------------
 
 # ctl_on NAME ARGS...: tlspool-ctl with daemon NAME's configuration
@@ -489,28 +520,20 @@ start_echo() {
 }
 
 # _start_gnutls_echo NAME GNUTLS-SERV-ARGS...: gnutls-serv --echo on a
-# free port (up to three ports are tried); sets SERV_PORT, SERV_PID,
-# SERV_LOG ($T/NAME.log).
+# free port (serve_on_free_port); sets SERV_PORT, SERV_PID, SERV_LOG
+# ($T/NAME.log).
 _start_gnutls_echo() {
-	local name=$1 log=$T/$1.log try port
+	local name=$1 log=$T/$1.log
 	shift
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		gnutls-serv --echo -p "$port" "$@" >"$log" 2>&1 &
-		SERV_PID=$!
-		_track "$SERV_PID" "gnutls-serv:$name"
-		SERV_PORT=$port
-		SERV_LOG=$log
-		_serv_up() {
-			alive "$SERV_PID" || return 0
-			"$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1
-		}
-		wait_until 10 _serv_up || fail "gnutls-serv $name not listening"
-		alive "$SERV_PID" && return 0
-		_untrack "$SERV_PID"
-		wait "$SERV_PID" 2>/dev/null
-	done
-	fail "gnutls-serv $name could not start: $(tail -3 "$log")"
+	local -a gargs=("$@")
+	_gnutls_echo_on() {
+		gnutls-serv --echo -p "$1" "${gargs[@]}" >"$log" 2>&1 &
+		STARTED_PID=$!
+	}
+	serve_on_free_port "gnutls-serv:$name" _gnutls_echo_on "" "$log"
+	SERV_PID=$STARTED_PID
+	SERV_PORT=$STARTED_PORT
+	SERV_LOG=$log
 }
 
 # start_gnutls_serv NAME CERTNAME [gnutls-serv args]: --echo server with
@@ -545,28 +568,21 @@ start_rawpk_serv() {
 # read-write so it never sees EOF.  Output (stdout+stderr, line
 # buffered) in $T/NAME.log; sets SERV_PORT, SERV_PID, SERV_LOG.
 start_openssl_server() {
-	local name=$1 cert=$2 log=$T/$1.log fifo=$T/$1.stdin try port
+	local name=$1 cert=$2 log=$T/$1.log fifo=$T/$1.stdin
 	shift 2
+	local -a oargs=("$@")
 	[ -p "$fifo" ] || mkfifo "$fifo"
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		stdbuf -oL -eL openssl s_server -accept "127.0.0.1:$port" \
-			-cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "$@" \
+	_s_server_on() {
+		stdbuf -oL -eL openssl s_server -accept "127.0.0.1:$1" \
+			-cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "${oargs[@]}" \
 			0<>"$fifo" >"$log" 2>&1 &
-		SERV_PID=$!
-		_track "$SERV_PID" "s_server:$name"
-		SERV_PORT=$port
-		SERV_LOG=$log
-		_oserv_up() {
-			alive "$SERV_PID" || return 0
-			grep -q "^ACCEPT" "$log"
-		}
-		wait_until 10 _oserv_up || fail "openssl s_server $name not ready"
-		alive "$SERV_PID" && return 0
-		_untrack "$SERV_PID"
-		wait "$SERV_PID" 2>/dev/null
-	done
-	fail "openssl s_server $name could not start: $(tail -3 "$log")"
+		STARTED_PID=$!
+	}
+	_s_server_ready() { grep -q "^ACCEPT" "$log"; }
+	serve_on_free_port "s_server:$name" _s_server_on _s_server_ready "$log"
+	SERV_PID=$STARTED_PID
+	SERV_PORT=$STARTED_PORT
+	SERV_LOG=$log
 }
 
 # tls_client_chat LOGNAME EXPECT CMD...: run a TLS client tool (s_client,

@@ -31,7 +31,7 @@ done
 
 # start_slapd NAME CERT: slapd with StartTLS from $T/NAME; sets LDAP_PORT.
 start_slapd() {
-	local d=$T/$1 cert=$2 try port
+	local d=$T/$1 cert=$2
 	mkdir -p "$d/slapd.d" "$d/db"
 	cat >"$d/config.ldif" <<-LDIF
 		dn: cn=config
@@ -105,22 +105,14 @@ start_slapd() {
 		slapadd -q -F "$d/slapd.d" -b dc=dir,dc=test -l "$d/base.ldif" \
 			>>"$d/slapadd.out" 2>&1 ||
 		fail "slapadd: $(tail -3 "$d/slapadd.out")"
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		slapd -d none -h "ldap://127.0.0.1:$port/" -F "$d/slapd.d" \
+	_slapd_on() {
+		slapd -d none -h "ldap://127.0.0.1:$1/" -F "$d/slapd.d" \
 			>"$d/slapd.log" 2>&1 &
-		SLAPD_PID=$!
-		_track "$SLAPD_PID" "slapd:$1"
-		_up() { alive "$SLAPD_PID" || return 0; "$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1; }
-		wait_until 10 _up || fail "slapd $1 not listening"
-		if alive "$SLAPD_PID"; then
-			LDAP_PORT=$port
-			return 0
-		fi
-		_untrack "$SLAPD_PID"
-		wait "$SLAPD_PID" 2>/dev/null
-	done
-	fail "slapd $1 could not start: $(tail -3 "$d/slapd.log")"
+		STARTED_PID=$!
+	}
+	serve_on_free_port "slapd:$1" _slapd_on "" "$d/slapd.log"
+	SLAPD_PID=$STARTED_PID
+	LDAP_PORT=$STARTED_PORT
 }
 
 start_slapd dir ldap
