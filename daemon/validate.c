@@ -480,21 +480,13 @@ static int p_forward_secrecy(struct vctx *v, char *why, size_t len)
 	}
 }
 
-/* Security bits of the peer's key, the cipher and the group together. */
-static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
+int validate_level(gnutls_session_t tls, gnutls_pk_algorithm_t pk,
+		   unsigned bits, gnutls_sec_param_t need, char *why,
 		   size_t len)
 {
-	unsigned bits = 0;
-	gnutls_pk_algorithm_t pk;
-	gnutls_sec_param_t have;
-	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(v->in->tls));
+	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(tls));
 
-	if (v->leaf == NULL)
-		return snprintf(why, len, NO_CERT), 0;
-	pk = (gnutls_pk_algorithm_t)gnutls_x509_crt_get_pk_algorithm(v->leaf,
-								      &bits);
-	have = gnutls_pk_bits_to_sec_param(pk, bits);
-	if (have < need) {
+	if (gnutls_pk_bits_to_sec_param(pk, bits) < need) {
 		snprintf(why, len, "peer key %s-%u is weaker than %s",
 			 gnutls_pk_get_name(pk), bits,
 			 gnutls_sec_param_get_name(need));
@@ -502,11 +494,25 @@ static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
 	}
 	if (keylen * 8 < (need >= GNUTLS_SEC_PARAM_HIGH ? 128u : 112u)) {
 		snprintf(why, len, "cipher %s is weaker than %s",
-			 gnutls_cipher_get_name(gnutls_cipher_get(v->in->tls)),
+			 gnutls_cipher_get_name(gnutls_cipher_get(tls)),
 			 gnutls_sec_param_get_name(need));
 		return 0;
 	}
 	return 1;
+}
+
+/* Security bits of the peer's key, the cipher and the group together. */
+static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
+		   size_t len)
+{
+	unsigned bits = 0;
+	gnutls_pk_algorithm_t pk;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	pk = (gnutls_pk_algorithm_t)gnutls_x509_crt_get_pk_algorithm(v->leaf,
+								      &bits);
+	return validate_level(v->in->tls, pk, bits, need, why, len);
 }
 
 static int p_post_quantum(char *why, size_t len)

@@ -8,6 +8,7 @@
 #include "policydb.h"
 #include "rawpk.h"
 #include "trust_key.h"
+#include "validate.h"
 
 #define NO_CHAIN "a raw public key has no certificate chain"
 
@@ -134,25 +135,12 @@ static int p_level(const struct validate_rawpk *r, gnutls_sec_param_t need,
 {
 	gnutls_pk_algorithm_t pk = GNUTLS_PK_UNKNOWN;
 	unsigned bits = 0;
-	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(r->tls));
 
 	if (rawpk_key_params(r->spki, &pk, &bits) < 0) {
 		snprintf(why, len, "the raw public key does not parse");
 		return 0;
 	}
-	if (gnutls_pk_bits_to_sec_param(pk, bits) < need) {
-		snprintf(why, len, "peer key %s-%u is weaker than %s",
-			 gnutls_pk_get_name(pk), bits,
-			 gnutls_sec_param_get_name(need));
-		return 0;
-	}
-	if (keylen * 8 < (need >= GNUTLS_SEC_PARAM_HIGH ? 128u : 112u)) {
-		snprintf(why, len, "cipher %s is weaker than %s",
-			 gnutls_cipher_get_name(gnutls_cipher_get(r->tls)),
-			 gnutls_sec_param_get_name(need));
-		return 0;
-	}
-	return 1;
+	return validate_level(r->tls, pk, bits, need, why, len);
 }
 
 int validate_rawpk_predicate(const struct validate_rawpk *r, char letter,
