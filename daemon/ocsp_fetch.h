@@ -36,7 +36,7 @@
  * resolution of a host name is bounded only by the resolver's own
  * timeouts: the caller therefore keeps its own timer as well and must
  * tolerate an answer that comes after it stopped waiting (see
- * session_tls.c).  No answers are cached: every check asks afresh,
+ * session_ocsp.c).  No answers are cached: every check asks afresh,
  * with a new nonce.
  */
 #ifndef TP_OCSP_FETCH_H
