@@ -1,44 +1,41 @@
-/* bgjob -- a helper-thread pool that posts results back to workers. */
+/* bgjob -- helper-thread pools that post results back to workers. */
 #include "bgjob.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "tplog.h"
 #include "worker.h"
 
-struct job {
-	struct job *next;
+struct bgjob {
+	struct bgjob *next;
 	struct worker *w;
 	void (*run)(void *arg);
 	void (*done)(void *arg);
 	void *arg;
 };
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t more;
-	struct job *head, *tail;
-	unsigned queued, busy, threads;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-	   0, 0, 0 };
+static struct bgjob_pool krb5_pool =
+	BGJOB_POOL_INIT("bgjob", BGJOB_THREADS, BGJOB_QUEUE_MAX);
 
+/* On the asking worker. */
 static void job_finish(void *arg)
 {
-	struct job *j = arg;
+	struct bgjob *j = arg;
 
 	j->done(j->arg);
 	free(j);
 }
 
-static void post_back(struct job *j)
+static void post_back(struct bgjob_pool *p, struct bgjob *j)
 {
 	for (int i = 0; worker_post(j->w, job_finish, j) < 0; i++) {
 		if (i == 100) {
-			tplog(LOG_ERR, "bgjob: cannot hand a result back to "
-			      "its worker: out of memory");
+			/* done cannot run anywhere else: its reference on
+			 * the caller's object is lost. */
+			tplog(LOG_ERR, "%s: cannot hand a result back to "
+			      "its worker: out of memory", p->name);
 			free(j);
 			return;
 		}
@@ -46,34 +43,36 @@ static void post_back(struct job *j)
 	}
 }
 
-static void *helper_main(void *unused)
+static void *helper_main(void *arg)
 {
-	(void)unused;
-	for (;;) {
-		struct job *j;
+	struct bgjob_pool *p = arg;
 
-		pthread_mutex_lock(&pool.lock);
-		while (pool.head == NULL)
-			pthread_cond_wait(&pool.more, &pool.lock);
-		j = pool.head;
-		pool.head = j->next;
-		if (pool.head == NULL)
-			pool.tail = NULL;
-		pool.queued--;
-		pool.busy++;
-		pthread_mutex_unlock(&pool.lock);
+	for (;;) {
+		struct bgjob *j;
+
+		pthread_mutex_lock(&p->lock);
+		while (p->head == NULL)
+			pthread_cond_wait(&p->more, &p->lock);
+		j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->queued--;
+		p->busy++;
+		pthread_mutex_unlock(&p->lock);
 
 		j->run(j->arg);
 
-		pthread_mutex_lock(&pool.lock);
-		pool.busy--;
-		pthread_mutex_unlock(&pool.lock);
-		post_back(j);
+		pthread_mutex_lock(&p->lock);
+		p->busy--;
+		pthread_mutex_unlock(&p->lock);
+		post_back(p, j);
 	}
 	return NULL;
 }
 
-static int add_thread(void)
+/* With p->lock held: one more thread; 0 or -errno. */
+static int add_thread(struct bgjob_pool *p)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -82,18 +81,19 @@ static int add_thread(void)
 	if (pthread_attr_init(&attr) != 0)
 		return -ENOMEM;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, helper_main, NULL);
+	rc = pthread_create(&t, &attr, helper_main, p);
 	pthread_attr_destroy(&attr);
 	if (rc != 0)
 		return -rc;
-	pool.threads++;
+	p->threads++;
 	return 0;
 }
 
-int bgjob_start(struct worker *w, void (*run)(void *arg),
-		void (*done)(void *arg), void *arg)
+int bgjob_pool_start(struct bgjob_pool *p, struct worker *w,
+		     void (*run)(void *arg), void (*done)(void *arg),
+		     void *arg)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct bgjob *j = calloc(1, sizeof(*j));
 	int rc = 0;
 
 	if (j == NULL)
@@ -102,29 +102,36 @@ int bgjob_start(struct worker *w, void (*run)(void *arg),
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
-	pthread_mutex_lock(&pool.lock);
-	if (pool.queued >= BGJOB_QUEUE_MAX) {
+	pthread_mutex_lock(&p->lock);
+	if (p->queued >= p->max_queue) {
 		rc = -EAGAIN;
 		goto unlock;
 	}
-	if (pool.queued + pool.busy + 1 > pool.threads &&
-	    pool.threads < BGJOB_THREADS) {
-		rc = add_thread();
-		if (rc < 0 && pool.threads > 0)
-			rc = 0;
+	/* Every queued job should find a thread that is not busy. */
+	if (p->queued + p->busy + 1 > p->threads &&
+	    p->threads < p->max_threads) {
+		rc = add_thread(p);
+		if (rc < 0 && p->threads > 0)
+			rc = 0;		/* the others will get to it */
 		if (rc < 0)
 			goto unlock;
 	}
-	if (pool.tail != NULL)
-		pool.tail->next = j;
+	if (p->tail != NULL)
+		p->tail->next = j;
 	else
-		pool.head = j;
-	pool.tail = j;
-	pool.queued++;
-	pthread_cond_signal(&pool.more);
+		p->head = j;
+	p->tail = j;
+	p->queued++;
+	pthread_cond_signal(&p->more);
 unlock:
-	pthread_mutex_unlock(&pool.lock);
+	pthread_mutex_unlock(&p->lock);
 	if (rc < 0)
 		free(j);
 	return rc;
+}
+
+int bgjob_start(struct worker *w, void (*run)(void *arg),
+		void (*done)(void *arg), void *arg)
+{
+	return bgjob_pool_start(&krb5_pool, w, run, done, arg);
 }

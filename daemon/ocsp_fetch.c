@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,8 +15,7 @@
 #include <unistd.h>
 #include <gnutls/ocsp.h>
 
-#include "tplog.h"
-#include "worker.h"
+#include "bgjob.h"
 
 static atomic_uint timeout_ms = OCSP_TIMEOUT_DEFAULT_MS;
 
@@ -541,9 +539,7 @@ out:
 
 /* ---- the helper pool ---- */
 
-struct job {
-	struct job *next;
-	struct worker *w;
+struct ocsp_job {
 	struct ocsp_query q;
 	unsigned timeout_ms;
 	void (*done)(void *arg, const struct ocsp_result *r);
@@ -551,84 +547,25 @@ struct job {
 	struct ocsp_result r;
 };
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t more;
-	struct job *head, *tail;
-	unsigned queued;	/* in the queue */
-	unsigned busy;		/* being run */
-	unsigned threads;	/* started (never stop) */
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-	   0, 0, 0 };
+static struct bgjob_pool pool =
+	BGJOB_POOL_INIT("ocsp", OCSP_THREADS, OCSP_QUEUE_MAX);
+
+/* On a helper thread. */
+static void job_run(void *arg)
+{
+	struct ocsp_job *j = arg;
+
+	ocsp_fetch_run(&j->q, j->timeout_ms, &j->r);
+	ocsp_query_clear(&j->q);
+}
 
 /* On the asking worker. */
 static void job_finish(void *arg)
 {
-	struct job *j = arg;
+	struct ocsp_job *j = arg;
 
 	j->done(j->arg, &j->r);
 	free(j);
-}
-
-static void post_back(struct job *j)
-{
-	for (int i = 0; worker_post(j->w, job_finish, j) < 0; i++) {
-		if (i == 100) {
-			/* done cannot run anywhere else: its reference on
-			 * the caller's object is lost. */
-			tplog(LOG_ERR, "ocsp: cannot hand a result back to its "
-			      "worker: out of memory");
-			free(j);
-			return;
-		}
-		usleep(20000);
-	}
-}
-
-static void *helper_main(void *unused)
-{
-	(void)unused;
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&pool.lock);
-		while (pool.head == NULL)
-			pthread_cond_wait(&pool.more, &pool.lock);
-		j = pool.head;
-		pool.head = j->next;
-		if (pool.head == NULL)
-			pool.tail = NULL;
-		pool.queued--;
-		pool.busy++;
-		pthread_mutex_unlock(&pool.lock);
-
-		ocsp_fetch_run(&j->q, j->timeout_ms, &j->r);
-		ocsp_query_clear(&j->q);
-
-		pthread_mutex_lock(&pool.lock);
-		pool.busy--;
-		pthread_mutex_unlock(&pool.lock);
-		post_back(j);
-	}
-	return NULL;
-}
-
-/* With pool.lock held: one more thread; 0 or -errno. */
-static int add_thread(void)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
-	if (pthread_attr_init(&attr) != 0)
-		return -ENOMEM;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, helper_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (rc != 0)
-		return -rc;
-	pool.threads++;
-	return 0;
 }
 
 int ocsp_fetch_start(struct worker *w, struct ocsp_query *q,
@@ -636,43 +573,20 @@ int ocsp_fetch_start(struct worker *w, struct ocsp_query *q,
 		     void (*done)(void *arg, const struct ocsp_result *r),
 		     void *arg)
 {
-	struct job *j;
-	int rc = 0;
+	struct ocsp_job *j;
+	int rc;
 
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		ocsp_query_clear(q);
 		return -ENOMEM;
 	}
-	j->w = w;
 	j->q = *q;
 	memset(q, 0, sizeof(*q));
 	j->timeout_ms = tmo;
 	j->done = done;
 	j->arg = arg;
-	pthread_mutex_lock(&pool.lock);
-	if (pool.queued >= OCSP_QUEUE_MAX) {
-		rc = -EAGAIN;
-		goto unlock;
-	}
-	/* Every queued query should find a thread that is not busy. */
-	if (pool.queued + pool.busy + 1 > pool.threads &&
-	    pool.threads < OCSP_THREADS) {
-		rc = add_thread();
-		if (rc < 0 && pool.threads > 0)
-			rc = 0;		/* the others will get to it */
-		if (rc < 0)
-			goto unlock;
-	}
-	if (pool.tail != NULL)
-		pool.tail->next = j;
-	else
-		pool.head = j;
-	pool.tail = j;
-	pool.queued++;
-	pthread_cond_signal(&pool.more);
-unlock:
-	pthread_mutex_unlock(&pool.lock);
+	rc = bgjob_pool_start(&pool, w, job_run, job_finish, j);
 	if (rc < 0) {
 		ocsp_query_clear(&j->q);
 		free(j);

@@ -25,9 +25,10 @@
  * responder error status such as tryLater, or a good answer without the
  * nonce: O fails, o holds).  Every verdict carries its reason.
  *
- * Threads: a fixed pool of at most OCSP_THREADS helper threads, started
- * on demand and never stopped (they wait on a condition variable when
- * idle), serves a queue of at most OCSP_QUEUE_MAX queries; a query that
+ * Threads: a bgjob pool of OCSP's own (bgjob.h), at most OCSP_THREADS
+ * helper threads, started on demand and never stopped (they wait on a
+ * condition variable when idle), serves a queue of at most
+ * OCSP_QUEUE_MAX queries; a query that
  * finds the queue full is answered UNAVAILABLE at once.  The blocking
  * calls (getaddrinfo for a host name, connect, send, recv under poll)
  * run on those threads only; the result is posted back to the worker
@@ -35,7 +36,7 @@
  * resolution of a host name is bounded only by the resolver's own
  * timeouts: the caller therefore keeps its own timer as well and must
  * tolerate an answer that comes after it stopped waiting (see
- * session_tls.c).  No answers are cached: every check asks afresh,
+ * session_ocsp.c).  No answers are cached: every check asks afresh,
  * with a new nonce.
  */
 #ifndef TP_OCSP_FETCH_H

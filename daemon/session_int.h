@@ -127,10 +127,13 @@ void session_watch_tls(struct session *s, uint32_t events);
 void session_localid_answered(struct session *s);
 /* session_tls.c: client role, identity settled: LOCALID_CHECK or go. */
 void session_client_identity_chosen(struct session *s);
-/* session_tls.c: validate the peer after the handshake and go on (to the
- * PLAINTEXT_CONNECT callback or the relay), or refuse; evaluated again
- * once the OCSP responder answered. */
+/* session_validate.c: validate the peer after the handshake and go on
+ * (to the PLAINTEXT_CONNECT callback or the relay), or refuse; evaluated
+ * again once the OCSP responder answered. */
 void session_validate(struct session *s);
+/* session_tls.c: the client authentication a server asks for (the
+ * rule's, else the application's flags'). */
+gnutls_certificate_request_t session_client_auth(const struct session *s);
 /* session_ocsp.c: ask the OCSP responder for q (taken over) while s
  * waits in S_VALIDATE; session_validate runs again with the answer. */
 void session_ask_ocsp(struct session *s, struct ocsp_query *q);

@@ -1,6 +1,6 @@
 /* session_ocsp -- a session waits for the OCSP responder (valexp O/o).
  *
- * session_validate (session_tls.c) finds that the rule's expression asks
+ * session_validate (session_validate.c) finds that the rule's expression asks
  * O or o and that the responder must be asked: session_ask_ocsp hands
  * the query to ocsp_fetch's helper threads, and the session waits in
  * S_VALIDATE with its deadline running and its socket unwatched.  The

@@ -16,6 +16,7 @@
 #include "polsel.h"
 #include "rawpk.h"
 #include "tplog.h"
+#include "trust_key.h"
 #include "validate_rawpk.h"
 #include "valexp.h"
 
@@ -167,22 +168,6 @@ static int p_purpose(struct vctx *v, int absent_ok, char *why, size_t len)
 
 /* ---- pins: P p ---- */
 
-static int pin_lookup(struct policydb_txn *txn, const char *spki,
-		      const char *id)
-{
-	struct polrec_trust r = { 0 };
-	char key[POLREC_KEY_MAX];
-	size_t klen;
-	int rc;
-
-	if (polrec_trust_key(POLREC_TRUST_PIN, spki, id, key, sizeof(key),
-			     &klen) < 0)
-		return 0;
-	rc = policydb_trust_get(txn, key, &r);
-	polrec_trust_free(&r);
-	return rc == 0;
-}
-
 struct pin_scan {
 	int any;
 };
@@ -239,8 +224,8 @@ static int p_pin(struct vctx *v, int tofu, char *why, size_t len)
 		return snprintf(why, len, NO_CERT), 0;
 	if (v->in->db == NULL || policydb_begin(v->in->db, &txn, 0) < 0)
 		return snprintf(why, len, "no policy database for pins"), 0;
-	bound = id[0] != '\0' && pin_lookup(txn, v->spki, id);
-	any = pin_lookup(txn, v->spki, NULL);
+	bound = id[0] != '\0' && trust_key_pinned(txn, v->spki, id, 0);
+	any = trust_key_pinned(txn, v->spki, NULL, 0);
 	snprintf(prefix, sizeof(prefix), "pin:%s:", id);
 	if (!bound && !any && tofu && id[0] != '\0')
 		policydb_trust_iterate(txn, prefix, pin_seen, &scan);
@@ -267,24 +252,6 @@ static int p_pin(struct vctx *v, int tofu, char *why, size_t len)
 /* ---- revocation: R r ---- */
 
 enum revo { REVO_UNKNOWN, REVO_GOOD, REVO_REVOKED };
-
-static int key_revoked(struct vctx *v)
-{
-	struct policydb_txn *txn;
-	struct polrec_trust r = { 0 };
-	char key[POLREC_KEY_MAX];
-	size_t klen;
-	int rc = -ENOENT;
-
-	if (v->in->db == NULL || policydb_begin(v->in->db, &txn, 0) < 0)
-		return 0;
-	if (polrec_trust_key(POLREC_TRUST_REVOKED, v->spki, NULL, key,
-			     sizeof(key), &klen) == 0)
-		rc = policydb_trust_get(txn, key, &r);
-	policydb_abort(txn);
-	polrec_trust_free(&r);
-	return rc == 0;
-}
 
 /* The issuer certificate from the chain, when the peer sent it. */
 static gnutls_x509_crt_t chain_issuer(struct vctx *v)
@@ -377,7 +344,7 @@ static int p_revocation(struct vctx *v, int unknown_ok, char *why, size_t len)
 
 	if (v->leaf == NULL)
 		return snprintf(why, len, NO_CERT), 0;
-	if (key_revoked(v)) {
+	if (trust_key_revoked(v->in->db, v->spki)) {
 		snprintf(why, len, "the peer's key is listed as revoked");
 		return 0;
 	}
@@ -513,21 +480,13 @@ static int p_forward_secrecy(struct vctx *v, char *why, size_t len)
 	}
 }
 
-/* Security bits of the peer's key, the cipher and the group together. */
-static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
+int validate_level(gnutls_session_t tls, gnutls_pk_algorithm_t pk,
+		   unsigned bits, gnutls_sec_param_t need, char *why,
 		   size_t len)
 {
-	unsigned bits = 0;
-	gnutls_pk_algorithm_t pk;
-	gnutls_sec_param_t have;
-	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(v->in->tls));
+	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(tls));
 
-	if (v->leaf == NULL)
-		return snprintf(why, len, NO_CERT), 0;
-	pk = (gnutls_pk_algorithm_t)gnutls_x509_crt_get_pk_algorithm(v->leaf,
-								      &bits);
-	have = gnutls_pk_bits_to_sec_param(pk, bits);
-	if (have < need) {
+	if (gnutls_pk_bits_to_sec_param(pk, bits) < need) {
 		snprintf(why, len, "peer key %s-%u is weaker than %s",
 			 gnutls_pk_get_name(pk), bits,
 			 gnutls_sec_param_get_name(need));
@@ -535,11 +494,25 @@ static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
 	}
 	if (keylen * 8 < (need >= GNUTLS_SEC_PARAM_HIGH ? 128u : 112u)) {
 		snprintf(why, len, "cipher %s is weaker than %s",
-			 gnutls_cipher_get_name(gnutls_cipher_get(v->in->tls)),
+			 gnutls_cipher_get_name(gnutls_cipher_get(tls)),
 			 gnutls_sec_param_get_name(need));
 		return 0;
 	}
 	return 1;
+}
+
+/* Security bits of the peer's key, the cipher and the group together. */
+static int p_level(struct vctx *v, gnutls_sec_param_t need, char *why,
+		   size_t len)
+{
+	unsigned bits = 0;
+	gnutls_pk_algorithm_t pk;
+
+	if (v->leaf == NULL)
+		return snprintf(why, len, NO_CERT), 0;
+	pk = (gnutls_pk_algorithm_t)gnutls_x509_crt_get_pk_algorithm(v->leaf,
+								      &bits);
+	return validate_level(v->in->tls, pk, bits, need, why, len);
 }
 
 static int p_post_quantum(char *why, size_t len)

@@ -80,6 +80,13 @@ struct validate_kbind {
 int validate_rule(const struct validate_input *in, char *remoteid_out,
 		  size_t remoteid_len, char *why, size_t whylen);
 
+/* L l: a peer key of algorithm pk and bits, and the negotiated cipher,
+ * each give at least need; 1, or 0 with the reason in why.  For the
+ * certificate's key here and for a raw key (validate_rawpk.c). */
+int validate_level(gnutls_session_t tls, gnutls_pk_algorithm_t pk,
+		   unsigned bits, gnutls_sec_param_t need, char *why,
+		   size_t len);
+
 /* validate_kdh.c: predicate letter for a TLS-KDH peer: 1, 0 (reason in
  * why), or VALIDATE_KDH_GENERIC when the letter concerns the session
  * and is evaluated as for any peer. */

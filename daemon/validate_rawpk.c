@@ -7,30 +7,14 @@
 
 #include "policydb.h"
 #include "rawpk.h"
+#include "trust_key.h"
+#include "validate.h"
 
 #define NO_CHAIN "a raw public key has no certificate chain"
 
 static unsigned peer_flag(int peer_server)
 {
 	return peer_server ? POLREC_TRUSTF_SERVERS : POLREC_TRUSTF_CLIENTS;
-}
-
-/* A pin record under key that vouches for the peer's role. */
-static int pin_holds(struct policydb_txn *txn, const char *hex, const char *id,
-		     int peer_server)
-{
-	struct polrec_trust r = { 0 };
-	char key[POLREC_KEY_MAX];
-	size_t klen;
-	int ok;
-
-	if (polrec_trust_key(POLREC_TRUST_PIN, hex, id, key, sizeof(key),
-			     &klen) < 0)
-		return 0;
-	ok = policydb_trust_get(txn, key, &r) == 0 &&
-	     r.kind == POLREC_TRUST_PIN && (r.flags & peer_flag(peer_server));
-	polrec_trust_free(&r);
-	return ok;
 }
 
 int validate_rawpk_pins(struct policydb *db, const char *hex, const char *id,
@@ -46,8 +30,8 @@ int validate_rawpk_pins(struct policydb *db, const char *hex, const char *id,
 	if (rc < 0)
 		return rc;
 	*bound = id != NULL && id[0] != '\0' &&
-		 pin_holds(txn, hex, id, peer_server);
-	*any = pin_holds(txn, hex, NULL, peer_server);
+		 trust_key_pinned(txn, hex, id, peer_flag(peer_server));
+	*any = trust_key_pinned(txn, hex, NULL, peer_flag(peer_server));
 	policydb_abort(txn);
 	return 0;
 }
@@ -130,30 +114,12 @@ static int p_identity(const struct validate_rawpk *r, int user, char *proven,
 	return 0;
 }
 
-static int key_revoked(const struct validate_rawpk *r)
-{
-	struct policydb_txn *txn;
-	struct polrec_trust t = { 0 };
-	char key[POLREC_KEY_MAX];
-	size_t klen;
-	int rc = -ENOENT;
-
-	if (r->db == NULL || policydb_begin(r->db, &txn, 0) < 0)
-		return 0;
-	if (polrec_trust_key(POLREC_TRUST_REVOKED, r->hex, NULL, key,
-			     sizeof(key), &klen) == 0)
-		rc = policydb_trust_get(txn, key, &t);
-	policydb_abort(txn);
-	polrec_trust_free(&t);
-	return rc == 0;
-}
-
 /* R r: no CRL or OCSP names a raw key; only trust.db's revoked keys do.
  * R wants a positive status, which a raw key cannot have. */
 static int p_revocation(const struct validate_rawpk *r, int unknown_ok,
 			char *why, size_t len)
 {
-	if (key_revoked(r)) {
+	if (trust_key_revoked(r->db, r->hex)) {
 		snprintf(why, len, "the peer's raw public key is listed as "
 			 "revoked");
 		return 0;
@@ -169,25 +135,12 @@ static int p_level(const struct validate_rawpk *r, gnutls_sec_param_t need,
 {
 	gnutls_pk_algorithm_t pk = GNUTLS_PK_UNKNOWN;
 	unsigned bits = 0;
-	size_t keylen = gnutls_cipher_get_key_size(gnutls_cipher_get(r->tls));
 
 	if (rawpk_key_params(r->spki, &pk, &bits) < 0) {
 		snprintf(why, len, "the raw public key does not parse");
 		return 0;
 	}
-	if (gnutls_pk_bits_to_sec_param(pk, bits) < need) {
-		snprintf(why, len, "peer key %s-%u is weaker than %s",
-			 gnutls_pk_get_name(pk), bits,
-			 gnutls_sec_param_get_name(need));
-		return 0;
-	}
-	if (keylen * 8 < (need >= GNUTLS_SEC_PARAM_HIGH ? 128u : 112u)) {
-		snprintf(why, len, "cipher %s is weaker than %s",
-			 gnutls_cipher_get_name(gnutls_cipher_get(r->tls)),
-			 gnutls_sec_param_get_name(need));
-		return 0;
-	}
-	return 1;
+	return validate_level(r->tls, pk, bits, need, why, len);
 }
 
 int validate_rawpk_predicate(const struct validate_rawpk *r, char letter,

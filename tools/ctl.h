@@ -86,6 +86,12 @@ int ctl_split_lines(char *text, const char *path,
 int ctl_build(const struct ctl_cmd *c, struct ctl_actions *out, char *err,
 	      size_t errlen);
 void ctl_actions_free(struct ctl_actions *acts);
+/* Append the encoded record rec (a polrec_localid, _disclose, _trust or
+ * _policy, as db says) under key, shown as label.  0, or the encoder's
+ * -errno with "LABEL: reason" in err. */
+int ctl_action_put(struct ctl_actions *acts, enum policydb_which db,
+		   const char *key, size_t keylen, const char *label,
+		   const void *rec, char *err, size_t errlen);
 /* SHA-256 of a DER certificate's SubjectPublicKeyInfo; 0 or -EINVAL. */
 int ctl_der_spki_hex(const struct polrec_blob *der, char hex[65]);
 

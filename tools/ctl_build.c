@@ -198,13 +198,12 @@ void ctl_actions_free(struct ctl_actions *acts)
 	memset(acts, 0, sizeof(*acts));
 }
 
-/* Encoded record under key; rc from the encoder, err prefixed. */
-static int add_put(struct ctl_actions *acts, enum policydb_which db,
+int ctl_action_put(struct ctl_actions *acts, enum policydb_which db,
 		   const char *key, size_t keylen, const char *label,
 		   const void *rec, char *err, size_t errlen)
 {
 	struct ctl_action *a = add(acts);
-	char why[256];
+	char why[256] = "";
 	int rc;
 
 	if (a == NULL)
@@ -229,7 +228,8 @@ static int add_put(struct ctl_actions *acts, enum policydb_which db,
 	}
 	if (rc < 0) {
 		acts->n--;
-		return fail(err, errlen, rc, "%s: %s", label, why);
+		return fail(err, errlen, rc, "%s: %s", label,
+			    why[0] ? why : strerror(-rc));
 	}
 	return 0;
 }
@@ -302,7 +302,7 @@ static int build_localid(struct ctl_actions *acts, const char *id,
 		goto out;
 	}
 	snprintf(label, sizeof(label), "localid %s x509", id);
-	rc = add_put(acts, POLICYDB_LOCALID, key, kl, label, &r, err, errlen);
+	rc = ctl_action_put(acts, POLICYDB_LOCALID, key, kl, label, &r, err, errlen);
 out:
 	for (unsigned i = 0; i < ch.n; i++)
 		free(certs[i].data);
@@ -405,7 +405,7 @@ static int put_trust(struct ctl_actions *acts, const struct polrec_trust *r,
 	if (rc < 0)
 		return fail(err, errlen, rc, "cannot make a trust key");
 	snprintf(label, sizeof(label), "trust %s", key);
-	return add_put(acts, POLICYDB_TRUST, key, kl, label, r, err, errlen);
+	return ctl_action_put(acts, POLICYDB_TRUST, key, kl, label, r, err, errlen);
 }
 
 /* Anchors: every certificate in the file.  Pins and revocations: the
@@ -500,7 +500,7 @@ static int build_disclose(struct ctl_actions *acts, const struct ctl_cmd *c,
 	char label[CTL_NAMELEN + 16];
 
 	snprintf(label, sizeof(label), "disclose %s", c->name);
-	return add_put(acts, POLICYDB_DISCLOSE, c->name, strlen(c->name), label,
+	return ctl_action_put(acts, POLICYDB_DISCLOSE, c->name, strlen(c->name), label,
 		       &r, err, errlen);
 }
 
@@ -535,7 +535,7 @@ static int build_policy(struct ctl_actions *acts, const struct ctl_cmd *c,
 		return fail(err, errlen, rc, "bad selector %s", c->name);
 	snprintf(label, sizeof(label), "policy %s %s", c->name,
 		 polrec_role_name(c->role));
-	return add_put(acts, POLICYDB_POLICY, key, kl, label, &r, err, errlen);
+	return ctl_action_put(acts, POLICYDB_POLICY, key, kl, label, &r, err, errlen);
 }
 
 int ctl_build(const struct ctl_cmd *c, struct ctl_actions *out, char *err,

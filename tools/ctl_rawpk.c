@@ -393,21 +393,10 @@ static int put_record(const struct ctl_rawpk_cmd *c, struct ctl_actions *acts,
 {
 	struct polrec_blob blob = { (uint8_t *)spki, len };
 	struct polrec_localid r = { 0 };
-	struct ctl_action *a, *grown;
-	char why[200];
+	char key[POLREC_KEY_MAX + 1], label[CTL_NAMELEN + 32];
+	size_t kl;
 	int rc;
 
-	if (acts->n == acts->cap) {
-		size_t cap = acts->cap ? acts->cap * 2 : 4;
-
-		grown = realloc(acts->a, cap * sizeof(*grown));
-		if (grown == NULL)
-			return -ENOMEM;
-		acts->a = grown;
-		acts->cap = cap;
-	}
-	a = &acts->a[acts->n];
-	memset(a, 0, sizeof(*a));
 	r.kind = POLREC_CRED_RAWPK;
 	r.roles = c->roles ? c->roles : POLREC_ROLE_BOTH;
 	r.keyref_type = type;
@@ -416,18 +405,12 @@ static int put_record(const struct ctl_rawpk_cmd *c, struct ctl_actions *acts,
 	r.ncerts = 1;
 	r.uids = (uint32_t *)c->uids;
 	r.nuids = c->nuids;
-	a->db = POLICYDB_LOCALID;
-	rc = polrec_localid_key(c->id, POLREC_CRED_RAWPK, a->key,
-				sizeof(a->key), &a->keylen);
-	if (rc == 0)
-		rc = polrec_localid_encode(&r, &a->val, &a->vallen, why,
-					   sizeof(why));
+	snprintf(label, sizeof(label), "localid %s rawpk", c->id);
+	rc = polrec_localid_key(c->id, POLREC_CRED_RAWPK, key, sizeof(key), &kl);
 	if (rc < 0)
-		return fail(err, errlen, rc, "localid %s rawpk: %s", c->id,
-			    rc == -EINVAL ? why : strerror(-rc));
-	snprintf(a->label, sizeof(a->label), "localid %s rawpk", c->id);
-	acts->n++;
-	return 0;
+		return fail(err, errlen, rc, "%s: %s", label, strerror(-rc));
+	return ctl_action_put(acts, POLICYDB_LOCALID, key, kl, label, &r, err,
+			      errlen);
 }
 
 int ctl_rawpk_build(const struct ctl_rawpk_cmd *c, struct ctl_actions *acts,

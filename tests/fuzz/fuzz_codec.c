@@ -19,19 +19,11 @@
 #include <string.h>
 
 #include "codec.h"
+#include "fuzz_require.h"
 
 #define WHYLEN 160
 
 /* abort() so that libFuzzer records the input as a crash. */
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
-
 static size_t field_strlen(const char *s, size_t size)
 {
 	/* NUL inside the field is what codec_check promised */

@@ -20,17 +20,9 @@
 #include <string.h>
 
 #include "donai.h"
+#include "fuzz_require.h"
 
 #define MAXIN 512
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void check_refusal(const char *text, const char *why)
 {

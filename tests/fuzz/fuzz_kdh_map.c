@@ -18,17 +18,9 @@
 #include <string.h>
 
 #include "kdh_map.h"
+#include "fuzz_require.h"
 
 #define MAXIN 2048
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void check_map(const struct kdh_map *m)
 {

@@ -17,15 +17,7 @@
 
 #include "pconf.h"
 #include "pder.h"
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
+#include "fuzz_require.h"
 
 static void one_config(const uint8_t *data, size_t size)
 {

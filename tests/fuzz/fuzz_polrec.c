@@ -15,17 +15,9 @@
 #include <string.h>
 
 #include "polrec.h"
+#include "fuzz_require.h"
 
 #define WHYLEN 200
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void refused(int rc, const char *why)
 {

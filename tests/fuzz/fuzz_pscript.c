@@ -27,17 +27,9 @@
 
 #include "pscript.h"
 #include "pscript_int.h"
+#include "fuzz_require.h"
 
 #define MAXIN 4096
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 struct seen {
 	const uint8_t *text;

@@ -23,17 +23,9 @@
 
 #include "ctl_rawpk.h"
 #include "rawpk.h"
+#include "fuzz_require.h"
 
 #define MAXIN 4096
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void check_key(const uint8_t *data, size_t len, gnutls_x509_crt_fmt_t fmt)
 {

@@ -21,17 +21,9 @@
 #include <string.h>
 
 #include "valexp.h"
+#include "fuzz_require.h"
 
 #define MAXIN 600
-
-#define REQUIRE(cond)                                                     \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",  \
-				__FILE__, __LINE__, #cond);               \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 struct world {
 	uint64_t bits;

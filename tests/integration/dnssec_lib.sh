@@ -59,13 +59,13 @@ write_ub_conf() {
 # start_nsd ZONE FILE...: nsd from $ZONES serving each ZONE FILE pair on
 # a random loopback port (NSD_PORT).
 start_nsd() {
-	local conf=$ZONES/nsd.conf try port
+	local conf=$ZONES/nsd.conf
+	local -a zargs=("$@")
 	command -v nsd >/dev/null || fail "nsd missing (package nsd)"
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
+	_nsd_on() {
 		{
 			echo "server:"
-			echo "	ip-address: 127.0.0.1@$port"
+			echo "	ip-address: 127.0.0.1@$1"
 			echo "	username: \"\""
 			echo "	chroot: \"\""
 			echo "	zonesdir: \"$ZONES\""
@@ -78,24 +78,16 @@ start_nsd() {
 			echo "	server-count: 1"
 			echo "remote-control:"
 			echo "	control-enable: no"
-			local args=("$@")
-			for ((i = 0; i < ${#args[@]}; i += 2)); do
+			for ((i = 0; i < ${#zargs[@]}; i += 2)); do
 				echo "zone:"
-				echo "	name: \"${args[i]}.\""
-				echo "	zonefile: \"${args[i + 1]}\""
+				echo "	name: \"${zargs[i]}.\""
+				echo "	zonefile: \"${zargs[i + 1]}\""
 			done
 		} >"$conf"
 		nsd -d -c "$conf" >"$ZONES/nsd.out" 2>&1 &
-		NSD_PID=$!
-		_track "$NSD_PID" "nsd"
-		_nsd_up() { alive "$NSD_PID" || return 0; "$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1; }
-		wait_until 10 _nsd_up || fail "nsd not listening"
-		if alive "$NSD_PID"; then
-			NSD_PORT=$port
-			return 0
-		fi
-		_untrack "$NSD_PID"
-		wait "$NSD_PID" 2>/dev/null
-	done
-	fail "nsd could not start: $(tail -3 "$ZONES/nsd.out" "$ZONES/nsd.log" 2>/dev/null)"
+		STARTED_PID=$!
+	}
+	serve_on_free_port nsd _nsd_on "" "$ZONES/nsd.out" "$ZONES/nsd.log"
+	NSD_PID=$STARTED_PID
+	NSD_PORT=$STARTED_PORT
 }

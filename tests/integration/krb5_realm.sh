@@ -9,6 +9,7 @@
 # start_kdc / stop_kdc: krb5kdc on a random loopback port (KDC_PORT, KDC_PID).
 # kadmin CMD: kadmin.local -q CMD, must succeed.
 # add_user PRINC PASSWORD; add_service PRINC KEYTAB; kinit_as PRINC PASSWORD CCACHE.
+# wrong_keytab PRINC KEYTAB: PRINC's name (kvno 2) with a key the KDC never issued.
 
 KRB=$T/krb5
 
@@ -93,4 +94,10 @@ add_service() {
 kinit_as() {
 	echo "$2" | KRB5CCNAME="FILE:$3" kinit "$1" >"$KRB/kinit.out" 2>&1 ||
 		fail "kinit $1: $(tail -3 "$KRB/kinit.out")"
+}
+
+wrong_keytab() {
+	printf 'addent -password -p %s -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
+		"$1" "$2" | ktutil >"$KRB/ktutil.out" 2>&1 ||
+		fail "ktutil: $(tail -3 "$KRB/ktutil.out")"
 }

@@ -439,6 +439,73 @@ start_tunnel() {
 	[ -n "$TUNNEL_PORT" ] || fail "tlstunnel $name: no port in its output"
 }
 
+# serve_on_free_port WHAT START READY LOG...: start a server on a free
+# loopback port, trying up to three ports (another process may take one
+# between free_port and the server's bind).  "START PORT" starts it in
+# the background and sets STARTED_PID; "READY PORT" (READY "": the port
+# takes connections) is polled for up to 10 s.  The process is tracked
+# as WHAT.  Sets STARTED_PORT; fails the test with the tail of the LOG
+# files when no port works.
+serve_on_free_port() {
+	local what=$1 start=$2 ready=${3:-port_open} try port
+	shift 3
+	for try in 1 2 3; do
+		port=$(free_port) || fail "no free port"
+		"$start" "$port"
+		_track "$STARTED_PID" "$what"
+		_sofp_up() { alive "$STARTED_PID" || return 0; "$ready" "$port"; }
+		wait_until 10 _sofp_up || fail "$what not ready within 10s"
+		if alive "$STARTED_PID"; then
+			STARTED_PORT=$port
+			return 0
+		fi
+		_untrack "$STARTED_PID"
+		wait "$STARTED_PID" 2>/dev/null
+	done
+	fail "$what could not start: $(tail -3 "$@" 2>/dev/null)"
+}
+
+# port_open PORT: 127.0.0.1:PORT takes connections.
+port_open() {
+	"$NETUTIL" wait-port "$1" 200 >/dev/null 2>&1
+}
+
+# ---- tlspool-ctl and one-line client checks ----------------------------
+
+# ctl_on NAME ARGS...: tlspool-ctl with daemon NAME's configuration
+# ("daemon" for start_daemon without -n); its output in $T/ctl.out;
+# fails the test when tlspool-ctl fails.
+ctl_on() {
+	local d=$1
+	shift
+	"$BUILD/tools/tlspool-ctl" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
+		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
+}
+
+# client_try NAME PORT REMOTEID: one line through the pool as client
+# (tlstunnel --stdio) to 127.0.0.1:PORT; 0 if it was echoed.  Output in
+# $T/NAME.out and $T/NAME.err.
+client_try() {
+	printf 'line %s\n' "$1" | timeout 20 "$TUNNEL_BIN" -c --stdio -r "$3" \
+		"127.0.0.1:$2" >"$T/$1.out" 2>"$T/$1.err"
+	grep -q "^line $1$" "$T/$1.out"
+}
+
+# client_refused NAME PORT REMOTEID REGEX: no echo, and the daemon's log
+# names the refusal (REGEX after the remote identity).
+client_refused() {
+	client_try "$1" "$2" "$3" && fail "$1: the connection was accepted"
+	expect_log "$DAEMON_LOG" "refused client role, local=\"\" remote=\"$3\": .*$4" \
+		"$1: the reason"
+	grep "remote=\"$3\": .*$4" "$DAEMON_LOG" | tail -1 | sed 's/^/    /'
+}
+
+# client_accepted NAME PORT REMOTEID: the line was echoed.
+client_accepted() {
+	client_try "$1" "$2" "$3" || fail "$1: refused: $(tail -2 "$T/$1.err"; grep 'refused' "$DAEMON_LOG" | tail -1)"
+	echo "    $1: accepted"
+}
+
 # ---- peers --------------------------------------------------------------
 
 # start_echo [NAME]: the echo_server helper; sets ECHO_PORT, ECHO_PID.
@@ -452,30 +519,30 @@ start_echo() {
 	ECHO_PORT=$(sed -n -E 's/.*listening on 127\.0\.0\.1:([0-9]+).*/\1/p' "$log" | head -1)
 }
 
+# _start_gnutls_echo NAME GNUTLS-SERV-ARGS...: gnutls-serv --echo on a
+# free port (serve_on_free_port); sets SERV_PORT, SERV_PID, SERV_LOG
+# ($T/NAME.log).
+_start_gnutls_echo() {
+	local name=$1 log=$T/$1.log
+	shift
+	local -a gargs=("$@")
+	_gnutls_echo_on() {
+		gnutls-serv --echo -p "$1" "${gargs[@]}" >"$log" 2>&1 &
+		STARTED_PID=$!
+	}
+	serve_on_free_port "gnutls-serv:$name" _gnutls_echo_on "" "$log"
+	SERV_PID=$STARTED_PID
+	SERV_PORT=$STARTED_PORT
+	SERV_LOG=$log
+}
+
 # start_gnutls_serv NAME CERTNAME [gnutls-serv args]: --echo server with
 # CERTNAME's chain and key; sets SERV_PORT, SERV_PID, SERV_LOG.
 start_gnutls_serv() {
-	local name=$1 cert=$2 log=$T/$1.log try port
+	local name=$1 cert=$2
 	shift 2
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		gnutls-serv --echo -p "$port" \
-			--x509certfile "$PKI/$cert.chain.pem" \
-			--x509keyfile "$PKI/$cert.key" "$@" >"$log" 2>&1 &
-		SERV_PID=$!
-		_track "$SERV_PID" "gnutls-serv:$name"
-		SERV_PORT=$port
-		SERV_LOG=$log
-		_serv_up() {
-			alive "$SERV_PID" || return 0
-			"$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1
-		}
-		wait_until 10 _serv_up || fail "gnutls-serv $name not listening"
-		alive "$SERV_PID" && return 0
-		_untrack "$SERV_PID"
-		wait "$SERV_PID" 2>/dev/null
-	done
-	fail "gnutls-serv $name could not start: $(tail -3 "$log")"
+	_start_gnutls_echo "$name" --x509certfile "$PKI/$cert.chain.pem" \
+		--x509keyfile "$PKI/$cert.key" "$@"
 }
 
 # rawkey NAME: an Ed25519 key pair, $PKI/NAME.key and $PKI/NAME.pub.
@@ -490,21 +557,10 @@ rawkey() {
 # start_rawpk_serv NAME KEY PRIORITY [args]: gnutls-serv --echo showing
 # the raw key KEY; sets SERV_PORT, SERV_PID, SERV_LOG.
 start_rawpk_serv() {
-	local name=$1 key=$2 prio=$3 log=$T/$1.log port
+	local name=$1 key=$2 prio=$3
 	shift 3
-	port=$(free_port) || fail "no free port"
-	gnutls-serv --echo -p "$port" --rawpkkeyfile "$PKI/$key.key" \
-		--rawpkfile "$PKI/$key.pub" --priority "$prio" "$@" >"$log" 2>&1 &
-	SERV_PID=$!
-	_track "$SERV_PID" "gnutls-serv:$name"
-	SERV_PORT=$port
-	SERV_LOG=$log
-	_rserv_up() {
-		alive "$SERV_PID" || return 0
-		"$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1
-	}
-	wait_until 10 _rserv_up || fail "gnutls-serv $name not listening"
-	alive "$SERV_PID" || fail "gnutls-serv $name exited: $(tail -3 "$log")"
+	_start_gnutls_echo "$name" --rawpkkeyfile "$PKI/$key.key" \
+		--rawpkfile "$PKI/$key.pub" --priority "$prio" "$@"
 }
 
 # start_openssl_server NAME CERTNAME [s_server args]: s_server on
@@ -512,28 +568,21 @@ start_rawpk_serv() {
 # read-write so it never sees EOF.  Output (stdout+stderr, line
 # buffered) in $T/NAME.log; sets SERV_PORT, SERV_PID, SERV_LOG.
 start_openssl_server() {
-	local name=$1 cert=$2 log=$T/$1.log fifo=$T/$1.stdin try port
+	local name=$1 cert=$2 log=$T/$1.log fifo=$T/$1.stdin
 	shift 2
+	local -a oargs=("$@")
 	[ -p "$fifo" ] || mkfifo "$fifo"
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		stdbuf -oL -eL openssl s_server -accept "127.0.0.1:$port" \
-			-cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "$@" \
+	_s_server_on() {
+		stdbuf -oL -eL openssl s_server -accept "127.0.0.1:$1" \
+			-cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "${oargs[@]}" \
 			0<>"$fifo" >"$log" 2>&1 &
-		SERV_PID=$!
-		_track "$SERV_PID" "s_server:$name"
-		SERV_PORT=$port
-		SERV_LOG=$log
-		_oserv_up() {
-			alive "$SERV_PID" || return 0
-			grep -q "^ACCEPT" "$log"
-		}
-		wait_until 10 _oserv_up || fail "openssl s_server $name not ready"
-		alive "$SERV_PID" && return 0
-		_untrack "$SERV_PID"
-		wait "$SERV_PID" 2>/dev/null
-	done
-	fail "openssl s_server $name could not start: $(tail -3 "$log")"
+		STARTED_PID=$!
+	}
+	_s_server_ready() { grep -q "^ACCEPT" "$log"; }
+	serve_on_free_port "s_server:$name" _s_server_on _s_server_ready "$log"
+	SERV_PID=$STARTED_PID
+	SERV_PORT=$STARTED_PORT
+	SERV_LOG=$log
 }
 
 # tls_client_chat LOGNAME EXPECT CMD...: run a TLS client tool (s_client,

@@ -111,95 +111,72 @@ write_ub_conf
 
 start_daemon "dnssec_config $UB_CONF"
 
-ctl() {
-	"$CTL" -c "$DAEMON_CONF" "$@" >"$T/ctl.out" 2>&1 ||
-		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
-}
-
-try() {
-	printf 'line %s\n' "$1" | timeout 20 "$TUNNEL_BIN" -c --stdio -r "$3" \
-		"127.0.0.1:$2" >"$T/$1.out" 2>"$T/$1.err"
-	grep -q "^line $1$" "$T/$1.out"
-}
-
-refused() {
-	try "$1" "$2" "$3" && fail "$1: the connection was accepted"
-	expect_log "$DAEMON_LOG" "refused client role, local=\"\" remote=\"$3\": .*$4" \
-		"$1: the reason"
-	grep "remote=\"$3\": .*$4" "$DAEMON_LOG" | tail -1 | sed 's/^/    /'
-}
-
-accepted() {
-	try "$1" "$2" "$3" || fail "$1: refused: $(tail -2 "$T/$1.err"; grep 'refused' "$DAEMON_LOG" | tail -1)"
-	echo "    $1: accepted"
-}
-
 step "D: each usage, selector and matching type"
-ctl policy set .dane.test client --valexp D
-accepted dane-311 "$P" h311.dane.test
-accepted dane-301 "$P" h301.dane.test
-accepted dane-211 "$P" h211.dane.test
-accepted dane-202 "$P" h202.dane.test
-accepted dane-111 "$P" h111.dane.test
-accepted dane-001 "$P" h001.dane.test
+ctl_on daemon policy set .dane.test client --valexp D
+client_accepted dane-311 "$P" h311.dane.test
+client_accepted dane-301 "$P" h301.dane.test
+client_accepted dane-211 "$P" h211.dane.test
+client_accepted dane-202 "$P" h202.dane.test
+client_accepted dane-111 "$P" h111.dane.test
+client_accepted dane-001 "$P" h001.dane.test
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer logged"
 
 step "D: the records tlspool-ctl dane printed"
-accepted dane-ctl3 "$P" hctl3.dane.test
-accepted dane-ctl2 "$P" hctl2.dane.test
+client_accepted dane-ctl3 "$P" hctl3.dane.test
+client_accepted dane-ctl2 "$P" hctl2.dane.test
 
 step "D: several records, one matches; none matches; no TLSA; CNAME"
-accepted dane-many "$P" hmany.dane.test
-refused dane-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
-refused dane-notlsa "$P" hnotlsa.dane.test "D: no TLSA record at _$P._tcp.hnotlsa.dane.test"
-accepted dane-cname "$P" hcname.dane.test
+client_accepted dane-many "$P" hmany.dane.test
+client_refused dane-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
+client_refused dane-notlsa "$P" hnotlsa.dane.test "D: no TLSA record at _$P._tcp.hnotlsa.dane.test"
+client_accepted dane-cname "$P" hcname.dane.test
 
 step "D: a host name that is an alias (RFC 7671): the target's TLSA first, then the name's"
-accepted dane-alias "$P" halias.dane.test
+client_accepted dane-alias "$P" halias.dane.test
 expect_log "$DAEMON_LOG" "halias.dane.test is an alias of real.dane.test" "the alias is followed"
-accepted dane-alias2 "$P" halias2.dane.test
-ctl policy set .dane.test client --valexp 'dIT&|'
-accepted dane-alias3 "$P" halias3.dane.test
-ctl policy set .dane.test client --valexp D
+client_accepted dane-alias2 "$P" halias2.dane.test
+ctl_on daemon policy set .dane.test client --valexp 'dIT&|'
+client_accepted dane-alias3 "$P" halias3.dane.test
+ctl_on daemon policy set .dane.test client --valexp D
 
 step "D: usage 2 refuses a spliced chain [attacker leaf, attacker CA, real TA]"
-refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TLSA record matches"
+client_refused dane-splice "$Q" hsplice.dane.test "D: _$Q._tcp.hsplice.dane.test: no TLSA record matches"
 
 step "PKIX-EE needs the PKIX chain; DANE-EE ignores chain and name"
-refused dane-pkix1 "$Q" hpkix1.dane.test "D: _$Q._tcp.hpkix1.dane.test: no TLSA record matches the chain; PKIX: "
-accepted dane-ee3 "$Q" hee3.dane.test
+client_refused dane-pkix1 "$Q" hpkix1.dane.test "D: _$Q._tcp.hpkix1.dane.test: no TLSA record matches the chain; PKIX: "
+client_accepted dane-ee3 "$Q" hee3.dane.test
 
 step "raw public keys (RFC 7250): only 3 1 x records apply to a bare key"
-ctl policy set .dane.test client --kinds rawpk --valexp D
-accepted rpk-311 "$R" hrpk.dane.test
-refused rpk-none "$R" hrpkbad.dane.test "D: _$R._tcp.hrpkbad.dane.test: no TLSA record matches"
-refused rpk-211 "$R" hrpk211.dane.test "D: _$R._tcp.hrpk211.dane.test: "
-ctl policy set .dane.test client --valexp D
+ctl_on daemon policy set .dane.test client --kinds rawpk --valexp D
+client_accepted rpk-311 "$R" hrpk.dane.test
+client_refused rpk-none "$R" hrpkbad.dane.test "D: _$R._tcp.hrpkbad.dane.test: no TLSA record matches"
+client_refused rpk-211 "$R" hrpk211.dane.test "D: _$R._tcp.hrpk211.dane.test: "
+ctl_on daemon policy set .dane.test client --valexp D
 
 step "d: falls back on an insecure delegation, D refuses there"
-ctl policy set .insec.dane.test client --valexp 'dIT&|'
-accepted d-insecure "$P" h.insec.dane.test
+ctl_on daemon policy set .insec.dane.test client --valexp 'dIT&|'
+client_accepted d-insecure "$P" h.insec.dane.test
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.insec.dane.test type 52: insecure" "insecure answer logged"
-ctl policy set .insec.dane.test client --valexp 'D'
-refused D-insecure "$P" h.insec.dane.test "D: TLSA at _$P._tcp.h.insec.dane.test is insecure"
+ctl_on daemon policy set .insec.dane.test client --valexp 'D'
+client_refused D-insecure "$P" h.insec.dane.test "D: TLSA at _$P._tcp.h.insec.dane.test is insecure"
 
 step "d: a secure TLSA that does not match refuses, PKIX notwithstanding"
-ctl policy set .dane.test client --valexp 'dIT&|'
-refused d-none "$P" hnone.dane.test "d: _$P._tcp.hnone.dane.test: no TLSA record matches"
-accepted d-notlsa "$P" hnotlsa.dane.test
+ctl_on daemon policy set .dane.test client --valexp 'dIT&|'
+client_refused d-none "$P" hnone.dane.test "d: _$P._tcp.hnone.dane.test: no TLSA record matches"
+client_accepted d-notlsa "$P" hnotlsa.dane.test
 
 step "bogus answers always refuse"
-ctl policy set .bogus.test client --valexp 'dIT&|'
-refused d-bogus "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.test"
+ctl_on daemon policy set .bogus.test client --valexp 'dIT&|'
+client_refused d-bogus "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.test"
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.bogus.test type 52: bogus" "bogus answer logged"
-ctl policy set .expired.test client --valexp 'D'
-refused D-expired "$P" h.expired.test "D: DNSSEC bogus at (_$P._tcp.)?h.expired.test: .*expired"
+ctl_on daemon policy set .expired.test client --valexp 'D'
+client_refused D-expired "$P" h.expired.test "D: DNSSEC bogus at (_$P._tcp.)?h.expired.test: .*expired"
 
 step "the secure default (no rule) takes DANE where secure TLSA exists"
-ctl policy del .dane.test client
-refused default-none "$P" hnone.dane.test "validation dIT&| failed: d: _$P._tcp.hnone.dane.test: no TLSA record matches"
-accepted default-notlsa "$P" hnotlsa.dane.test
-accepted default-311 "$P" h311.dane.test
+ctl_on daemon policy del .dane.test client
+client_refused default-none "$P" hnone.dane.test "validation dIT&| failed: d: _$P._tcp.hnone.dane.test: no TLSA record matches"
+client_accepted default-notlsa "$P" hnotlsa.dane.test
+client_accepted default-311 "$P" h311.dane.test
 "$CTL" -c "$DAEMON_CONF" explain --role client --remote h311.dane.test >"$T/explain.out" 2>&1 ||
 	fail "explain: $(cat "$T/explain.out")"
 grep -q "DANE decides where secure TLSA records exist, dIT&|" "$T/explain.out" ||
@@ -213,9 +190,9 @@ start_nsd dane.test "$ZONES/dane.test.signed"
 	echo "	trust-anchor-file: \"$ZONES/$(cat "$ZONES/dane.test.ksk").ds\""
 } >"$ZONES/fwd.conf"
 start_daemon -n fwd "dnssec_config $ZONES/fwd.conf" "dnssec_forwarder 127.0.0.1@$NSD_PORT"
-ctl policy set .dane.test client --valexp D
-accepted fwd-311 "$P" h311.dane.test
-refused fwd-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
+ctl_on fwd policy set .dane.test client --valexp D
+client_accepted fwd-311 "$P" h311.dane.test
+client_refused fwd-none "$P" hnone.dane.test "D: _$P._tcp.hnone.dane.test: no TLSA record matches"
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" "secure answer through nsd"
 
 daemon_alive daemon

@@ -12,7 +12,6 @@
 . "$(dirname "$0")/dnssec_lib.sh"
 
 command -v slapd >/dev/null || fail "slapd missing (package slapd)"
-CTL=$BUILD/tools/tlspool-ctl
 make_ca
 make_ca rogue "Rogue CA"
 make_cert alice --dns alice.dir.test
@@ -32,7 +31,7 @@ done
 
 # start_slapd NAME CERT: slapd with StartTLS from $T/NAME; sets LDAP_PORT.
 start_slapd() {
-	local d=$T/$1 cert=$2 try port
+	local d=$T/$1 cert=$2
 	mkdir -p "$d/slapd.d" "$d/db"
 	cat >"$d/config.ldif" <<-LDIF
 		dn: cn=config
@@ -106,22 +105,14 @@ start_slapd() {
 		slapadd -q -F "$d/slapd.d" -b dc=dir,dc=test -l "$d/base.ldif" \
 			>>"$d/slapadd.out" 2>&1 ||
 		fail "slapadd: $(tail -3 "$d/slapadd.out")"
-	for try in 1 2 3; do
-		port=$(free_port) || fail "no free port"
-		slapd -d none -h "ldap://127.0.0.1:$port/" -F "$d/slapd.d" \
+	_slapd_on() {
+		slapd -d none -h "ldap://127.0.0.1:$1/" -F "$d/slapd.d" \
 			>"$d/slapd.log" 2>&1 &
-		SLAPD_PID=$!
-		_track "$SLAPD_PID" "slapd:$1"
-		_up() { alive "$SLAPD_PID" || return 0; "$NETUTIL" wait-port "$port" 200 >/dev/null 2>&1; }
-		wait_until 10 _up || fail "slapd $1 not listening"
-		if alive "$SLAPD_PID"; then
-			LDAP_PORT=$port
-			return 0
-		fi
-		_untrack "$SLAPD_PID"
-		wait "$SLAPD_PID" 2>/dev/null
-	done
-	fail "slapd $1 could not start: $(tail -3 "$d/slapd.log")"
+		STARTED_PID=$!
+	}
+	serve_on_free_port "slapd:$1" _slapd_on "" "$d/slapd.log"
+	SLAPD_PID=$STARTED_PID
+	LDAP_PORT=$STARTED_PORT
 }
 
 start_slapd dir ldap
@@ -158,54 +149,31 @@ start_gnutls_serv alice alice
 P=$SERV_PORT
 start_daemon "dnssec_config $UB_CONF"
 
-ctl() {
-	"$CTL" -c "$DAEMON_CONF" "$@" >"$T/ctl.out" 2>&1 ||
-		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
-}
-
-try() {
-	printf 'line %s\n' "$1" | timeout 20 "$TUNNEL_BIN" -c --stdio -r "$3" \
-		"127.0.0.1:$2" >"$T/$1.out" 2>"$T/$1.err"
-	grep -q "^line $1$" "$T/$1.out"
-}
-
-refused() {
-	try "$1" "$2" "$3" && fail "$1: the connection was accepted"
-	expect_log "$DAEMON_LOG" "refused client role, local=\"\" remote=\"$3\": .*$4" \
-		"$1: the reason"
-	grep "remote=\"$3\": .*$4" "$DAEMON_LOG" | tail -1 | sed 's/^/    /'
-}
-
-accepted() {
-	try "$1" "$2" "$3" || fail "$1: refused: $(tail -2 "$T/$1.err"; grep 'refused' "$DAEMON_LOG" | tail -1)"
-	echo "    $1: accepted"
-}
-
 step "G: the peer's certificate is the user's in the directory"
-ctl policy set @.test client --valexp G
-accepted g-alice "$P" alice@dir.test
+ctl_on daemon policy set @.test client --valexp G
+client_accepted g-alice "$P" alice@dir.test
 expect_log "$DAEMON_LOG" "DNSSEC: _ldap._tcp.dir.test type 33: secure" "secure SRV logged"
 
 step "G and g: the directory holds another certificate for the user"
-refused G-bob "$P" bob@dir.test "G: directory localhost: none of the 1 certificates for \(mail=bob@dir.test\) is the peer's"
-ctl policy set @.test client --valexp g
-refused g-bob "$P" bob@dir.test "g: directory localhost: none of the 1 certificates"
+client_refused G-bob "$P" bob@dir.test "G: directory localhost: none of the 1 certificates for \(mail=bob@dir.test\) is the peer's"
+ctl_on daemon policy set @.test client --valexp g
+client_refused g-bob "$P" bob@dir.test "g: directory localhost: none of the 1 certificates"
 
 step "g accepts a user the directory does not know, G does not"
-accepted g-carol "$P" carol@dir.test
-ctl policy set @.test client --valexp G
-refused G-carol "$P" carol@dir.test "G: directory localhost: no certificate for \(mail=carol@dir.test\)"
+client_accepted g-carol "$P" carol@dir.test
+ctl_on daemon policy set @.test client --valexp G
+client_refused G-carol "$P" carol@dir.test "G: directory localhost: no certificate for \(mail=carol@dir.test\)"
 
 step "no SRV record (DNSSEC-secure): G refuses, g accepts"
-refused G-nosrv "$P" dave@sub.dir.test "G: no global directory for sub.dir.test"
-ctl policy set @.test client --valexp g
-accepted g-nosrv "$P" dave@sub.dir.test
+client_refused G-nosrv "$P" dave@sub.dir.test "G: no global directory for sub.dir.test"
+ctl_on daemon policy set @.test client --valexp g
+client_accepted g-nosrv "$P" dave@sub.dir.test
 
 step "an unsigned SRV record is not followed"
-refused g-plain "$P" alice@plain.test "g: SRV _ldap._tcp.plain.test is insecure"
+client_refused g-plain "$P" alice@plain.test "g: SRV _ldap._tcp.plain.test is insecure"
 
 step "a directory whose certificate does not chain to the anchors"
-refused g-rogue "$P" alice@rogue.test "g: directory ldap://localhost:$ROGUE_PORT: StartTLS: "
+client_refused g-rogue "$P" alice@rogue.test "g: directory ldap://localhost:$ROGUE_PORT: StartTLS: "
 
 daemon_alive
 pass

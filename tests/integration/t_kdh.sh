@@ -17,12 +17,6 @@ KDH_PEER=$HELPERS/kdh_peer
 MAP="EXAMPLE.COM=example.com"
 MYUID=$(id -u)
 
-ctl() {	# ctl DAEMON ARGS...
-	local d=$1
-	shift
-	"$CTL_BIN" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
-		fail "tlspool-ctl $* failed: $(cat "$T/ctl.out")"
-}
 MARK=0
 mark() { MARK=$(stat -c %s "$1"); }
 news() { tail -c +$((MARK + 1)) "$1"; }
@@ -54,17 +48,15 @@ add_service echo/srv2.example.com "$KRB/server2.keytab"
 kinit_as alice alicepw "$KRB/cc.uid$MYUID"
 kinit_as bob bobpw "$KRB/cc.bob"
 # A keytab with the right name but a key the KDC never issued.
-printf 'addent -password -p echo/srv.example.com@EXAMPLE.COM -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
-	"$KRB/wrong.keytab" | ktutil >"$KRB/ktutil.out" 2>&1 ||
-	fail "ktutil: $(tail -3 "$KRB/ktutil.out")"
+wrong_keytab echo/srv.example.com@EXAMPLE.COM "$KRB/wrong.keytab"
 start_echo
 
 start_daemon -n S "kerberos_server_keytab FILE:$KRB/server.keytab" \
 	"kerberos_realm_map $MAP"
 start_daemon -n C "kerberos_client_credcache FILE:$KRB/cc.uid%u" \
 	"kerberos_realm_map $MAP"
-ctl S policy set srv.example.com server --kinds krb5
-ctl C policy set srv.example.com client --kinds krb5
+ctl_on S policy set srv.example.com server --kinds krb5
+ctl_on C policy set srv.example.com client --kinds krb5
 
 step "pool to pool, Kerberos only, per-uid credentials cache"
 start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
@@ -89,7 +81,7 @@ klist -c "FILE:$KRB/cc.uid$MYUID" | grep -q "echo/srv.example.com@EXAMPLE.COM" |
 stop_proc "$TUNNEL_PID"
 
 step "validation expressions on a Kerberos peer"
-ctl S policy set srv.example.com server --kinds krb5 --valexp "IF&U&"
+ctl_on S policy set srv.example.com server --kinds krb5 --valexp "IF&U&"
 start_tunnel Sv -s -p "${DSOCK[S]}" -S echo -l srv.example.com \
 	-r alice@example.com 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
 start_tunnel Cv -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
@@ -97,7 +89,7 @@ start_tunnel Cv -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
 "$NETUTIL" echo-check "$TUNNEL_PORT" 1000 10000 >"$T/echo2.out" 2>&1 ||
 	fail "IF&U& with alice expected: $(cat "$T/echo2.out")"
 stop_proc "$TUNNEL_PID"
-ctl S policy set srv.example.com server --kinds krb5 --valexp "IP|"
+ctl_on S policy set srv.example.com server --kinds krb5 --valexp "IP|"
 mark "${DLOG[S]}"
 start_tunnel Sb -s -p "${DSOCK[S]}" -S echo -l srv.example.com \
 	-r bob@example.com 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
@@ -108,10 +100,10 @@ start_tunnel Cb -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
 expect_new "${DLOG[S]}" "validation IP\| failed: .*alice@example.com, not bob@example.com.*no certificate for P" \
 	"I and P refused for alice when bob is expected"
 stop_proc "$TUNNEL_PID"
-ctl S policy set srv.example.com server --kinds krb5
+ctl_on S policy set srv.example.com server --kinds krb5
 
 step "HelloRetryRequest: the second ClientHello reuses the AP-REQ"
-ctl S policy set srv.example.com server --kinds krb5 \
+ctl_on S policy set srv.example.com server --kinds krb5 \
 	--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-PSK:+DHE-PSK:-GROUP-ALL:+GROUP-SECP256R1"
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" echo srv.example.com \
 	EXAMPLE.COM "$MAP" --groups "-GROUP-ALL:+GROUP-SECP384R1:+GROUP-SECP256R1" \
@@ -129,7 +121,7 @@ grep -q "conn 1: failed: A TLS fatal alert" "$T/switch.out" ||
 	fail "switch: $(cat "$T/switch.out")"
 expect_new "${DLOG[S]}" "TLS-KDH: the second ClientHello carries another AP-REQ" \
 	"the server names the switched identity"
-ctl S policy set srv.example.com server --kinds krb5
+ctl_on S policy set srv.example.com server --kinds krb5
 
 step "a replayed AP-REQ is refused"
 mark "${DLOG[S]}"
@@ -150,7 +142,7 @@ grep -q "conn 1: failed" "$T/pskke.out" || fail "psk_ke: $(cat "$T/pskke.out")"
 step "wrong keytab"
 start_daemon -n W "kerberos_server_keytab FILE:$KRB/wrong.keytab" \
 	"kerberos_realm_map $MAP"
-ctl W policy set srv.example.com server --kinds krb5
+ctl_on W policy set srv.example.com server --kinds krb5
 start_tunnel W -s -p "${DSOCK[W]}" -S echo -l srv.example.com 127.0.0.1:0 \
 	"127.0.0.1:$ECHO_PORT"
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
@@ -163,7 +155,7 @@ expect_log "${DLOG[W]}" "refused server role.*TLS-KDH: AP-REQ refused: " \
 step "a realm outside the server's map"
 start_daemon -n M "kerberos_server_keytab FILE:$KRB/server.keytab" \
 	"kerberos_realm_map OTHER.ORG=other.org"
-ctl M policy set srv.example.com server --kinds krb5
+ctl_on M policy set srv.example.com server --kinds krb5
 start_tunnel M -s -p "${DSOCK[M]}" -S echo -l srv.example.com 127.0.0.1:0 \
 	"127.0.0.1:$ECHO_PORT"
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
@@ -179,7 +171,7 @@ sed 's/clockskew = 3$/clockskew = 1/' "$KRB/krb5.conf" >"$KRB/skew.conf"
 grep -q "clockskew = 1" "$KRB/skew.conf" || fail "no clockskew in krb5.conf"
 KRB5_CONFIG=$KRB/skew.conf start_daemon -n K \
 	"kerberos_server_keytab FILE:$KRB/server.keytab" "kerberos_realm_map $MAP"
-ctl K policy set srv.example.com server --kinds krb5
+ctl_on K policy set srv.example.com server --kinds krb5
 start_tunnel K -s -p "${DSOCK[K]}" -S echo -l srv.example.com 127.0.0.1:0 \
 	"127.0.0.1:$ECHO_PORT"
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$TUNNEL_PORT" echo srv.example.com \
@@ -190,7 +182,7 @@ expect_log "${DLOG[K]}" "TLS-KDH: AP-REQ refused: Clock skew too great" \
 	"the server names the clock skew"
 
 step "an unknown service principal"
-ctl C policy set nosuch.example.com client --kinds krb5
+ctl_on C policy set nosuch.example.com client --kinds krb5
 mark "${DLOG[C]}"
 start_tunnel Cu -c -p "${DSOCK[C]}" -S echo -r nosuch.example.com 127.0.0.1:0 \
 	"127.0.0.1:$SPORT"
@@ -202,7 +194,7 @@ expect_new "${DLOG[C]}" "refused client role.*rule nosuch.example.com: TLS-KDH: 
 step "policy without krb5: no ticket fetched or offered"
 start_daemon -n X "kerberos_client_credcache FILE:$KRB/cc.bob" \
 	"kerberos_realm_map $MAP"
-ctl X policy set srv.example.com client --kinds x509
+ctl_on X policy set srv.example.com client --kinds x509
 klist -c "FILE:$KRB/cc.bob" >"$T/klist0.out" 2>&1
 start_tunnel X -c -p "${DSOCK[X]}" -S echo -r srv.example.com 127.0.0.1:0 \
 	"127.0.0.1:$SPORT"
@@ -223,7 +215,7 @@ kinit_as_life() {
 kinit_as_life dave davepw "$KRB/cc.dave" 2s
 start_daemon -n E "kerberos_client_credcache FILE:$KRB/cc.dave" \
 	"kerberos_realm_map $MAP"
-ctl E policy set srv.example.com client --kinds krb5
+ctl_on E policy set srv.example.com client --kinds krb5
 _expired() { ! klist -s -c "FILE:$KRB/cc.dave"; }
 wait_until 10 _expired || fail "dave's ticket does not expire"
 sleep $((KRB_SKEW + 1))		# and the KDC's clock skew allowance"
@@ -254,7 +246,7 @@ EOP
 HOLE_PID=$!
 _track "$HOLE_PID" blackhole
 wait_log "$KRB/blackhole.out" "blackhole ready" 10 || fail "blackhole: $(cat "$KRB/blackhole.out")"
-ctl C policy set srv2.example.com client --kinds krb5
+ctl_on C policy set srv2.example.com client --kinds krb5
 mark "${DLOG[C]}"
 start_tunnel Ch -c -p "${DSOCK[C]}" -S echo -r srv2.example.com 127.0.0.1:0 \
 	"127.0.0.1:$SPORT"

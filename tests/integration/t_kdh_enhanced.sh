@@ -14,13 +14,6 @@ CTL_BIN=$BUILD/tools/tlspool-ctl
 MAP="EXAMPLE.COM=example.com"
 MYUID=$(id -u)
 
-ctl() {	# ctl DAEMON ARGS...
-	local d=$1
-	shift
-	"$CTL_BIN" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
-		fail "tlspool-ctl $* failed: $(cat "$T/ctl.out")"
-}
-
 make_ca
 make_cert srv --dns srv.example.com --dns srv.example.net
 make_realm EXAMPLE.COM example.com
@@ -28,9 +21,7 @@ start_kdc
 add_user alice alicepw
 add_service echo/srv.example.com "$KRB/server.keytab"
 kinit_as alice alicepw "$KRB/cc.uid$MYUID"
-printf 'addent -password -p echo/srv.example.com@EXAMPLE.COM -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
-	"$KRB/wrong.keytab" | ktutil >"$KRB/ktutil.out" 2>&1 ||
-	fail "ktutil: $(tail -3 "$KRB/ktutil.out")"
+wrong_keytab echo/srv.example.com@EXAMPLE.COM "$KRB/wrong.keytab"
 start_echo
 
 install_identity srv srv.example.com S
@@ -39,9 +30,9 @@ start_daemon -n S "kerberos_server_keytab FILE:$KRB/server.keytab" \
 start_daemon -n C "kerberos_client_credcache FILE:$KRB/cc.uid%u" \
 	"kerberos_realm_map $MAP"
 # Server: no client certificate, the client proves alice by Kerberos.
-ctl S policy set srv.example.com server --client-auth none --valexp "K"
+ctl_on S policy set srv.example.com server --client-auth none --valexp "K"
 # Client: the server's certificate and then its service key.
-ctl C policy set srv.example.com client --valexp "IT&K&"
+ctl_on C policy set srv.example.com client --valexp "IT&K&"
 
 step "certificate handshake, then channel-bound Kerberos both ways"
 start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
@@ -95,7 +86,7 @@ step "wrong server keytab: both sides refuse"
 install_identity srv srv.example.com W
 start_daemon -n W "kerberos_server_keytab FILE:$KRB/wrong.keytab" \
 	"kerberos_realm_map $MAP"
-ctl W policy set srv.example.com server --client-auth none --valexp "K"
+ctl_on W policy set srv.example.com server --client-auth none --valexp "K"
 start_tunnel W -s -p "${DSOCK[W]}" -S echo -l srv.example.com 127.0.0.1:0 \
 	"127.0.0.1:$ECHO_PORT"
 start_tunnel Cw -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
@@ -110,7 +101,7 @@ expect_log "${DLOG[C]}" "refused client role.*K: Kerberos exchange: the server r
 step "no realm for the server's name: the client refuses before sending"
 # The certificate is valid for srv.example.net, which kerberos_realm_map
 # does not cover: K cannot be proven; the server sees the client leave.
-ctl C policy set srv.example.net client --valexp "IT&K&"
+ctl_on C policy set srv.example.net client --valexp "IT&K&"
 start_tunnel Cn -c -p "${DSOCK[C]}" -S echo -r srv.example.net 127.0.0.1:0 \
 	"127.0.0.1:$SPORT"
 "$NETUTIL" expect-closed "$TUNNEL_PORT" 10000 >"$T/closed3.out" 2>&1 ||

@@ -6,54 +6,20 @@
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 [ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
-for t in krb5kdc kdb5_util kadmin.local kinit kdestroy; do
-	command -v "$t" >/dev/null || fail "$t is not installed (scripts/deps.sh)"
-done
+. "$IT_DIR/krb5_realm.sh"
+command -v kdestroy >/dev/null || fail "kdestroy is not installed (scripts/deps.sh)"
 [ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so ] ||
 	ls /usr/lib/*/sasl2/libgssapiv2.so >/dev/null 2>&1 ||
 	fail "the SASL GSSAPI plugin is missing (libsasl2-modules-gssapi-mit)"
 
-REALM=PULLEY.TEST
-KDC_PORT=$(free_port)
-K=$T/krb5
-mkdir -p "$K"
-export KRB5_CONFIG=$K/krb5.conf KRB5_KDC_PROFILE=$K/kdc.conf
-export KRB5RCACHEDIR=$K KRB5CCNAME=FILE:$K/ccache
-cat >"$KRB5_CONFIG" <<EOC
-[libdefaults]
-	default_realm = $REALM
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	rdns = false
-	default_ccache_name = FILE:$K/ccache
-[realms]
-	$REALM = {
-		kdc = 127.0.0.1:$KDC_PORT
-	}
-[domain_realm]
-	localhost = $REALM
-EOC
-cat >"$KRB5_KDC_PROFILE" <<EOC
-[kdcdefaults]
-	kdc_listen = 127.0.0.1:$KDC_PORT
-	kdc_tcp_listen = 127.0.0.1:$KDC_PORT
-[realms]
-	$REALM = {
-		database_name = $K/principal
-		key_stash_file = $K/stash
-	}
-EOC
 step "a Kerberos realm and a KDC"
-kdb5_util create -s -P "kdb-$RANDOM" -r "$REALM" >"$K/kdb.log" 2>&1 || fail "kdb5_util: $(cat "$K/kdb.log")"
-for p in ldap/localhost pulley; do
-	kadmin.local -q "addprinc -randkey $p" >>"$K/kadmin.log" 2>&1 || fail "addprinc $p"
-done
-kadmin.local -q "ktadd -k $K/ldap.keytab ldap/localhost" >>"$K/kadmin.log" 2>&1 || fail "ktadd ldap"
-kadmin.local -q "ktadd -k $K/pulley.keytab pulley" >>"$K/kadmin.log" 2>&1 || fail "ktadd pulley"
-krb5kdc -n -P "$K/kdc.pid" >"$T/krb5kdc.log" 2>&1 &
-_track $! "krb5kdc"
-_kdc_up() { kinit -k -t "$K/pulley.keytab" pulley >/dev/null 2>&1; }
-wait_until 10 _kdc_up || fail "kinit against the KDC failed"
+make_realm PULLEY.TEST localhost
+K=$KRB
+add_service ldap/localhost "$K/ldap.keytab"
+add_service pulley "$K/pulley.keytab"
+start_kdc
+kinit -k -t "$K/pulley.keytab" pulley >"$K/kinit.out" 2>&1 ||
+	fail "kinit against the KDC failed: $(tail -3 "$K/kinit.out")"
 
 step "slapd with the ldap/localhost key"
 export KRB5_KTNAME=$K/ldap.keytab

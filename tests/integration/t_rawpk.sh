@@ -16,14 +16,6 @@ rawkey srv
 rawkey other
 rawkey cli
 
-# ctl DAEMON ARGS...: tlspool-ctl on that daemon's database.
-ctl() {
-	local d=$1
-	shift
-	"$CTL" -c "${DCONF[$d]}" "$@" >"$T/ctl.out" 2>&1 ||
-		fail "tlspool-ctl $*: $(cat "$T/ctl.out")"
-}
-
 # pin_of FILE: the sha256 pin tlspool-ctl prints for a public key file.
 pin_of() {
 	"$CTL" rawpk pin --file "$1" | sed -n 's/^sha256 //p'
@@ -64,8 +56,8 @@ start_daemon
 
 step "pool client -> gnutls-serv with a raw key, pinned for its name"
 start_rawpk_serv rawserv srv "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
-ctl daemon policy set srv.example client --kinds rawpk
-ctl daemon trust add-pin "$PKI/srv.pub" --for srv.example --peers servers
+ctl_on daemon policy set srv.example client --kinds rawpk
+ctl_on daemon trust add-pin "$PKI/srv.pub" --for srv.example --peers servers
 grep -q "set trust pin:srv.example:$SRV_PIN" "$T/ctl.out" ||
 	fail "trust add-pin of a public key file: $(cat "$T/ctl.out")"
 try pinned "$SERV_PORT" srv.example || fail "pinned raw key refused: $(cat "$T/pinned.err")"
@@ -75,37 +67,37 @@ grep -q 'established client role: local="" remote="srv.example"' "$DAEMON_LOG" |
 	fail "no session logged"
 
 step "a pin for another name does not hold: unpinned for this one"
-ctl daemon policy set rawhost.example client --kinds rawpk
+ctl_on daemon policy set rawhost.example client --kinds rawpk
 try unpinned "$SERV_PORT" rawhost.example && fail "an unpinned raw key was accepted"
 refused unpinned "raw public key $SRV_PIN is not pinned for rawhost\.example" "unpinned key"
 
 step "wrong pin: rawhost.example is pinned to another key"
-ctl daemon trust add-pin "$OTHER_PIN" --for rawhost.example --peers servers
+ctl_on daemon trust add-pin "$OTHER_PIN" --for rawhost.example --peers servers
 try wrongpin "$SERV_PORT" rawhost.example && fail "a raw key with a wrong pin was accepted"
 expect_count "$DAEMON_LOG" "refused client role.*is not pinned for rawhost\.example" 2 "wrong pin refused by name"
 
 step "a pin that vouches for clients only does not vouch for a server"
-ctl daemon policy set peers.example client --kinds rawpk
-ctl daemon trust add-pin "$SRV_PIN" --for peers.example --peers clients
+ctl_on daemon policy set peers.example client --kinds rawpk
+ctl_on daemon trust add-pin "$SRV_PIN" --for peers.example --peers clients
 try peerflag "$SERV_PORT" peers.example && fail "a clients-only pin vouched for a server"
 refused peerflag "is not pinned for peers\.example" "clients-only pin"
 
 step "valexp P and I: the key is bound to the identity by the pin"
-ctl daemon policy set srv.example client --kinds rawpk --valexp 'PI&'
+ctl_on daemon policy set srv.example client --kinds rawpk --valexp 'PI&'
 try valexp "$SERV_PORT" srv.example || fail "PI& refused a pinned key: $(grep refus "$DAEMON_LOG" | tail -1)"
-ctl daemon policy set srv.example client --kinds rawpk --valexp 'T'
+ctl_on daemon policy set srv.example client --kinds rawpk --valexp 'T'
 try anchor "$SERV_PORT" srv.example && fail "T held for a raw key"
 refused anchor "validation T failed: T: a raw public key has no certificate chain to a trust anchor" "T on a raw key"
-ctl daemon policy set srv.example client --kinds rawpk --valexp 'PR&'
+ctl_on daemon policy set srv.example client --kinds rawpk --valexp 'PR&'
 try revo "$SERV_PORT" srv.example && fail "R held for a raw key"
 refused revo "a raw public key has no CRL or OCSP status" "R on a raw key"
 
 step "pin on first use (p)"
-ctl daemon policy set tofu.example client --kinds rawpk --valexp 'pI&'
+ctl_on daemon policy set tofu.example client --kinds rawpk --valexp 'pI&'
 try tofu1 "$SERV_PORT" tofu.example || fail "p did not pin on first use: $(grep refus "$DAEMON_LOG" | tail -1)"
 grep -q "pinned key $SRV_PIN for tofu.example on first use" "$DAEMON_LOG" ||
 	fail "the first-use pin is not logged"
-ctl daemon trust get "pin:tofu.example:$SRV_PIN"
+ctl_on daemon trust get "pin:tofu.example:$SRV_PIN"
 try tofu2 "$SERV_PORT" tofu.example || fail "the pinned key was refused the second time"
 stop_serv
 start_rawpk_serv rawserv2 other "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
@@ -115,21 +107,21 @@ refused tofu3 "tofu\.example is pinned to another key" "a changed key after TOFU
 step "X.509-only server where the rule demands raw keys"
 stop_serv
 start_gnutls_serv x509serv localhost
-ctl daemon policy set localhost client --kinds rawpk
+ctl_on daemon policy set localhost client --kinds rawpk
 try x509only "$SERV_PORT" localhost && fail "an X.509 server passed a rawpk-only rule"
 refused x509only "rule localhost offers raw public keys only \(policy kinds\); the server did not agree" \
 	"X.509-only server, rawpk rule"
-ctl daemon policy del localhost client
+ctl_on daemon policy del localhost client
 try x509ok "$SERV_PORT" localhost || fail "X.509 stays the default: $(cat "$T/x509ok.err")"
 stop_serv
 
 step "raw-key-only server where the rule allows X.509 only (the default)"
 start_rawpk_serv rawonly srv "NORMAL:-CTYPE-SRV-ALL:+CTYPE-SRV-RAWPK"
-ctl daemon trust add-pin "$SRV_PIN" --for rawonly.example --peers servers
+ctl_on daemon trust add-pin "$SRV_PIN" --for rawonly.example --peers servers
 try rawonly "$SERV_PORT" rawonly.example && fail "a raw key was negotiated without a rule allowing it"
 refused rawonly "rule \(default\) offers X\.509 certificates only \(policy kinds; a server that has only a raw public key cannot agree\): TLS handshake failed" \
 	"raw-key-only server, default rule"
-ctl daemon policy set rawonly.example client --kinds x509,rawpk
+ctl_on daemon policy set rawonly.example client --kinds x509,rawpk
 try both "$SERV_PORT" rawonly.example || fail "kinds x509,rawpk refused a pinned raw key: $(grep refus "$DAEMON_LOG" | tail -1)"
 stop_serv
 
@@ -144,8 +136,8 @@ _untrack "$DAEMON_PID"
 DAEMON_LOG_LEVEL=debug start_daemon
 grep -q "identity psrv.example loaded" "$DAEMON_LOG" || fail "the raw-key file identity did not load"
 PSRV_PIN=$(pin_of "$PKI/psrv.pub")
-ctl daemon policy set psrv.example server --kinds rawpk --client-auth required
-ctl daemon trust add-pin "$CLI_PIN" --for cli.example --peers clients
+ctl_on daemon policy set psrv.example server --kinds rawpk --client-auth required
+ctl_on daemon trust add-pin "$CLI_PIN" --for cli.example --peers clients
 start_echo
 start_tunnel srv -s -l psrv.example 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
 srvlog=$TUNNEL_LOG
@@ -174,7 +166,7 @@ refused rawonlycli "rule \(default\) allows X\.509 certificates only \(policy ki
 
 step "unpinned raw client key refused by the server"
 rawkey stranger
-ctl daemon policy set localhost server --kinds x509,rawpk --client-auth required
+ctl_on daemon policy set localhost server --kinds x509,rawpk --client-auth required
 tls_client_chat stranger2 "hello" gnutls-cli -p "$TUNNEL_PORT" 127.0.0.1 --insecure \
 	--priority "NORMAL:+CTYPE-SRV-RAWPK:-CTYPE-CLI-ALL:+CTYPE-CLI-RAWPK" \
 	--rawpkkeyfile "$PKI/stranger.key" --rawpkfile "$PKI/stranger.pub" &&
@@ -201,12 +193,12 @@ B_PIN=$(sed -n 's/^sha256 //p' "$T/B.gen.out")
 [ "$(stat -c %a "$T/A.rawpk.key")" = 600 ] || fail "the generated key file is not mode 600"
 start_daemon -n A
 start_daemon -n B
-ctl A rawpk pin cli.example
+ctl_on A rawpk pin cli.example
 grep -q -x "sha256 $A_PIN" "$T/ctl.out" || fail "rawpk pin ID differs from generate's"
-ctl A policy set srv.example client --kinds rawpk
-ctl A trust add-pin "$B_PIN" --for srv.example --peers servers
-ctl B policy set srv.example server --kinds rawpk --client-auth required
-ctl B trust add-pin "$A_PIN" --for cli.example --peers clients
+ctl_on A policy set srv.example client --kinds rawpk
+ctl_on A trust add-pin "$B_PIN" --for srv.example --peers servers
+ctl_on B policy set srv.example server --kinds rawpk --client-auth required
+ctl_on B trust add-pin "$A_PIN" --for cli.example --peers clients
 start_tunnel B -s -p "${DSOCK[B]}" -l srv.example 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
 logB=$TUNNEL_LOG
 portB=$TUNNEL_PORT
@@ -221,14 +213,14 @@ expect_log "$logB" "connected local=srv.example remote=cli.example " \
 	"the server pool proves cli.example by pin"
 
 step "pool to pool, the other way: B's client to A's server"
-ctl A rawpk generate a-srv.example --key "$T/A.srv.key" --role server
+ctl_on A rawpk generate a-srv.example --key "$T/A.srv.key" --role server
 A2_PIN=$(sed -n 's/^sha256 //p' "$T/ctl.out")
-ctl B rawpk generate b-cli.example --key "$T/B.cli.key" --role client
+ctl_on B rawpk generate b-cli.example --key "$T/B.cli.key" --role client
 B2_PIN=$(sed -n 's/^sha256 //p' "$T/ctl.out")
-ctl A policy set a-srv.example server --kinds rawpk --client-auth required
-ctl A trust add-pin "$B2_PIN" --for b-cli.example --peers clients
-ctl B policy set a-srv.example client --kinds rawpk
-ctl B trust add-pin "$A2_PIN" --for a-srv.example --peers servers
+ctl_on A policy set a-srv.example server --kinds rawpk --client-auth required
+ctl_on A trust add-pin "$B2_PIN" --for b-cli.example --peers clients
+ctl_on B policy set a-srv.example client --kinds rawpk
+ctl_on B trust add-pin "$A2_PIN" --for a-srv.example --peers servers
 # credwatch loads the new identities live
 wait_log "${DLOG[A]}" "2 local identities \(2 from localid.db\)" 15 ||
 	fail "pool A did not load a-srv.example"
@@ -247,7 +239,7 @@ expect_log "$logA3" "connected local=a-srv.example remote=b-cli.example " \
 	"A's server proves b-cli.example by pin"
 
 step "pool to pool: the server's key changes, the client pool refuses"
-ctl B rawpk generate srv.example --key "$T/B.srv2.key" --role server
+ctl_on B rawpk generate srv.example --key "$T/B.srv2.key" --role server
 SER=$(sed -n 's/^serial //p' "$T/ctl.out")
 wait_log "${DLOG[B]}" "policy serial $SER: " 15 || fail "pool B did not load the new key"
 start_tunnel A2 -c -p "${DSOCK[A]}" -l cli.example -r srv.example \

@@ -1,5 +1,6 @@
 /* test_dane -- TLSA decoding and matching (daemon/dane.c): answers built
- * with ldns, certificates made with GnuTLS in the test. */
+ * with ldns (dns_fixture), certificates made with GnuTLS in the test. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +14,9 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
-#include <ldns/ldns.h>
 
 #include "dane.h"
+#include "dns_fixture.h"
 
 struct id {
 	gnutls_x509_privkey_t key;
@@ -231,25 +232,6 @@ static void test_spki(void **state)
 	dane_rrset_free(&rs);
 }
 
-/* A response packet with the given answer records (text form). */
-static uint8_t *packet(const char **rrs, size_t n, size_t *len)
-{
-	ldns_pkt *p = ldns_pkt_new();
-	uint8_t *wire = NULL;
-
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++) {
-		ldns_rr *rr = NULL;
-
-		assert_int_equal(ldns_rr_new_frm_str(&rr, rrs[i], 300, NULL,
-						     NULL), LDNS_STATUS_OK);
-		assert_true(ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr));
-	}
-	assert_int_equal(ldns_pkt2wire(&wire, p, len), LDNS_STATUS_OK);
-	ldns_pkt_free(p);
-	return wire;
-}
-
 static void test_parse(void **state)
 {
 	const char *rrs[] = {
@@ -261,7 +243,7 @@ static void test_parse(void **state)
 	struct dane_rrset rs;
 	char why[128];
 	size_t len;
-	uint8_t *w = packet(rrs, 4, &len);
+	uint8_t *w = dnsf_packet(rrs, 4, &len);
 
 	(void)state;
 	assert_int_equal(dane_parse_answer(w, len, &rs, why, sizeof(why)), 0);
@@ -282,7 +264,7 @@ static void test_parse(void **state)
 		free(t);
 	}
 	free(w);
-	w = packet(rrs, 1, &len);	/* only the CNAME */
+	w = dnsf_packet(rrs, 1, &len);	/* only the CNAME */
 	assert_int_equal(dane_parse_answer(w, len, &rs, why, sizeof(why)), 0);
 	assert_int_equal(rs.n, 0);
 	free(w);
@@ -303,12 +285,12 @@ static void test_parse_limits(void **state)
 			 "t.test. 300 IN TLSA 3 1 0 %04x", i);
 		rrs[i] = text[i];
 	}
-	w = packet(rrs, DANE_RECORDS_MAX + 1, &len);
+	w = dnsf_packet(rrs, DANE_RECORDS_MAX + 1, &len);
 	assert_int_equal(dane_parse_answer(w, len, &rs, why, sizeof(why)),
 			 -E2BIG);
 	assert_int_equal(rs.n, 0);
 	free(w);
-	w = packet(rrs, DANE_RECORDS_MAX, &len);
+	w = dnsf_packet(rrs, DANE_RECORDS_MAX, &len);
 	assert_int_equal(dane_parse_answer(w, len, &rs, why, sizeof(why)), 0);
 	assert_int_equal(rs.n, DANE_RECORDS_MAX);
 	dane_rrset_free(&rs);
@@ -316,7 +298,7 @@ static void test_parse_limits(void **state)
 	/* A TLSA record of two bytes: too short for its fields. */
 	{
 		const char *one[] = { "t.test. 300 IN TLSA 3 1 1 00112233" };
-		uint8_t *p = packet(one, 1, &len);
+		uint8_t *p = dnsf_packet(one, 1, &len);
 		size_t rdl = len - 9;	/* rdlength: 3 fields + 4 data bytes */
 
 		assert_int_equal(p[rdl], 0);

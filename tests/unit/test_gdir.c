@@ -11,28 +11,10 @@
 #include <errno.h>
 
 #include <cmocka.h>
-#include <ldns/ldns.h>
 
 #include "dnssec.h"
+#include "dns_fixture.h"
 #include "gdir.h"
-
-static uint8_t *packet(const char **rrs, size_t n, size_t *len)
-{
-	ldns_pkt *p = ldns_pkt_new();
-	uint8_t *wire = NULL;
-
-	assert_non_null(p);
-	for (size_t i = 0; i < n; i++) {
-		ldns_rr *rr = NULL;
-
-		assert_int_equal(ldns_rr_new_frm_str(&rr, rrs[i], 300, NULL,
-						     NULL), LDNS_STATUS_OK);
-		assert_true(ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr));
-	}
-	assert_int_equal(ldns_pkt2wire(&wire, p, len), LDNS_STATUS_OK);
-	ldns_pkt_free(p);
-	return wire;
-}
 
 static void test_srv_name(void **state)
 {
@@ -87,7 +69,7 @@ static void test_parse_srv(void **state)
 	uint8_t *w;
 
 	(void)state;
-	w = packet(rrs, 3, &len);
+	w = dnsf_packet(rrs, 3, &len);
 	assert_int_equal(gdir_parse_srv(w, len, host, sizeof(host), &port), 0);
 	assert_string_equal(host, "heavy.x.test");
 	assert_int_equal(port, 2389);
@@ -95,11 +77,11 @@ static void test_parse_srv(void **state)
 	assert_int_equal(gdir_parse_srv(w, len - 3, host, sizeof(host),
 					&port), -EBADMSG);
 	free(w);
-	w = packet(none, 1, &len);
+	w = dnsf_packet(none, 1, &len);
 	assert_int_equal(gdir_parse_srv(w, len, host, sizeof(host), &port),
 			 -ENOENT);
 	free(w);
-	w = packet(rrs, 0, &len);
+	w = dnsf_packet(rrs, 0, &len);
 	assert_int_equal(gdir_parse_srv(w, len, host, sizeof(host), &port),
 			 -ENOENT);
 	free(w);
@@ -116,7 +98,7 @@ static void test_prepare(void **state)
 	size_t len;
 
 	(void)state;
-	a.wire = packet(rrs, 1, &len);
+	a.wire = dnsf_packet(rrs, 1, &len);
 	a.wirelen = len;
 	a.havedata = 1;
 	a.sec = DNSSEC_INSECURE;

@@ -207,6 +207,31 @@ static void test_certificate_predicates(void **state)
 	assert_int_equal(pred(e, 'G'), -EINVAL);
 }
 
+/* L l: the key's strength (Ed25519: 128 bits, enough for both) and the
+ * negotiated cipher's; before a handshake there is no cipher, so the
+ * cipher is what is named.  A key that does not parse holds neither. */
+static void test_level(void **state)
+{
+	static const unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	struct env *e = *state;
+	gnutls_session_t tls;
+
+	assert_int_equal(gnutls_init(&tls, GNUTLS_CLIENT), 0);
+	e->r.tls = tls;
+	assert_int_equal(pred(e, 'L'), 0);
+	assert_non_null(strstr(e->why, "cipher "));
+	assert_non_null(strstr(e->why, " is weaker than High"));
+	assert_null(strstr(e->why, "peer key"));
+	assert_int_equal(pred(e, 'l'), 0);
+	assert_non_null(strstr(e->why, "cipher "));
+	e->spki.data = (unsigned char *)junk;
+	e->spki.size = sizeof(junk);
+	assert_int_equal(pred(e, 'L'), 0);
+	assert_string_equal(e->why, "the raw public key does not parse");
+	gnutls_deinit(tls);
+	e->r.tls = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_certificate_predicates,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_level, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
