@@ -13,6 +13,7 @@
 #include "cred.h"
 #include "polsel.h"
 #include "session_rawpk.h"
+#include "trust_key.h"
 #include "validate.h"
 
 static int validate_server(struct session *s, const gnutls_datum_t *chain,
@@ -141,6 +142,8 @@ static int validate_peer(struct session *s, struct asks *a, char *why,
 	rc = check_version(s, why, whylen);
 	if (rc == 0)
 		rc = session_rawpk_check_negotiated(s, why, whylen);
+	if (rc == 0)
+		rc = trust_key_presented_revoked(s->db, s->tls, why, whylen);
 	if (rc < 0)
 		return rc;
 	rc = s->kdh != NULL ? session_kdh_check(s, why, whylen) : 1;

@@ -7,6 +7,9 @@
 #ifndef TP_TRUST_KEY_H
 #define TP_TRUST_KEY_H
 
+#include <stddef.h>
+#include <gnutls/gnutls.h>
+
 struct policydb;
 struct policydb_txn;
 
@@ -20,5 +23,13 @@ int trust_key_pinned(struct policydb_txn *txn, const char *hex,
 /* 1 when trust.db lists hex as revoked; 0 when it does not, or when
  * there is no database or it cannot be read. */
 int trust_key_revoked(struct policydb *db, const char *hex);
+
+/* Every key the peer presented (each certificate of its chain, or its
+ * raw public key) against trust.db's revoked keys: -EACCES with the
+ * reason when one is listed, else 0.  Checked on every handshake,
+ * whatever the rule's expression says: an administrator's revocation is
+ * never overridden by a rule that did not ask for R. */
+int trust_key_presented_revoked(struct policydb *db, gnutls_session_t tls,
+				char *why, size_t whylen);
 
 #endif

@@ -470,9 +470,14 @@ case10_revocation() {
 	[ "$("$CTL_BIN" -c "$DAEMON_CONF" trust list 2>&1 | grep -c "kind=crl")" = 1 ] ||
 		fail "the second CRL did not replace the first"
 	accepted "IT&R&, good per CRL" lh localhost
-	step "10: trust revoke of the key: R refuses"
+	step "10: trust revoke of the key: refused, whatever the rule asks"
 	ctl trust revoke "$PKI/localhost.pem"
-	refused "IT&R&, key revoked" lh localhost "R: the peer's key is listed as revoked"
+	refused "IT&R&, key revoked" lh localhost \
+		"the peer's certificate key [0-9a-f]{16}\.\.\. is listed as revoked \(trust\.db\)"
+	ctl policy set localhost client --valexp 'IT&'
+	refused "IT&, key revoked" lh localhost \
+		"the peer's certificate key [0-9a-f]{16}\.\.\. is listed as revoked \(trust\.db\)"
+	ctl policy set localhost client --valexp 'IT&R&'
 	ctl trust del "revoked:$(spki localhost)"
 	accepted "IT&R&, key no longer revoked" lh localhost
 }

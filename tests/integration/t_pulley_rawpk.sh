@@ -8,10 +8,11 @@
 # works on what LDAP said alone; the pin deleted in LDAP makes the next
 # connection fail as unpinned (by the rule's I, and with the rule
 # modified to have no valexp, by the raw-key pin check); the pin back
-# and a revoked-key entry for the server's key makes it fail as revoked
-# (the rule's r: revoked keys count only where R or r is asked for, as
-# for X.509); the revocation deleted lets it through again.  Last, an X.509 identity (chain + key reference) and
-# an x509 rule delivered the same way carry a pool-to-pool connection.
+# and a revoked-key entry for the server's key makes it fail as revoked,
+# with the rule's Ir& and with no expression at all (a revoked key is
+# refused whatever the rule asks); the revocation deleted lets it through
+# again.  Last, an X.509 identity (chain + key reference) and an x509
+# rule delivered the same way carry a pool-to-pool connection.
 . "$(dirname "$0")/lib.sh"
 . "$IT_DIR/slapd.sh"
 
@@ -178,12 +179,17 @@ ldap_add "$T/pin.ldif"
 shows A "pin:srv\.example:$SRV_PIN" "the pin re-added" trust list
 conn ok2 "$portA" || fail "the re-added pin: $(cat "$T/ok2.out"; grep -i refus "${DLOG[A]}" | tail -1)"
 
-step "a revoked-key entry for the server's key: pool A refuses it as revoked"
+step "a revoked-key entry for the server's key: refused whatever the rule asks"
 ldif "$(rev_dn A "$SRV_PIN")" revoked "$SRV_PIN" >"$T/rev.ldif"
 ldap_add "$T/rev.ldif"
 shows A "^trust revoked:$SRV_PIN kind=revoked " "the revoked key" trust list
-refused revoked "$portA" "refused client role.*validation Ir& failed: r: the peer's raw public key is listed as revoked" \
-	"revoked key"
+refused revoked "$portA" "refused client role.*the peer's raw public key ${SRV_PIN:0:16}\.\.\. is listed as revoked \(trust\.db\)" \
+	"revoked key (rule Ir&)"
+ldif -m "$(pol_dn A srv.example client)" policy srv.example client '' rawpk >"$T/mod3.ldif"
+ldap_modify "$T/mod3.ldif"
+shows A "^policy srv\.example client .* kinds=rawpk .*valexp=- " "the rule without valexp" policy list
+refused revoked2 "$portA" "refused client role.*the peer's raw public key ${SRV_PIN:0:16}\.\.\. is listed as revoked \(trust\.db\)" \
+	"revoked key (no expression)"
 
 step "the revocation deleted in LDAP: accepted again"
 ldap_delete "$(rev_dn A "$SRV_PIN")"
