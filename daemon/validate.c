@@ -218,14 +218,17 @@ static int p_pin(struct vctx *v, int tofu, char *why, size_t len)
 	struct policydb_txn *txn;
 	struct pin_scan scan = { 0 };
 	char prefix[POLREC_KEY_MAX];
+	/* a pin vouches only for peers in the roles its flags name */
+	unsigned role = v->in->server ? POLREC_TRUSTF_CLIENTS
+				      : POLREC_TRUSTF_SERVERS;
 	int bound, any;
 
 	if (v->leaf == NULL && !v->rawpk)
 		return snprintf(why, len, NO_CERT), 0;
 	if (v->in->db == NULL || policydb_begin(v->in->db, &txn, 0) < 0)
 		return snprintf(why, len, "no policy database for pins"), 0;
-	bound = id[0] != '\0' && trust_key_pinned(txn, v->spki, id, 0);
-	any = trust_key_pinned(txn, v->spki, NULL, 0);
+	bound = id[0] != '\0' && trust_key_pinned(txn, v->spki, id, role);
+	any = trust_key_pinned(txn, v->spki, NULL, role);
 	snprintf(prefix, sizeof(prefix), "pin:%s:", id);
 	if (!bound && !any && tofu && id[0] != '\0')
 		policydb_trust_iterate(txn, prefix, pin_seen, &scan);

@@ -210,6 +210,12 @@ case1_pin() {
 	grep -q "^set trust pin:localhost:$(spki localhost)" "$T/ctl.out" ||
 		fail "add-pin did not write pin:localhost:$(spki localhost)"
 	accepted "IT&P& with the pin" lh localhost
+	step "1: a pin that vouches for clients only does not count for a server"
+	ctl trust add-pin "$PKI/localhost.pem" --for localhost --peers clients
+	refused "IT&P&, pin for clients" lh localhost \
+		"validation IT&P& failed: P: key [0-9a-f]+\.* is not pinned for localhost"
+	ctl trust add-pin "$PKI/localhost.pem" --for localhost --peers servers
+	accepted "IT&P&, pin for servers again" lh localhost
 	step "1: trust del the pin: refused again"
 	ctl trust del "pin:localhost:$(spki localhost)"
 	refused "IT&P&, pin deleted" lh localhost "rule localhost: validation IT&P& failed: P: "
