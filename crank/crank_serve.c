@@ -351,6 +351,23 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 	}
 }
 
+/* Close after the answer without losing it: closing with unread input
+ * makes the kernel send a reset, which can overtake the answer.  So
+ * end our side, and read what the client still sends (bounded: one
+ * second without data, or 64 KiB). */
+static void linger_close(int c, char *buf, size_t cap)
+{
+	struct timeval tv = { 1, 0 };
+	size_t total = 0;
+	ssize_t r;
+
+	shutdown(c, SHUT_WR);
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (total < 65536 && (r = recv(c, buf, cap < 4096 ? cap : 4096, 0)) > 0)
+		total += (size_t)r;
+	close(c);
+}
+
 int crank_serve(const struct crank_serve_opts *o)
 {
 	struct sockaddr_storage ss;
@@ -436,8 +453,7 @@ int crank_serve(const struct crank_serve_opts *o)
 		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		peer_name(&peer, pname, sizeof(pname));
 		serve_one(c, pname, o, token, buf, cap);
-		shutdown(c, SHUT_WR);
-		close(c);
+		linger_close(c, buf, cap);
 	}
 	fprintf(stderr, "crank serve: stopped\n");
 	rc = CRANK_EXIT_OK;
