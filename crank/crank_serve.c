@@ -235,6 +235,18 @@ static int is_json(const struct crank_http_req *req)
 	       (req->ctype.len == n || req->ctype.p[n] == ';');
 }
 
+/* A browser names the page's origin in Origin: it must be this server
+ * as the browser reached it (http://HOST), or the request came from
+ * another site's page. */
+static int same_origin(const struct crank_http_req *req)
+{
+	if (req->origin.p == NULL)
+		return 1;
+	return req->host.p != NULL && req->origin.len == 7 + req->host.len &&
+	       memcmp(req->origin.p, "http://", 7) == 0 &&
+	       memcmp(req->origin.p + 7, req->host.p, req->host.len) == 0;
+}
+
 /* One request: read it, answer it. */
 static void serve_one(int fd, const char *peer,
 		      const struct crank_serve_opts *o, const char *token,
@@ -302,7 +314,11 @@ static void serve_one(int fd, const char *peer,
 		log_request(peer, &req, status, sent);
 		return;
 	}
-	if (!token_ok(&req, token)) {
+	if (!same_origin(&req)) {
+		status = 403;
+		sent = respond_error(fd, 403, "cross-origin request refused",
+				     NULL);
+	} else if (!token_ok(&req, token)) {
 		status = 401;
 		sent = respond_error(fd, 401, req.auth.p ? "wrong token"
 					      : "missing Authorization: Bearer token",

@@ -118,6 +118,10 @@ want 401 'wrong token' "token with an extra byte"
 CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -u "x:$TOKEN" "${URL}api/rules")
 want 401 'wrong token' "basic authentication"
 
+CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+	-H 'Origin: http://evil.example' -X POST "${URL}api/apply")
+want 403 'cross-origin request refused' "another site's page"
+
 step "the page: served without a token, strict Content-Security-Policy"
 CODE=$(curl -s -o "$T/resp" -D "$T/hdr" -w '%{http_code}' "$URL")
 want 200 '<script src="/app.js" defer></script>' "index"
