@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -247,54 +249,15 @@ static int same_origin(const struct crank_http_req *req)
 	       memcmp(req->origin.p + 7, req->host.p, req->host.len) == 0;
 }
 
-/* One request: read it, answer it. */
-static void serve_one(int fd, const char *peer,
-		      const struct crank_serve_opts *o, const char *token,
-		      char *buf, size_t cap)
+/* Answer one complete request (the body follows its head in buf). */
+static void answer(int fd, const char *peer, const struct crank_serve_opts *o,
+		   const char *token, const struct crank_http_req *r,
+		   const char *buf)
 {
-	struct crank_http_req req;
-	size_t have = 0, sent = 0;
-	const char *why = "";
-	int status = 0, rc = -EAGAIN;
+	const struct crank_http_req req = *r;
+	size_t sent = 0;
+	int status = 0;
 
-	while (rc == -EAGAIN) {
-		ssize_t r = recv(fd, buf + have, CRANK_HTTP_MAXHEAD - have, 0);
-
-		if (r < 0 && errno == EINTR && !stopping)
-			continue;
-		if (r <= 0) {
-			if (have > 0) {
-				sent = respond_error(fd, 400, r == 0 ?
-					"incomplete request" : "request timed out", NULL);
-				log_request(peer, NULL, 400, sent);
-			}
-			return;
-		}
-		have += (size_t)r;
-		rc = crank_http_parse(buf, have, &req, &status, &why);
-	}
-	if (rc < 0) {
-		sent = respond_error(fd, status, why, NULL);
-		log_request(peer, NULL, status, sent);
-		return;
-	}
-	if (req.head_len + req.content_length > cap) {
-		sent = respond_error(fd, 413, "body too large", NULL);
-		log_request(peer, &req, 413, sent);
-		return;
-	}
-	while (have < req.head_len + req.content_length) {
-		ssize_t r = recv(fd, buf + have, req.head_len + req.content_length - have, 0);
-
-		if (r < 0 && errno == EINTR && !stopping)
-			continue;
-		if (r <= 0) {
-			sent = respond_error(fd, 400, "incomplete body", NULL);
-			log_request(peer, &req, 400, sent);
-			return;
-		}
-		have += (size_t)r;
-	}
 	if (req.path.len < 5 || memcmp(req.path.p, "/api/", 5) != 0) {
 		const struct crank_web_asset *a = crank_web_assets;
 
@@ -367,21 +330,231 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 	}
 }
 
-/* Close after the answer without losing it: closing with unread input
- * makes the kernel send a reset, which can overtake the answer.  So
- * end our side, and read what the client still sends (bounded: one
- * second without data, or 64 KiB). */
-static void linger_close(int c, char *buf, size_t cap)
+/* Close after an answer given before the whole request was read,
+ * without losing it: closing with unread input makes the kernel send a
+ * reset, which can overtake the answer.  So end our side, and read what
+ * the client still sends (bounded: one second without data, or 64 KiB). */
+static void linger_close(int c)
 {
 	struct timeval tv = { 1, 0 };
 	size_t total = 0;
+	char buf[4096];
 	ssize_t r;
 
 	shutdown(c, SHUT_WR);
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (total < 65536 && (r = recv(c, buf, cap < 4096 ? cap : 4096, 0)) > 0)
+	while (total < 65536 && (r = recv(c, buf, sizeof(buf), 0)) > 0)
 		total += (size_t)r;
 	close(c);
+}
+
+/* ---- connections: requests are read from up to MAXCONN clients at
+ * once (an idle one, such as a browser's spare connection, blocks no
+ * other), and answered one at a time. ---- */
+
+#define MAXCONN 16
+
+struct conn {
+	int fd;
+	char peer[INET6_ADDRSTRLEN + 10];
+	char *buf;
+	size_t have, cap;
+	struct crank_http_req req;
+	int head;			/* the head is parsed */
+	struct timespec start;
+};
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Switch to blocking with a send timeout, to answer. */
+static void to_blocking(int fd)
+{
+	struct timeval tv = { IO_TIMEOUT, 0 };
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void conn_end(struct conn *c, int drain)
+{
+	if (drain) {
+		linger_close(c->fd);
+	} else {
+		shutdown(c->fd, SHUT_WR);
+		close(c->fd);
+	}
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Refuse what was read so far with status. */
+static void conn_refuse(struct conn *c, int status, const char *why)
+{
+	size_t sent;
+
+	to_blocking(c->fd);
+	sent = respond_error(c->fd, status, why, NULL);
+	log_request(c->peer, c->head ? &c->req : NULL, status, sent);
+	conn_end(c, 1);
+}
+
+static void conn_read(struct conn *c, const struct crank_serve_opts *o,
+		      const char *token)
+{
+	size_t want = c->head ? c->req.head_len + c->req.content_length
+			      : CRANK_HTTP_MAXHEAD;
+	const char *why;
+	ssize_t r;
+	int status, rc;
+
+	if (c->cap < want) {
+		char *nb = realloc(c->buf, want);
+
+		if (nb == NULL) {
+			conn_refuse(c, 500, "out of memory");
+			return;
+		}
+		c->buf = nb;
+		c->cap = want;
+		/* the head's fields point into the buffer: parse it again */
+		if (c->head && crank_http_parse(c->buf, c->have, &c->req, &status,
+						&why) != 0) {
+			conn_refuse(c, 500, "internal error");
+			return;
+		}
+	}
+	if (c->have == want) {		/* the body is in already */
+		r = 0;
+	} else {
+		r = recv(c->fd, c->buf + c->have, want - c->have, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR))
+			return;
+		if (r <= 0) {
+			if (c->have > 0)
+				conn_refuse(c, 400, c->head ? "incomplete body"
+							    : "incomplete request");
+			else
+				conn_end(c, 0);
+			return;
+		}
+		c->have += (size_t)r;
+	}
+	if (!c->head) {
+		rc = crank_http_parse(c->buf, c->have, &c->req, &status, &why);
+		if (rc == -EAGAIN)
+			return;
+		if (rc < 0) {
+			conn_refuse(c, status, why);
+			return;
+		}
+		c->head = 1;
+	}
+	if (c->have < c->req.head_len + c->req.content_length) {
+		if (c->cap < c->req.head_len + c->req.content_length)
+			conn_read(c, o, token);		/* grow, go on */
+		return;
+	}
+	to_blocking(c->fd);
+	answer(c->fd, c->peer, o, token, &c->req, c->buf);
+	conn_end(c, c->have > c->req.head_len + c->req.content_length);
+}
+
+static void conn_accept(int lfd, struct conn *conns)
+{
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	struct conn *c = NULL;
+	int fd;
+
+	for (int i = 0; i < MAXCONN && c == NULL; i++)
+		if (conns[i].fd < 0)
+			c = &conns[i];
+	if (c == NULL)
+		return;
+	fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+		     SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			fprintf(stderr, "crank serve: accept: %s\n",
+				strerror(errno));
+		return;
+	}
+	c->buf = malloc(CRANK_HTTP_MAXHEAD);
+	if (c->buf == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->cap = CRANK_HTTP_MAXHEAD;
+	c->have = 0;
+	c->head = 0;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	peer_name(&peer, c->peer, sizeof(c->peer));
+}
+
+static void serve_loop(int lfd, const struct crank_serve_opts *o,
+		       const char *token)
+{
+	struct conn conns[MAXCONN];
+
+	for (int i = 0; i < MAXCONN; i++) {
+		memset(&conns[i], 0, sizeof(conns[i]));
+		conns[i].fd = -1;
+	}
+	while (!stopping) {
+		struct pollfd pf[MAXCONN + 1];
+		int at[MAXCONN + 1], nf = 0, room = 0, n;
+
+		for (int i = 0; i < MAXCONN; i++) {
+			if (conns[i].fd < 0) {
+				room = 1;
+				continue;
+			}
+			pf[nf] = (struct pollfd){ conns[i].fd, POLLIN, 0 };
+			at[nf++] = i;
+		}
+		if (room) {
+			pf[nf] = (struct pollfd){ lfd, POLLIN, 0 };
+			at[nf++] = -1;
+		}
+		n = poll(pf, (nfds_t)nf, 500);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "crank serve: poll: %s\n", strerror(errno));
+			break;
+		}
+		for (int k = 0; n > 0 && k < nf; k++) {
+			if (pf[k].revents == 0)
+				continue;
+			if (at[k] < 0)
+				conn_accept(lfd, conns);
+			else if (conns[at[k]].fd >= 0)
+				conn_read(&conns[at[k]], o, token);
+		}
+		for (int i = 0; i < MAXCONN; i++)
+			if (conns[i].fd >= 0 &&
+			    ms_since(&conns[i].start) > IO_TIMEOUT * 1000L) {
+				if (conns[i].have > 0)
+					conn_refuse(&conns[i], 408,
+						    "request timed out");
+				else
+					conn_end(&conns[i], 0);
+			}
+	}
+	for (int i = 0; i < MAXCONN; i++)
+		if (conns[i].fd >= 0)
+			conn_end(&conns[i], 0);
 }
 
 int crank_serve(const struct crank_serve_opts *o)
@@ -389,8 +562,7 @@ int crank_serve(const struct crank_serve_opts *o)
 	struct sockaddr_storage ss;
 	struct sigaction sa;
 	socklen_t sl;
-	char host[INET6_ADDRSTRLEN + 1], token[TOKEN_MAX], *buf = NULL;
-	size_t cap = CRANK_HTTP_MAXHEAD + CRANK_HTTP_MAXBODY;
+	char host[INET6_ADDRSTRLEN + 1], token[TOKEN_MAX];
 	int fd = -1, one = 1, printed, rc = CRANK_EXIT_USAGE;
 	struct stat st;
 
@@ -419,9 +591,8 @@ int crank_serve(const struct crank_serve_opts *o)
 	}
 	if (load_token(o->token_file, token, sizeof(token), &printed) < 0)
 		return CRANK_EXIT_USAGE;
-	buf = malloc(cap);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (buf == NULL || fd < 0 ||
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 16) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
@@ -452,31 +623,12 @@ int crank_serve(const struct crank_serve_opts *o)
 			url, o->source, o->token_file ? "token from file"
 						     : "token on stdout");
 	}
-	while (!stopping) {
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof(peer);
-		struct timeval tv = { IO_TIMEOUT, 0 };
-		char pname[INET6_ADDRSTRLEN + 10];
-		int c = accept4(fd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
-
-		if (c < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				fprintf(stderr, "crank serve: accept: %s\n",
-					strerror(errno));
-			continue;
-		}
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		peer_name(&peer, pname, sizeof(pname));
-		serve_one(c, pname, o, token, buf, cap);
-		linger_close(c, buf, cap);
-	}
+	serve_loop(fd, o, token);
 	fprintf(stderr, "crank serve: stopped\n");
 	rc = CRANK_EXIT_OK;
 out:
 	sodium_memzero(token, sizeof(token));
 	if (fd >= 0)
 		close(fd);
-	free(buf);
 	return rc;
 }

@@ -183,6 +183,20 @@ raw 'GET /api/rules HTTP/1.1\nHost: x\n\n' 400
 raw 'GET / HTTP/2.0\r\nHost: x\r\n\r\n' 505
 raw 'GET / HTTP/1.1\r\n\r\n' 400
 
+step "an idle connection holds up no other request"
+(
+	exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+	curl -s -o "$T/busy.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+		"${URL}api/source" >"$T/busy.code"
+	printf 'GET /api/source HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n' \
+		"$TOKEN" >&4
+	timeout 15 cat <&4
+) >"$T/idle.out" 2>/dev/null
+[ "$(cat "$T/busy.code")" = 200 ] || fail "request beside an idle connection: $(cat "$T/busy.code") $(cat "$T/busy.out")"
+read -r line <"$T/idle.out"
+[[ $line == "HTTP/1.1 200 "* ]] || fail "the idle connection's late request: $(cat "$T/idle.out")"
+grep -q '"text":"# rules edited through crank serve' "$T/idle.out" || fail "idle: $(cat "$T/idle.out")"
+
 step "rules: list, get one"
 api GET /api/rules
 want 200 '"id":"policy @.example.com client","line":4,"text":"policy @.example.com client \{\\n    valexp \\"IT\\u0026\\"\\n\}\\n"' "rules"
