@@ -2,8 +2,9 @@
  * with JSON, and a web page to use them (doc/crank.md, "HTTP
  * interface"; crank(1)).
  *
- * One request at a time, one request per connection (Connection:
- * close), with read and write timeouts.  Loopback addresses only,
+ * One request per connection (Connection: close); requests are read
+ * from up to 16 connections at once and answered one at a time, with a
+ * 10-second limit to send one.  Loopback addresses only,
  * unless allow_remote.  Every /api/ request needs "Authorization:
  * Bearer TOKEN"; the token is compared in constant time and never
  * logged.  Every request is logged to stderr: peer, method, target,
