@@ -216,6 +216,22 @@ api PUT /api/rule '{"id":"policy www.example.com server","text":"policy www.exam
 want 409 'changed since it was read' "a stale version"
 cmp -s "$S" "$T/src.before" || fail "a refused edit changed the source"
 
+step "a rule added, then deleted: the file is as it was"
+api PUT /api/rule '{"text":"disclose @.other.example {\n    none\n}"}'
+want 200 '"version":"[0-9a-f]{32}","warnings":0' "add a rule"
+V=$(sed -n 's/.*"version":"\([0-9a-f]*\)".*/\1/p' "$T/resp")
+tail -3 "$S" | tr '\n' '|' | grep -q '^disclose @.other.example {|    none|}|$' ||
+	fail "the added rule: $(tail -3 "$S")"
+api GET '/api/rule?id=disclose%20%40.other.example'
+want 200 "\"version\":\"$V\",\"id\":\"disclose @.other.example\",\"line\":8" "the added rule"
+api DELETE '/api/rule?id=disclose+@.other.example&version=0123'
+want 409 'changed since it was read' "delete with a stale version"
+api DELETE "/api/rule?id=disclose+@.other.example&version=$V"
+want 200 '"version"' "delete"
+cmp -s "$S" "$T/src.before" || fail "add then delete changed the file: $(diff "$T/src.before" "$S")"
+api DELETE "/api/rule?id=disclose+@.other.example"
+want 404 'no rule' "delete it again"
+
 step "plan: every record to add; apply: every entry reported"
 api POST /api/plan ''
 want 200 "\"counts\":\{\"add\":$NREC,\"modify\":0,\"replace\":0,\"delete\":0,\"unchanged\":0\}" "plan"
