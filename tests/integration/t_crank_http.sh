@@ -111,7 +111,9 @@ step "access control: no token, a wrong token, another scheme: 401"
 CODE=$(curl -s -o "$T/resp" -D "$T/hdr" -w '%{http_code}' "${URL}api/rules")
 want 401 '"error":"missing Authorization: Bearer token"' "no token"
 grep -qi '^WWW-Authenticate: Bearer' "$T/hdr" || fail "no WWW-Authenticate"
-CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer ${TOKEN%?}0" "${URL}api/plan" -X POST)
+# the token with its last digit changed
+case $TOKEN in *0) WRONG=${TOKEN%?}1 ;; *) WRONG=${TOKEN%?}0 ;; esac
+CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $WRONG" "${URL}api/plan" -X POST)
 want 401 '"error":"wrong token"' "wrong token"
 CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer ${TOKEN}x" "${URL}api/rules")
 want 401 'wrong token' "token with an extra byte"
