@@ -214,21 +214,25 @@ static int read_source(const char *path, char **text, size_t *len,
 	return 0;
 }
 
-/* Write atomically: a temporary file beside it, then rename. */
-static int write_source(const char *path, const char *text, size_t len,
+/* Write atomically: a temporary file beside it, then rename.  A
+ * symbolic link stays one: the file it names is replaced. */
+static int write_source(const char *source, const char *text, size_t len,
 			char *err, size_t errlen)
 {
-	char tmp[4096];
+	char tmp[4096], *real = realpath(source, NULL);
+	const char *path = real ? real : source;
 	struct stat st;
 	int fd, rc = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
 		snprintf(err, errlen, "path too long");
+		free(real);
 		return -ENAMETOOLONG;
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		snprintf(err, errlen, "%.900s: %s", tmp, strerror(errno));
+		free(real);
 		return -EIO;
 	}
 	if (stat(path, &st) == 0)
@@ -251,6 +255,7 @@ static int write_source(const char *path, const char *text, size_t len,
 		snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
 		unlink(tmp);
 	}
+	free(real);
 	return rc;
 }
 

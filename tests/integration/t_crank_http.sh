@@ -42,7 +42,10 @@ EOF2
 TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$TOKEN" >"$T/token"
 chmod 600 "$T/token"
+# the source is a symbolic link (as into a checkout): edits go to the file
+mkdir -p "$T/checkout"
 S=$T/policy.crank
+ln -s checkout/policy.crank "$S"
 cat >"$S" <<'EOF2'
 # rules edited through crank serve
 disclose @.example.com { none }
@@ -271,6 +274,7 @@ timeout 45 /usr/bin/python3 "$IT_DIR/crank_web.py" "$URL" "$TOKEN" \
 cat "$T/web.out"
 grep -q 'min-version TLS1.2' "$S" || fail "the source was not edited: $(cat "$S")"
 grep -q '^# rules edited through crank serve$' "$S" || fail "the comment was lost"
+[ -L "$S" ] || fail "the symbolic link was replaced by a file"
 lsearch -b "tlsPoolSelector=@.example.com+tlsPoolSupportedRole=client,$P1" -s base \
 	tlsPoolValidationExpression >"$T/entry.out" || fail "ldapsearch of the edited entry"
 grep -q '^tlsPoolValidationExpression: IT&F&$' "$T/entry.out" ||
