@@ -14,6 +14,7 @@
 #include "crank_build.h"
 #include "crank_conf.h"
 #include "crank_main.h"
+#include "crank_serve.h"
 
 /* Diagnostics are collected from the three stages and printed in
  * source order (file, line, column), so a reviewer reads them with the
@@ -83,52 +84,67 @@ static int diag_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void print_diags(struct diag_list *dl)
+static void report_diags(struct diag_list *dl, const struct crank_report *r)
 {
 	if (dl->n > 1)
 		qsort(dl->d, dl->n, sizeof(*dl->d), diag_cmp);
 	for (size_t i = 0; i < dl->n; i++) {
 		const struct diag *d = &dl->d[i];
 
-		if (d->line == 0)
-			fprintf(stderr, "%s: %s: %s\n", d->file, d->sev, d->msg);
-		else
-			fprintf(stderr, "%s:%u:%u: %s: %s\n", d->file, d->line,
-				d->col, d->sev, d->msg);
+		if (r->diag != NULL)
+			r->diag(r->ctx, d->file, d->line, d->col, d->sev, d->msg);
 		free(d->file);
 		free(d->msg);
 	}
-	if (dl->lost)
-		fprintf(stderr, "crank: out of memory: %d messages lost\n",
-			dl->lost);
+	if (dl->lost && r->error != NULL) {
+		char msg[80];
+
+		snprintf(msg, sizeof(msg), "out of memory: %d messages lost",
+			 dl->lost);
+		r->error(r->ctx, msg);
+	}
 	free(dl->d);
 }
 
-int crank_load(const char *source, const struct crank_build_opts *o,
-	       struct crank_loaded *l)
+int crank_load_report(const char *source, const char *text, size_t len,
+		      const struct crank_build_opts *o, struct crank_loaded *l,
+		      const struct crank_report *r)
 {
 	struct diag_list dc = { NULL, 0, 0, 0, 0, 0 };
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = crank_src_load(&l->src, source, collect_diag, &dc);
+	if (text != NULL)
+		rc = crank_src_parse(&l->src, source, text, len, collect_diag,
+				     &dc);
+	else
+		rc = crank_src_load(&l->src, source, collect_diag, &dc);
 	if (rc >= 0)
 		rc = crank_model_build(&l->src, &l->model, collect_diag, &dc);
 	if (rc >= 0)
 		rc = crank_build(&l->model, o, &l->recs, collect_diag, &dc);
-	print_diags(&dc);
-	if (rc == -ENOMEM)
-		fprintf(stderr, "crank: out of memory\n");
-	l->errors = dc.errors;
-	l->warnings = dc.warnings;
+	report_diags(&dc, r);
+	if (rc == -ENOMEM && r->error != NULL)
+		r->error(r->ctx, "out of memory");
 	if (rc < 0 || dc.errors > 0) {
-		fprintf(stderr, "%s: %u error%s, %u warning%s\n", source,
-			dc.errors, dc.errors == 1 ? "" : "s", dc.warnings,
-			dc.warnings == 1 ? "" : "s");
+		if (r == &crank_report_print)
+			fprintf(stderr, "%s: %u error%s, %u warning%s\n", source,
+				dc.errors, dc.errors == 1 ? "" : "s", dc.warnings,
+				dc.warnings == 1 ? "" : "s");
 		crank_loaded_free(l);
+		l->errors = dc.errors ? dc.errors : 1;
+		l->warnings = dc.warnings;
 		return -EINVAL;
 	}
+	l->errors = dc.errors;
+	l->warnings = dc.warnings;
 	return 0;
+}
+
+int crank_load(const char *source, const struct crank_build_opts *o,
+	       struct crank_loaded *l)
+{
+	return crank_load_report(source, NULL, 0, o, l, &crank_report_print);
 }
 
 void crank_loaded_free(struct crank_loaded *l)
@@ -144,6 +160,8 @@ static void usage(FILE *out)
 		"usage: crank check [--key-root DIR] [--records] SOURCE\n"
 		"       crank plan  [--key-root DIR] -c CRANK.CONF SOURCE\n"
 		"       crank apply [--key-root DIR] -c CRANK.CONF SOURCE\n"
+		"       crank serve [--key-root DIR] -c CRANK.CONF [--listen ADDR:PORT]\n"
+		"             [--token-file FILE] [--allow-remote] SOURCE\n"
 		"       crank keygen KEYFILE\n"
 		"SOURCE is a file, or a directory of *.crank files.\n"
 		"exit: 0 fine, 1 errors in the source, 2 usage or configuration, "
@@ -196,11 +214,15 @@ int main(int argc, char **argv)
 		{ "records", no_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "allow-remote", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct crank_build_opts bo = { NULL };
+	struct crank_serve_opts so = { .listen = "127.0.0.1:8470" };
 	const char *cmd, *config = NULL;
-	int records = 0, c, rc;
+	int records = 0, serve_opt = 0, c, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
@@ -219,6 +241,18 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			config = optarg;
+			break;
+		case 'l':
+			so.listen = optarg;
+			serve_opt = 1;
+			break;
+		case 't':
+			so.token_file = optarg;
+			serve_opt = 1;
+			break;
+		case 'R':
+			so.allow_remote = 1;
+			serve_opt = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -240,7 +274,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crank: cannot initialise GnuTLS\n");
 		return CRANK_EXIT_SOURCE;
 	}
-	if (strcmp(cmd, "check") == 0 && config == NULL)
+	if (serve_opt && strcmp(cmd, "serve") != 0) {
+		usage(stderr);
+		rc = CRANK_EXIT_USAGE;
+	} else if (strcmp(cmd, "serve") == 0 && config != NULL && !records) {
+		so.source = argv[optind];
+		so.config = config;
+		so.bo = &bo;
+		rc = crank_serve(&so);
+	} else if (strcmp(cmd, "check") == 0 && config == NULL)
 		rc = cmd_check(argv[optind], &bo, records);
 	else if ((strcmp(cmd, "plan") == 0 || strcmp(cmd, "apply") == 0) &&
 		 config != NULL && !records)

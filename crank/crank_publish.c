@@ -33,16 +33,24 @@ struct state {
 	struct change *ch;
 	size_t nch;
 	LDAP *ld;
+	const struct crank_report *r;
 };
 
-static void ldap_fail(LDAP *ld, const char *what, int rc)
+static void report_error(const struct state *s, const char *msg)
 {
-	char *diag = NULL;
+	if (s->r->error != NULL)
+		s->r->error(s->r->ctx, msg);
+}
 
-	ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	fprintf(stderr, "crank: %s: %s%s%s\n", what, ldap_err2string(rc),
-		diag && *diag ? ": " : "", diag && *diag ? diag : "");
+static void ldap_fail(struct state *s, const char *what, int rc)
+{
+	char *diag = NULL, msg[1400];
+
+	ldap_get_option(s->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	snprintf(msg, sizeof(msg), "%s: %s%s%s", what, ldap_err2string(rc),
+		 diag && *diag ? ": " : "", diag && *diag ? diag : "");
 	ldap_memfree(diag);
+	report_error(s, msg);
 }
 
 /* ---- reading the subtree ---- */
@@ -95,7 +103,7 @@ static int read_subtree(struct state *s)
 		char what[600];
 
 		snprintf(what, sizeof(what), "reading %s", s->conf.ldap.ldap_base);
-		ldap_fail(s->ld, what, rc);
+		ldap_fail(s, what, rc);
 		ldap_msgfree(res);
 		return -EIO;
 	}
@@ -185,57 +193,69 @@ static int plan(struct state *s)
 
 /* ---- output ---- */
 
-static void show_val(const struct crank_attr *a)
+static void val_text(const struct crank_attr *a, char *buf, size_t cap)
 {
+	size_t off = 0;
+
+	buf[0] = '\0';
 	if (a == NULL || a->nvals == 0) {
-		printf("(none)");
+		snprintf(buf, cap, "(none)");
 		return;
 	}
-	for (size_t i = 0; i < a->nvals; i++) {
-		int text = a->vals[i].len > 0;
+	for (size_t i = 0; i < a->nvals && off < cap; i++) {
+		int text = a->vals[i].len > 0, n;
 
 		for (size_t k = 0; k < a->vals[i].len; k++)
 			text &= a->vals[i].data[k] >= 0x20 && a->vals[i].data[k] < 0x7f;
 		if (text)
-			printf("%s\"%.*s\"", i ? ", " : "", (int)a->vals[i].len,
-			       (const char *)a->vals[i].data);
+			n = snprintf(buf + off, cap - off, "%s\"%.*s\"", i ? ", " : "",
+				     (int)a->vals[i].len,
+				     (const char *)a->vals[i].data);
 		else
-			printf("%s%zu bytes", i ? ", " : "", a->vals[i].len);
+			n = snprintf(buf + off, cap - off, "%s%zu bytes",
+				     i ? ", " : "", a->vals[i].len);
+		if (n < 0)
+			break;
+		off += (size_t)n;
 	}
 }
 
-/* The record's fields, before and after. */
-static void show_record(const struct change *c)
-{
-	const struct crank_attr *h = crank_entry_attr(c->have, "tlsPoolPolicyRecord");
-	const struct crank_attr *w = crank_entry_attr(c->want, "tlsPoolPolicyRecord");
-	char before[1024] = "(none)", after[1024];
+static const char *const op_names[] = { "", "add", "modify", "replace",
+					"delete" };
 
-	if (h != NULL && h->nvals == 1)
-		crank_describe(c->want->db, h->vals[0].data, h->vals[0].len,
-			       before, sizeof(before));
-	crank_describe(c->want->db, w->vals[0].data, w->vals[0].len, after,
-		       sizeof(after));
-	printf("             was: %s\n             now: %s\n", before, after);
-}
-
-static void show_change(const struct change *c)
+static void show_change(const struct state *s, const struct change *c)
 {
-	static const char *const names[] = { "", "add", "modify", "replace",
-					     "delete" };
 	const struct crank_entry *e = c->want ? c->want : c->have;
+	struct crank_report_attr ra[CRANK_ENTRY_ATTRS];
+	char vals[CRANK_ENTRY_ATTRS][2][512];
+	char was[1024] = "(none)", now[1024] = "";
+	int n = c->op == OP_MODIFY ? c->nchanged : 0, rec = 0;
 
-	printf("  %-8s %s\n           dn: %s\n", names[c->op], e->label,
-	       c->have ? c->have->dn : c->want->dn);
-	for (int i = 0; c->op == OP_MODIFY && i < c->nchanged; i++) {
-		printf("           %s: ", c->changed[i]);
-		show_val(crank_entry_attr(c->have, c->changed[i]));
-		printf(" -> ");
-		show_val(crank_entry_attr(c->want, c->changed[i]));
-		printf("\n");
-		if (strcasecmp(c->changed[i], "tlsPoolPolicyRecord") == 0)
-			show_record(c);
+	for (int i = 0; i < n && i < CRANK_ENTRY_ATTRS; i++) {
+		val_text(crank_entry_attr(c->have, c->changed[i]), vals[i][0],
+			 sizeof(vals[i][0]));
+		val_text(crank_entry_attr(c->want, c->changed[i]), vals[i][1],
+			 sizeof(vals[i][1]));
+		ra[i] = (struct crank_report_attr){ c->changed[i], vals[i][0],
+						    vals[i][1] };
+		rec |= strcasecmp(c->changed[i], "tlsPoolPolicyRecord") == 0;
 	}
+	if (rec) {
+		const struct crank_attr *h =
+			crank_entry_attr(c->have, "tlsPoolPolicyRecord");
+		const struct crank_attr *w =
+			crank_entry_attr(c->want, "tlsPoolPolicyRecord");
+
+		if (h != NULL && h->nvals == 1)
+			crank_describe(c->want->db, h->vals[0].data,
+				       h->vals[0].len, was, sizeof(was));
+		crank_describe(c->want->db, w->vals[0].data, w->vals[0].len,
+			       now, sizeof(now));
+	}
+	if (s->r->change != NULL)
+		s->r->change(s->r->ctx, op_names[c->op], e->label,
+			     c->have ? c->have->dn : c->want->dn, ra, n,
+			     rec ? was : NULL, rec ? now : NULL);
 }
 
 /* ---- writing ---- */
@@ -327,6 +347,7 @@ static int apply(struct state *s)
 	for (size_t i = 0; i < s->nch; i++) {
 		const struct change *c = &s->ch[i];
 		const struct crank_entry *e = c->want ? c->want : c->have;
+		char msg[1400];
 		int rc;
 
 		if (c->op == OP_NONE) {
@@ -336,24 +357,23 @@ static int apply(struct state *s)
 		rc = write_one(s, c);
 		if (rc == LDAP_SUCCESS) {
 			count[c->op]++;
-			printf("%s %s: ok (%s)\n", done[c->op], e->label,
-			       c->have ? c->have->dn : c->want->dn);
 		} else {
 			char *diag = NULL;
 
 			failed++;
 			ldap_get_option(s->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-			printf("%s %s: FAILED: %s%s%s (%s)\n", done[c->op], e->label,
-			       ldap_err2string(rc), diag && *diag ? ": " : "",
-			       diag && *diag ? diag : "",
-			       c->have ? c->have->dn : c->want->dn);
+			snprintf(msg, sizeof(msg), "%s%s%s", ldap_err2string(rc),
+				 diag && *diag ? ": " : "",
+				 diag && *diag ? diag : "");
 			ldap_memfree(diag);
 		}
-		fflush(stdout);
+		if (s->r->result != NULL)
+			s->r->result(s->r->ctx, done[c->op], e->label,
+				     c->have ? c->have->dn : c->want->dn,
+				     rc == LDAP_SUCCESS ? NULL : msg);
 	}
-	printf("apply: %u added, %u modified, %u replaced, %u deleted, "
-	       "%u unchanged, %u failed\n", count[OP_ADD], count[OP_MODIFY],
-	       count[OP_REPLACE], count[OP_DELETE], count[OP_NONE], failed);
+	if (s->r->summary != NULL)
+		s->r->summary(s->r->ctx, 1, count, failed);
 	return failed ? CRANK_EXIT_PARTIAL : CRANK_EXIT_OK;
 }
 
@@ -363,35 +383,47 @@ static int show_plan(const struct state *s)
 	char pk[65];
 
 	sodium_bin2hex(pk, sizeof(pk), s->pk, sizeof(s->pk));
-	printf("plan for %s (signing key %s):\n", s->conf.ldap.ldap_base, pk);
+	if (s->r->plan_head != NULL)
+		s->r->plan_head(s->r->ctx, s->conf.ldap.ldap_base, pk);
 	for (size_t i = 0; i < s->nhave; i++)
-		if (!s->have[i].is_policy)
-			printf("  leave    %s: not a policy entry\n", s->have[i].dn);
+		if (!s->have[i].is_policy && s->r->leave != NULL)
+			s->r->leave(s->r->ctx, s->have[i].dn);
 	for (size_t i = 0; i < s->nch; i++) {
 		count[s->ch[i].op]++;
 		if (s->ch[i].op != OP_NONE)
-			show_change(&s->ch[i]);
+			show_change(s, &s->ch[i]);
 	}
-	printf("plan: %u to add, %u to modify, %u to replace, %u to delete, "
-	       "%u unchanged\n", count[OP_ADD], count[OP_MODIFY],
-	       count[OP_REPLACE], count[OP_DELETE], count[OP_NONE]);
+	if (s->r->summary != NULL)
+		s->r->summary(s->r->ctx, 0, count, 0);
 	return CRANK_EXIT_OK;
 }
 
 /* ---- the command ---- */
 
+static int connect_read(struct state *s)
+{
+	char err[1024];
+
+	if (pldap_connect(&s->conf.ldap, &s->ld, err, sizeof(err)) < 0) {
+		report_error(s, err);
+		return CRANK_EXIT_LDAP;
+	}
+	return read_subtree(s) < 0 ? CRANK_EXIT_LDAP : CRANK_EXIT_OK;
+}
+
 static int prepare(struct state *s, const char *source,
 		   const struct crank_build_opts *o, const char *config)
 {
 	char err[1024];
+	int rc;
 
 	if (crank_conf_load(&s->conf, config, err, sizeof(err)) < 0 ||
 	    crank_conf_signing_key(s->conf.signing_key, s->sk, s->pk, err,
 				   sizeof(err)) < 0) {
-		fprintf(stderr, "crank: %s\n", err);
+		report_error(s, err);
 		return CRANK_EXIT_USAGE;
 	}
-	if (crank_load(source, o, &s->src) < 0)
+	if (crank_load_report(source, NULL, 0, o, &s->src, s->r) < 0)
 		return CRANK_EXIT_SOURCE;
 	s->want = calloc(s->src.recs.n + 1, sizeof(*s->want));
 	if (s->want == NULL)
@@ -399,45 +431,96 @@ static int prepare(struct state *s, const char *source,
 	for (size_t i = 0; i < s->src.recs.n; i++) {
 		if (crank_entry_from_rec(&s->src.recs.r[i], s->conf.ldap.ldap_base,
 					 s->sk, &s->want[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "crank: %s\n", err);
+			report_error(s, err);
 			return CRANK_EXIT_SOURCE;
 		}
 		s->nwant++;
 	}
-	if (pldap_connect(&s->conf.ldap, &s->ld, err, sizeof(err)) < 0) {
-		fprintf(stderr, "crank: %s\n", err);
-		return CRANK_EXIT_LDAP;
-	}
-	if (read_subtree(s) < 0)
-		return CRANK_EXIT_LDAP;
+	rc = connect_read(s);
+	if (rc != CRANK_EXIT_OK)
+		return rc;
 	return plan(s) < 0 ? CRANK_EXIT_SOURCE : CRANK_EXIT_OK;
 }
 
-int crank_publish(const char *source, const struct crank_build_opts *o,
-		  const char *config, int do_apply)
+static void state_free(struct state *s)
+{
+	if (s->ld != NULL)
+		ldap_unbind_ext_s(s->ld, NULL, NULL);
+	for (size_t i = 0; i < s->nwant; i++)
+		crank_entry_free(&s->want[i]);
+	for (size_t i = 0; i < s->nhave; i++)
+		crank_entry_free(&s->have[i]);
+	free(s->want);
+	free(s->have);
+	free(s->ch);
+	crank_loaded_free(&s->src);
+	crank_conf_free(&s->conf);
+	sodium_memzero(s->sk, sizeof(s->sk));
+}
+
+int crank_publish_report(const char *source, const struct crank_build_opts *o,
+			 const char *config, int do_apply,
+			 const struct crank_report *r)
 {
 	struct state s;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	s.r = r;
 	if (sodium_init() < 0) {
-		fprintf(stderr, "crank: cannot initialise libsodium\n");
+		report_error(&s, "cannot initialise libsodium");
 		return CRANK_EXIT_SOURCE;
 	}
 	rc = prepare(&s, source, o, config);
 	if (rc == CRANK_EXIT_OK)
 		rc = do_apply ? apply(&s) : show_plan(&s);
-	if (s.ld != NULL)
-		ldap_unbind_ext_s(s.ld, NULL, NULL);
-	for (size_t i = 0; i < s.nwant; i++)
-		crank_entry_free(&s.want[i]);
-	for (size_t i = 0; i < s.nhave; i++)
-		crank_entry_free(&s.have[i]);
-	free(s.want);
-	free(s.have);
-	free(s.ch);
-	crank_loaded_free(&s.src);
-	crank_conf_free(&s.conf);
-	sodium_memzero(s.sk, sizeof(s.sk));
+	state_free(&s);
+	return rc;
+}
+
+int crank_publish(const char *source, const struct crank_build_opts *o,
+		  const char *config, int do_apply)
+{
+	return crank_publish_report(source, o, config, do_apply,
+				    &crank_report_print);
+}
+
+int crank_publish_list(const char *config, const struct crank_report *r)
+{
+	struct state s;
+	char err[1024];
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	if (crank_conf_load(&s.conf, config, err, sizeof(err)) < 0) {
+		report_error(&s, err);
+		rc = CRANK_EXIT_USAGE;
+		goto out;
+	}
+	rc = connect_read(&s);
+	if (rc != CRANK_EXIT_OK)
+		goto out;
+	if (s.nhave > 1)
+		qsort(s.have, s.nhave, sizeof(*s.have), have_cmp);
+	for (size_t i = 0; i < s.nhave && r->entry != NULL; i++) {
+		const struct crank_entry *e = &s.have[i];
+		const struct crank_attr *rec =
+			crank_entry_attr(e, "tlsPoolPolicyRecord");
+		const struct crank_attr *ve =
+			crank_entry_attr(e, "tlsPoolValidationExpression");
+		char desc[1024] = "", vx[512] = "";
+
+		if (e->keyed && rec != NULL && rec->nvals == 1)
+			crank_describe(e->db, rec->vals[0].data, rec->vals[0].len,
+				       desc, sizeof(desc));
+		if (ve != NULL && ve->nvals == 1)
+			snprintf(vx, sizeof(vx), "%.*s", (int)ve->vals[0].len,
+				 (const char *)ve->vals[0].data);
+		r->entry(r->ctx, e->dn, e->keyed ? e->label : "", e->is_policy,
+			 desc, vx);
+	}
+out:
+	state_free(&s);
 	return rc;
 }

@@ -11,6 +11,7 @@ pkgs=(
 	krb5-kdc krb5-admin-server krb5-user
 	nsd ldnsutils
 	debhelper lintian systemd
+	chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${pkgs[@]}"; do
