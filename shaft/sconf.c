@@ -148,10 +148,9 @@ static int check(struct sconf *c, const char **why)
 {
 	size_t i, j;
 
-	if (c->conn.ldap_base != NULL || c->conn.dbenv_dir != NULL ||
-	    c->conn.script != NULL)
-		return *why = "ldap_base, dbenv_dir and script are pulley's "
-			      "keys (use source and output_base)", -EINVAL;
+	if (c->conn.ldap_base != NULL || c->conn.dbenv_dir != NULL)
+		return *why = "ldap_base and dbenv_dir are pulley's keys "
+			      "(use source and output_base)", -EINVAL;
 	if (c->nsrc == 0)
 		return *why = "at least one source is required", -EINVAL;
 	if (c->output_base == NULL)

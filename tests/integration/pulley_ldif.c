@@ -8,6 +8,7 @@
  *     KIND policy SELECTOR ROLE VALEXP  connection policy
  *          disclose SELECTOR ID...      identity disclosure
  *          pin HASH [ID]                pinned key
+ *          revoked HASH                 revoked key
  *   -s  sign with the key in SEEDFILE   -m  LDIF modify (replace)
  *   -T  tamper: flip a bit of the record after signing
  *   -J  junk: a record that does not decode, signed (a malformed entry)
@@ -56,7 +57,7 @@ static int read_seed(const char *path, uint8_t pk[32], uint8_t sk[64])
 static void usage(void)
 {
 	fprintf(stderr, "usage: pulley_ldif -g SEEDFILE | [-s SEEDFILE] [-m] "
-		"[-T] DN policy|disclose|pin ARGS...\n");
+		"[-T] DN policy|disclose|pin|revoked ARGS...\n");
 	exit(2);
 }
 
@@ -170,6 +171,13 @@ static int one(int argc, char **argv, const char *seedf, int modify,
 		rc = polrec_trust_encode(&t, &rec, &reclen, why, sizeof(why));
 		oc = "tlsPoolTrustedIssuer";
 		a1 = "tlsPoolTrustKind"; v1 = "pin";
+		a2 = "tlsPoolKeyHash"; v2 = argv[0];
+	} else if (strcmp(kind, "revoked") == 0 && argc == 1) {
+		struct polrec_trust t = { .kind = POLREC_TRUST_REVOKED };
+
+		rc = polrec_trust_encode(&t, &rec, &reclen, why, sizeof(why));
+		oc = "tlsPoolTrustedIssuer";
+		a1 = "tlsPoolTrustKind"; v1 = "revoked";
 		a2 = "tlsPoolKeyHash"; v2 = argv[0];
 	} else {
 		usage();
