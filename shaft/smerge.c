@@ -101,6 +101,26 @@ static int find_attr(const uint8_t *c, size_t len, const char *type,
 	return rc;
 }
 
+int smerge_value(const uint8_t *c, size_t len, const char *type,
+		 char *buf, size_t cap)
+{
+	struct smerge_attr a;
+	const uint8_t *v;
+	size_t vl;
+	int rc = find_attr(c, len, type, &a);
+
+	if (rc <= 0)
+		return rc;
+	if (a.nvals != 1)
+		return -EBADMSG;
+	smerge_attr_val(&a, 0, &v, &vl);
+	if (vl >= cap || memchr(v, 0, vl) != NULL)
+		return -EBADMSG;
+	memcpy(buf, v, vl);
+	buf[vl] = 0;
+	return 1;
+}
+
 /* Exactly one value of a key attribute: printable text, no NUL. */
 static int one_val(const uint8_t *c, size_t len, const char *type,
 		   const char *name, int optional, const uint8_t **v,

@@ -60,6 +60,12 @@ int smerge_next_attr(const uint8_t *c, size_t len, size_t *pos,
 int smerge_attr_val(const struct smerge_attr *a, size_t i,
 		    const uint8_t **v, size_t *vlen);
 
+/* The single value of attribute type (lower case) as a NUL-terminated
+ * copy into buf: 1, 0 when absent, -EBADMSG when repeated, too long for
+ * cap or holding a NUL. */
+int smerge_value(const uint8_t *canon, size_t len, const char *type,
+		 char *buf, size_t cap);
+
 /* The key of an entry in canonical form.  0, or -EBADMSG with the
  * reason in why (not one of the four classes, a key attribute missing,
  * repeated or malformed). */

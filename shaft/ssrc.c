@@ -47,7 +47,7 @@ int ssrc_find_uuid(struct ssrc *r, const uint8_t *u)
 	return find(r, u) != NULL;
 }
 
-static void sent_free(struct sent *e)
+void ssrc_sent_free(struct sent *e)
 {
 	free(e->dn);
 	free(e->canon);
@@ -88,11 +88,11 @@ int ssrc_put(struct ssrc *r, struct sent *e)
 
 		e->next = o->next;
 		*p = e;
-		sent_free(o);
+		ssrc_sent_free(o);
 		return 0;
 	}
 	if (r->n + 1 > r->cap / 2 * 3 / 2 && grow(r) < 0) {
-		sent_free(e);
+		ssrc_sent_free(e);
 		return -ENOMEM;
 	}
 	s = slot(r, e->uuid);
@@ -110,7 +110,7 @@ void ssrc_drop(struct ssrc *r, const uint8_t *u)
 		return;
 	e = *p;
 	*p = e->next;
-	sent_free(e);
+	ssrc_sent_free(e);
 	r->n--;
 	r->dirty = r->changed = 1;
 }
@@ -123,7 +123,7 @@ void ssrc_drop_all(struct ssrc *r)
 	for (i = 0; i < r->cap; i++) {
 		for (e = r->tab[i]; e != NULL; e = next) {
 			next = e->next;
-			sent_free(e);
+			ssrc_sent_free(e);
 		}
 		r->tab[i] = NULL;
 	}
@@ -158,14 +158,14 @@ int ssrc_sent_new(const uint8_t *u, const char *dn, const uint8_t *c,
 	e->dn = strdup(dn);
 	e->canon = malloc(cl ? cl : 1);
 	if (e->dn == NULL || e->canon == NULL) {
-		sent_free(e);
+		ssrc_sent_free(e);
 		return -ENOMEM;
 	}
 	memcpy(e->canon, c, cl);
 	e->canonlen = cl;
 	rc = smerge_key(c, cl, &e->k, why, whylen);
 	if (rc < 0) {
-		sent_free(e);
+		ssrc_sent_free(e);
 		return rc;
 	}
 	*out = e;

@@ -89,6 +89,7 @@ void ssrc_entry_free(struct ssrc_entry *b);
 int ssrc_sent_new(const uint8_t *u, const char *dn, const uint8_t *c,
 		  size_t cl, struct sent **out, char *why, size_t whylen);
 int ssrc_put(struct ssrc *r, struct sent *e);	/* takes e */
+void ssrc_sent_free(struct sent *e);
 void ssrc_drop(struct ssrc *r, const uint8_t *u);
 void ssrc_drop_all(struct ssrc *r);
 int ssrc_find_uuid(struct ssrc *r, const uint8_t *u);	/* 1: kept */

@@ -9,6 +9,7 @@
 
 #include "pldap.h"
 #include "psign.h"
+#include "srec.h"
 #include "ssrc.h"
 #include "tplog.h"
 
@@ -94,6 +95,13 @@ static int take(struct ssrc *r, LDAP *ld, LDAPMessage *msg, const uint8_t *u)
 		rc = psign_canon(b->attrs, b->n, &c, &cl, why, sizeof(why));
 	if (rc == 0)
 		rc = ssrc_sent_new(u, dn, c, cl, &e, why, sizeof(why));
+	if (rc == 0) {
+		rc = srec_check(c, cl, &e->k, why, sizeof(why));
+		if (rc < 0) {
+			ssrc_sent_free(e);
+			e = NULL;
+		}
+	}
 	if (rc == 0) {
 		rc = ssrc_put(r, e);
 		r->dirty = r->changed = 1;

@@ -133,8 +133,13 @@ diff "$T/csn2" "$T/csn3" | grep '^>' >"$T/csn.diff"
 step "a tampered change is refused; the last good version stays"
 crank_ldif 2 -T -m "$(dis 2 @h4.example.test)" disclose @h4.example.test forged@example.test >"$T/m3.ldif"
 ldap_modify "$T/m3.ldif"
+# signed by a trusted crank, but a record every pulley would refuse
+crank_ldif 1 -J "$(pol 1 @junk.example.test client)" policy @junk.example.test client Q >"$T/junk.ldif"
+ldap_add "$T/junk.ldif"
 smark
 shaft_once
+expect_shaft "source c1: entry tlsPoolSelector=@junk\.example\.test\+tlsPoolSupportedRole=client,$(crank_base 1) refused, left out: .+" \
+	"the malformed record"
 expect_shaft "source c2: entry tlsPoolSelector=@h4\.example\.test,$(crank_base 2) refused, left out: signature does not verify .*last good version stays" \
 	"the tampered change"
 expect_shaft "0 modified, 0 deleted, 11 unchanged" "the tampered change"
