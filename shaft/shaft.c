@@ -167,7 +167,7 @@ static int run(struct sconf *cf, int once)
 		/* without every source known (saved state or a refresh), a
 		 * merge would drop a whole crank's policy */
 		for (ready = 0, i = 0; i < cf->nsrc; i++)
-			if (src[i].ever || src[i].loaded)
+			if (src[i].ever || (src[i].loaded && !once))
 				ready++;
 		if (ready < cf->nsrc && once) {
 			tplog(LOG_ERR, "shaft: a source could not be read: "
