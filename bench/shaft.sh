@@ -57,7 +57,7 @@ printf '%s\n' "$ROOTPW" >"$T/rootpw"
 chmod 600 "$T/rootpw"
 mkdir -p "$T/shaft.state"
 write_shaft_conf "c1 10 $T/crank1.pub $(crank_base 1)" "c2 20 $T/crank2.pub $(crank_base 2)" \
-	"c3 30 $T/crank3.pub $(crank_base 3)" -- "log_level notice"
+	"c3 30 $T/crank3.pub $(crank_base 3)" -- "log_level ${BENCH_SHAFT_LOG:-notice}"
 
 figures() {	# figures LABEL TOTAL-MS: from the log lines after the mark
 	local merge write

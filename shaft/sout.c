@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -23,7 +24,134 @@ struct sout_cur {
 	uint8_t *canon;
 	size_t canonlen;
 	int signed_ok;			/* carries our valid signature */
+	int has_sig;
+	uint8_t sig[64];
 };
+
+#define KNOWN_MAGIC "shaft-output-v1\n"
+#define KNOWN_MAX (1u << 26)
+
+static void known_path(const struct sout *o, char *buf, size_t cap,
+		       const char *suffix)
+{
+	snprintf(buf, cap, "%s/output.digests%s", o->cf->state_dir, suffix);
+}
+
+static void digest(const uint8_t *c, size_t cl, const uint8_t sig[64],
+		   uint8_t out[32])
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, c, cl);
+	crypto_generichash_update(&h, sig, 64);
+	crypto_generichash_final(&h, out, 32);
+}
+
+static int cmp32(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* The digests file: magic, the output base, count, digests, checksum.
+ * Anything wrong with it only means verifying every signature. */
+static void known_load(struct sout *o)
+{
+	char path[4200];
+	uint8_t *buf = NULL, sum[32];
+	size_t ml = strlen(KNOWN_MAGIC), bl = strlen(o->cf->output_base), n;
+	struct stat st;
+	int fd;
+
+	known_path(o, path, sizeof(path), "");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)(ml + bl + 40) ||
+	    st.st_size > KNOWN_MAX)
+		goto out;
+	buf = malloc((size_t)st.st_size);
+	if (buf == NULL || read(fd, buf, (size_t)st.st_size) != st.st_size)
+		goto out;
+	crypto_generichash(sum, 32, buf, (size_t)st.st_size - 32, NULL, 0);
+	if (sodium_memcmp(sum, buf + st.st_size - 32, 32) != 0 ||
+	    memcmp(buf, KNOWN_MAGIC, ml) != 0 ||
+	    memcmp(buf + ml, o->cf->output_base, bl) != 0 ||
+	    buf[ml + bl] != 0)
+		goto out;
+	n = ((size_t)buf[ml + bl + 1] << 24) | ((size_t)buf[ml + bl + 2] << 16) |
+	    ((size_t)buf[ml + bl + 3] << 8) | buf[ml + bl + 4];
+	if ((size_t)st.st_size != ml + bl + 5 + 32 * n + 32)
+		goto out;
+	o->known = malloc(32 * (n ? n : 1));
+	if (o->known == NULL)
+		goto out;
+	memcpy(o->known, buf + ml + bl + 5, 32 * n);
+	o->nknown = n;
+	qsort(o->known, n, 32, cmp32);
+out:
+	if (o->known == NULL)
+		tplog(LOG_INFO, "shaft: %s not used: every signature of the "
+		      "output is verified", path);
+	free(buf);
+	close(fd);
+}
+
+/* Write the digests of what the subtree holds now (atomically). */
+static void known_save(struct sout *o)
+{
+	char tmp[4200], path[4200];
+	crypto_generichash_state h;
+	uint8_t d[32], b[5];
+	size_t i, n = 0;
+	FILE *f;
+	int fd, err = 0;
+
+	for (i = 0; i < o->ncur; i++)
+		n += o->cur[i].signed_ok && o->cur[i].has_sig;
+	known_path(o, tmp, sizeof(tmp), ".tmp");
+	known_path(o, path, sizeof(path), "");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	crypto_generichash_init(&h, NULL, 0, 32);
+#define PUT(p, l) do { crypto_generichash_update(&h, (const uint8_t *)(p), (l)); \
+		       err |= fwrite((p), 1, (l), f) != (l); } while (0)
+	PUT(KNOWN_MAGIC, strlen(KNOWN_MAGIC));
+	PUT(o->cf->output_base, strlen(o->cf->output_base) + 1);
+	b[0] = (uint8_t)(n >> 24);
+	b[1] = (uint8_t)(n >> 16);
+	b[2] = (uint8_t)(n >> 8);
+	b[3] = (uint8_t)n;
+	PUT(b, 4);
+	for (i = 0; i < o->ncur; i++)
+		if (o->cur[i].signed_ok && o->cur[i].has_sig) {
+			digest(o->cur[i].canon, o->cur[i].canonlen,
+			       o->cur[i].sig, d);
+			PUT(d, 32);
+		}
+#undef PUT
+	crypto_generichash_final(&h, d, 32);
+	err |= fwrite(d, 1, 32, f) != 32;
+	err |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	err |= fclose(f) != 0;
+	if (err || rename(tmp, path) != 0)
+		goto fail;
+	return;
+fail:
+	tplog(LOG_WARNING, "shaft: writing %s: %s (the next start verifies "
+	      "every output signature)", path, strerror(errno ? errno : EIO));
+	unlink(tmp);
+}
+
+static int is_known(const struct sout *o, const uint8_t d[32])
+{
+	return o->nknown > 0 &&
+	       bsearch(d, o->known, o->nknown, 32, cmp32) != NULL;
+}
 
 static void cur_free(struct sout_cur *c)
 {
@@ -76,6 +204,7 @@ int sout_init(struct sout *o, const struct sconf *cf, char *err,
 		goto out;
 	}
 	crypto_sign_seed_keypair(o->pk, o->sk, seed);
+	known_load(o);
 out:
 	sodium_memzero(seed, sizeof(seed));
 	if (fd >= 0)
@@ -94,6 +223,9 @@ void sout_fini(struct sout *o)
 {
 	disconnect(o);
 	cur_clear(o);
+	free(o->known);
+	o->known = NULL;
+	o->nknown = 0;
 	sodium_memzero(o->sk, sizeof(o->sk));
 }
 
@@ -121,6 +253,8 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 	struct ssrc_entry *b = calloc(1, sizeof(*b));
 	struct smerge_key k;
 	char why[256];
+	uint8_t d[32];
+	size_t i;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -130,12 +264,26 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 		goto out;
 	}
 	rc = ssrc_entry_read(o->ld, m, b);
-	if (rc == 0)
-		c->signed_ok = psign_verify(b->attrs, b->n, o->pk, why,
-					    sizeof(why)) == 0;
+	for (i = 0; rc == 0 && i < b->n; i++)
+		if (strcasecmp(b->attrs[i].type, "tlsPoolSignature") == 0 &&
+		    b->attrs[i].nvals == 1 && b->attrs[i].vals[0].len == 64) {
+			memcpy(c->sig, b->attrs[i].vals[0].data, 64);
+			c->has_sig = 1;
+		}
 	if (rc == 0)
 		rc = psign_canon(b->attrs, b->n, &c->canon, &c->canonlen, why,
 				 sizeof(why));
+	/* what shaft wrote or verified before need not be verified again */
+	if (rc == 0 && c->has_sig) {
+		digest(c->canon, c->canonlen, c->sig, d);
+		if (is_known(o, d)) {
+			c->signed_ok = 1;
+			o->nread_known++;
+		} else {
+			c->signed_ok = psign_verify(b->attrs, b->n, o->pk, why,
+						    sizeof(why)) == 0;
+		}
+	}
 	if (rc == 0)
 		rc = smerge_key(c->canon, c->canonlen, &k, why, sizeof(why));
 	if (rc == 0) {
@@ -164,6 +312,7 @@ int sout_connect(struct sout *o)
 
 	disconnect(o);
 	cur_clear(o);
+	o->nread_known = 0;
 	rc = pldap_connect(&pc, &o->ld, err, sizeof(err));
 	if (rc < 0) {
 		tplog(LOG_WARNING, "shaft: output: %s", err);
@@ -203,6 +352,11 @@ int sout_connect(struct sout *o)
 		}
 	qsort(o->cur, n, sizeof(*o->cur), cmp_cur);
 	ldap_msgfree(res);
+	o->known_synced = o->nread_known == n && n == o->nknown;
+	/* from here on the file is rewritten whenever the subtree changes */
+	free(o->known);
+	o->known = NULL;
+	o->nknown = 0;
 	tplog(LOG_INFO, "shaft: output %s holds %zu entries",
 	      o->cf->output_base, n);
 	return 0;
@@ -381,11 +535,11 @@ static int do_delete(struct sout *o, const char *dn, struct sout_stats *st)
 /* Write winner w over c (NULL: a new entry).  1 when the subtree now
  * holds w, 0 when the server refused (logged), -errno. */
 static int do_write(struct sout *o, const struct smerge_in *w,
-		    struct sout_cur *c, char **dnout, struct sout_stats *st)
+		    struct sout_cur *c, char **dnout, uint8_t sig[64],
+		    struct sout_stats *st)
 {
 	char rdn[SMERGE_RDN_MAX], *dn = NULL;
 	struct smerge_attr a, b;
-	uint8_t sig[64];
 	LDAPMod **mods = NULL;
 	int rc, lrc, replace = 0;
 
@@ -450,7 +604,8 @@ static int keycmp_cw(const struct sout_cur *c, const struct smerge_in *w)
 }
 
 /* The new state of one key: a copy of winner w at dn. */
-static int cur_set(struct sout_cur *d, const struct smerge_in *w, char *dn)
+static int cur_set(struct sout_cur *d, const struct smerge_in *w, char *dn,
+		   const uint8_t sig[64])
 {
 	memset(d, 0, sizeof(*d));
 	d->key = malloc(w->k.keylen);
@@ -465,6 +620,8 @@ static int cur_set(struct sout_cur *d, const struct smerge_in *w, char *dn)
 	memcpy(d->canon, w->canon, w->canonlen);
 	d->canonlen = w->canonlen;
 	d->signed_ok = 1;
+	d->has_sig = 1;
+	memcpy(d->sig, sig, 64);
 	return 0;
 }
 
@@ -487,6 +644,7 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 		int cmp = c == NULL ? 1 : x == NULL || c->key == NULL ? -1
 				    : keycmp_cw(c, x);
 		char *dn = NULL;
+		uint8_t sig[64];
 
 		if (rc == 0 && cmp < 0) {		/* gone */
 			rc = do_delete(o, c->dn, st);
@@ -506,9 +664,9 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 			i++, j++;
 			continue;
 		}
-		rc = do_write(o, x, cmp == 0 ? c : NULL, &dn, st);
+		rc = do_write(o, x, cmp == 0 ? c : NULL, &dn, sig, st);
 		if (rc == 1) {
-			rc = cur_set(&nc[k], x, dn);
+			rc = cur_set(&nc[k], x, dn, sig);
 			if (rc == 0)
 				k++;
 			else
@@ -532,6 +690,10 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 	o->cur = nc;
 	o->ncur = k;
 	qsort(o->cur, k, sizeof(*o->cur), cmp_cur);
+	if (st->added || st->modified || st->deleted || !o->known_synced) {
+		known_save(o);
+		o->known_synced = 1;
+	}
 	if (rc < 0 && rc != -ENOMEM) {
 		tplog(LOG_WARNING, "shaft: output: connection lost; the "
 		      "merge is written again after reconnecting");

@@ -25,10 +25,17 @@ struct sout {
 	LDAP *ld;			/* NULL: not connected */
 	struct sout_cur *cur;		/* what the subtree holds, by key */
 	size_t ncur;
+	/* BLAKE2b digests of (canonical form, signature) of the entries
+	 * shaft wrote or verified, sorted; kept in state_dir so that a
+	 * restart need not verify its own signatures again */
+	uint8_t *known;
+	size_t nknown;
+	int known_synced;		/* the file matches the subtree */
+	size_t nread_known;		/* entries read and found known */
 };
 
 /* Read shaft's key (a 32-byte seed file, not readable by group or
- * others).  0 or -errno with err. */
+ * others) and the digests of what it wrote.  0 or -errno with err. */
 int sout_init(struct sout *o, const struct sconf *cf, char *err,
 	      size_t errlen);
 void sout_fini(struct sout *o);

@@ -130,6 +130,30 @@ diff "$T/csn2" "$T/csn3" | grep '^>' >"$T/csn.diff"
 [ "$(wc -l <"$T/csn.diff")" = 1 ] && grep -q "@h3.example.test" "$T/csn.diff" ||
 	fail "want only @h3 rewritten: $(cat "$T/csn.diff")"
 
+step "a tampered merged entry is repaired on the next run"
+cat >"$T/t1.ldif" <<EOT
+dn: tlsPoolSelector=@h1.example.test,$OUT_BASE
+changetype: modify
+replace: tlsPoolPolicyRecord
+tlsPoolPolicyRecord:: $(printf 'forged' | base64)
+-
+
+dn: tlsPoolSelector=@h2.example.test,$OUT_BASE
+changetype: modify
+replace: tlsPoolSignature
+tlsPoolSignature:: $(head -c 64 /dev/zero | base64 -w0)
+-
+EOT
+ldap_modify "$T/t1.ldif"
+smark
+shaft_once
+expect_shaft "output written: 0 added, 2 modified, 0 deleted, 9 unchanged" "the tampered merged entries"
+out_dump "$T/out-repaired.ldif"
+grep -A8 "^dn: tlsPoolSelector=@h2.example.test$" "$T/out-repaired.ldif" | grep -q "^tlsPoolSignature:: AAAAAAAA" &&
+	fail "the zeroed signature stayed"
+grep -A8 "^dn: tlsPoolSelector=@h1.example.test$" "$T/out-repaired.ldif" | grep -q "$(printf forged | base64)" &&
+	fail "the forged record stayed"
+
 step "a tampered change is refused; the last good version stays"
 crank_ldif 2 -T -m "$(dis 2 @h4.example.test)" disclose @h4.example.test forged@example.test >"$T/m3.ldif"
 ldap_modify "$T/m3.ldif"
