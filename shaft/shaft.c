@@ -162,7 +162,6 @@ static int run(struct sconf *cf, int once)
 			}
 			if (r->changed)
 				out_dirty = 1;
-			ssrc_save(r);
 		}
 		/* without every source known (saved state or a refresh), a
 		 * merge would drop a whole crank's policy */
@@ -191,6 +190,15 @@ static int run(struct sconf *cf, int once)
 			if (once)
 				break;
 		}
+		/* The state files after the output: a crash in between only
+		 * means the same changes arrive again from the older cookie.
+		 * At most one write a second per source. */
+		now = time(NULL);
+		for (i = 0; i < cf->nsrc; i++)
+			if (src[i].dirty && now != src[i].saved_at) {
+				ssrc_save(&src[i]);
+				src[i].saved_at = now;
+			}
 		if (once)
 			continue;
 		for (i = 0; i < cf->nsrc; i++) {

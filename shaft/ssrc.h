@@ -44,6 +44,7 @@ struct ssrc {
 	int present_done;
 	ldap_sync_t *ls;		/* NULL: not connected */
 	time_t retry_at;
+	time_t saved_at;		/* last state file write */
 	unsigned backoff;
 	int loaded;			/* a saved state was read */
 	int ever;			/* a refresh completed */
