@@ -536,7 +536,7 @@ static int do_delete(struct sout *o, const char *dn, struct sout_stats *st)
  * holds w, 0 when the server refused (logged), -errno. */
 static int do_write(struct sout *o, const struct smerge_in *w,
 		    struct sout_cur *c, char **dnout, uint8_t sig[64],
-		    struct sout_stats *st)
+		    int *gone, struct sout_stats *st)
 {
 	char rdn[SMERGE_RDN_MAX], *dn = NULL;
 	struct smerge_attr a, b;
@@ -554,6 +554,7 @@ static int do_write(struct sout *o, const struct smerge_in *w,
 		st->deleted--;
 		c = NULL;
 		replace = 1;
+		*gone = 1;	/* even if the add below fails */
 	}
 	if (c != NULL) {
 		dn = strdup(c->dn);
@@ -645,6 +646,7 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 				    : keycmp_cw(c, x);
 		char *dn = NULL;
 		uint8_t sig[64];
+		int gone = 0;
 
 		if (rc == 0 && cmp < 0) {		/* gone */
 			rc = do_delete(o, c->dn, st);
@@ -664,7 +666,7 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 			i++, j++;
 			continue;
 		}
-		rc = do_write(o, x, cmp == 0 ? c : NULL, &dn, sig, st);
+		rc = do_write(o, x, cmp == 0 ? c : NULL, &dn, sig, &gone, st);
 		if (rc == 1) {
 			rc = cur_set(&nc[k], x, dn, sig);
 			if (rc == 0)
@@ -673,9 +675,11 @@ int sout_apply(struct sout *o, const struct smerge_in *const *w, size_t n,
 				free(dn);
 			if (cmp == 0)
 				cur_free(c);
-		} else if (rc == 0 && cmp == 0) {
+		} else if (rc == 0 && cmp == 0 && !gone) {
 			nc[k++] = *c;	/* refused: the old one stays */
 			memset(c, 0, sizeof(*c));
+		} else if (cmp == 0) {
+			cur_free(c);	/* deleted; the new one refused */
 		}
 		if (cmp == 0)
 			i++;
