@@ -169,15 +169,34 @@ struct kbuf {
 	char *rdn;		/* NULL: not wanted */
 };
 
-/* Key part: ASCII lower case, NUL terminated. */
-static void key_add(struct kbuf *k, const uint8_t *v, size_t vl)
+/* Key part, NUL terminated: ASCII lower case from byte "from" on (0:
+ * all of it), as the daemon compares it. */
+static void key_add_from(struct kbuf *k, const uint8_t *v, size_t vl,
+			 size_t from)
 {
 	size_t i;
 
 	for (i = 0; i < vl; i++)
-		k->key[k->keylen++] = (v[i] >= 'A' && v[i] <= 'Z')
+		k->key[k->keylen++] = (i >= from && v[i] >= 'A' && v[i] <= 'Z')
 					      ? (uint8_t)(v[i] + 32) : v[i];
 	k->key[k->keylen++] = 0;
+}
+
+static void key_add(struct kbuf *k, const uint8_t *v, size_t vl)
+{
+	key_add_from(k, v, vl, 0);
+}
+
+/* A DoNAI (identity or selector): the domain is compared without case,
+ * the user part before the last '@' keeps it (Alice@x and alice@x are
+ * two identities; the schema's caseExactMatch keeps them apart too). */
+static void key_add_donai(struct kbuf *k, const uint8_t *v, size_t vl)
+{
+	size_t at = vl;
+
+	while (at > 0 && v[at - 1] != '@')
+		at--;
+	key_add_from(k, v, vl, at);
 }
 
 /* One RFC 4514 attribute value assertion, appended to k->rdn. */
@@ -263,7 +282,7 @@ static int build(const uint8_t *c, size_t len, struct smerge_key *sk,
 				  "tlsPoolCredentialType", 0, &v2, &l2, why,
 				  whylen)) < 0)
 			return rc;
-		key_add(k, v1, l1);
+		key_add_donai(k, v1, l1);
 		key_add(k, v2, l2);
 		rdn_add(k, "tlsPoolIdentity", v1, l1);
 		rdn_add(k, "tlsPoolCredentialType", v2, l2);
@@ -272,7 +291,7 @@ static int build(const uint8_t *c, size_t len, struct smerge_key *sk,
 		if ((rc = one_val(c, len, "tlspoolselector", "tlsPoolSelector",
 				  0, &v1, &l1, why, whylen)) < 0)
 			return rc;
-		key_add(k, v1, l1);
+		key_add_donai(k, v1, l1);
 		rdn_add(k, "tlsPoolSelector", v1, l1);
 		break;
 	case SMERGE_POLICY:
@@ -287,7 +306,7 @@ static int build(const uint8_t *c, size_t len, struct smerge_key *sk,
 				"or server");
 			return -EBADMSG;
 		}
-		key_add(k, v1, l1);
+		key_add_donai(k, v1, l1);
 		key_add(k, v2, l2);
 		rdn_add(k, "tlsPoolSelector", v1, l1);
 		rdn_add(k, "tlsPoolSupportedRole", v2, l2);
@@ -335,7 +354,7 @@ static int build(const uint8_t *c, size_t len, struct smerge_key *sk,
 		rdn_add(k, "tlsPoolKeyHash", v2, l2);
 		/* only a pin is bound to an identity (its key's ID) */
 		if (sk->tkind == SMERGE_T_PIN && v3 != NULL) {
-			key_add(k, v3, l3);
+			key_add_donai(k, v3, l3);
 			rdn_add(k, "tlsPoolIdentity", v3, l3);
 		}
 		break;

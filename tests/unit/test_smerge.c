@@ -220,7 +220,7 @@ static void test_precedence(void **state)
 	(void)state;
 	mk_dis(&c, &cl, "@a", "low");
 	add(&s, 10, c, cl);
-	mk_dis(&c, &cl, "@A", "high");		/* same key: case ignored */
+	mk_dis(&c, &cl, "@A", "high");		/* same key: a domain's case */
 	add(&s, 20, c, cl);
 	mk_dis(&c, &cl, "@b", "only");
 	add(&s, 10, c, cl);
@@ -228,8 +228,17 @@ static void test_precedence(void **state)
 	add(&s, 10, c, cl);
 	mk_pol(&c, &cl, "@a", "server", "ps-high");	/* another role */
 	add(&s, 20, c, cl);
+	/* a user part keeps its case: Bob@ and bob@ are two selectors, and
+	 * the domain after the last '@' still folds */
+	mk_dis(&c, &cl, "Bob@c.example", "bob-upper");
+	add(&s, 10, c, cl);
+	mk_dis(&c, &cl, "bob@C.example", "bob-lower");
+	add(&s, 10, c, cl);
+	mk_dis(&c, &cl, "bob@c.EXAMPLE", "bob-lower-high");
+	add(&s, 20, c, cl);
 	run(&s, out, sizeof(out));
-	assert_string_equal(out, "high|only|pc-low|ps-high");
+	assert_string_equal(out, "high|only|bob-upper|bob-lower-high|"
+			    "pc-low|ps-high");
 	set_free(&s);
 }
 
