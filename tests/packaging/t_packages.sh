@@ -14,6 +14,10 @@
 #      backend and on a plugin built against pulley-dev (a backend that
 #      does not exist is refused); pulley.service hardened like
 #      tlspool.service and not enabled; tlspool-schema's files;
+#      crank installed first on its own (no daemon, no user tlspool):
+#      crank check and keygen as an unprivileged user on a small source
+#      with a certificate, its key and an anchor (a contradiction is
+#      refused);
 #   4. apt-get purge, then nothing is left: packages, files, the user and
 #      group, /var/lib/tlspool, /run/tlspool, systemd enablement state.
 #
@@ -28,7 +32,8 @@ set -o pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=t_packages
-PKGS=(tlspool-daemon libtlspool0 libtlspool-dev pulley pulley-dev tlspool-schema)
+PKGS=(tlspool-daemon libtlspool0 libtlspool-dev pulley pulley-dev tlspool-schema
+	crank)
 TESTUSER=tp-pkgtest
 W=
 SERV_PID=
@@ -69,8 +74,15 @@ cleanup() {
 	stop_pid "$ACT_PID"
 	stop_pid "$SERV_PID"
 	if [ "$INSTALLED" = 1 ]; then
-		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq "${PKGS[@]}" \
-			>/dev/null 2>&1
+		# only those present: apt-get refuses the whole list when one
+		# of them is unknown (crank is installed before the others)
+		local p present=()
+		for p in "${PKGS[@]}"; do
+			pkg_present "$p" && present+=("$p")
+		done
+		[ ${#present[@]} -eq 0 ] ||
+			DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq \
+				"${present[@]}" >/dev/null 2>&1
 		rm -f /run/tlspool.sock
 	fi
 	[ "$MADE_USER" = 1 ] && deluser --quiet "$TESTUSER" >/dev/null 2>&1
@@ -121,7 +133,7 @@ MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null) ||
 	fail "dpkg-architecture is missing (dpkg-dev)"
 OWN=(/run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf
 	/etc/pulley.conf /etc/pulley /usr/sbin/tlspool-daemon
-	/usr/sbin/tlspool-ctl /usr/bin/tlstunnel /usr/bin/pulley
+	/usr/sbin/tlspool-ctl /usr/bin/tlstunnel /usr/bin/pulley /usr/bin/crank
 	/usr/include/tlspool /usr/include/pulleyback.h /usr/share/tlspool
 	"/usr/lib/$MA/tlspool" "/usr/lib/$MA/libtlspool.so"
 	"/usr/lib/$MA/pkgconfig/tlspool.pc"
@@ -135,10 +147,10 @@ done
 scan() {
 	find /etc /usr/lib /lib /usr/include /usr/share/doc /usr/share/man \
 		/var/lib/systemd /var/lib/dpkg/info \( -name '*tlspool*' -o \
-		-name '*pulley*' \) 2>/dev/null | sort
+		-name '*pulley*' -o -name '*crank*' \) 2>/dev/null | sort
 }
 for c in dpkg-buildpackage lintian systemd-socket-activate setpriv runuser \
-	gnutls-serv certtool cc pkg-config; do
+	gnutls-serv certtool openssl cc pkg-config; do
 	command -v "$c" >/dev/null || fail "$c is missing (scripts/deps.sh)"
 done
 
@@ -179,9 +191,102 @@ grep -q "^E: " "$W/lintian.log" &&
 grep -E "^[WI]: " "$W/lintian.log" | sed 's/^/    lintian: /'
 T2=$(now)
 
+# ---- 2a. crank alone: an administrator's tool, no daemon -------------------
+say "crank on its own: apt-get install ./crank_*.deb"
+INSTALLED=1
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	"$(ls "$W"/crank_*.deb | head -1)" >"$W/install-crank.log" 2>&1 ||
+	fail "apt-get install crank: $(tail -5 "$W/install-crank.log")"
+for p in "${PKGS[@]}"; do
+	[ "$p" = crank ] && continue
+	pkg_present "$p" && fail "installing crank installed $p"
+done
+getent passwd tlspool >/dev/null && fail "installing crank made a user tlspool"
+for f in /usr/bin/crank /usr/share/man/man1/crank.1.gz \
+	/usr/share/doc/crank/crank.md.gz /usr/share/doc/crank/ldap-policy.md.gz; do
+	[ -s "$f" ] || fail "$f is not installed"
+done
+
+say "crank check and keygen as nobody on a small source"
+CK=$W/crank
+mkdir -m 0755 "$CK" && chown nobody "$CK" || fail "cannot make $CK"
+asnobody() { (cd "$CK" && runuser -u nobody -- "$@"); }
+asnobody mkdir -p src stage/etc/tlspool/keys || fail "mkdir as nobody"
+cat >"$CK/ca.tmpl" <<EOF
+cn = "crank package test CA"
+ca
+cert_signing_key
+expiration_days = 2
+EOF
+cat >"$CK/www.tmpl" <<EOF
+cn = "www.example.com"
+dns_name = "www.example.com"
+tls_www_server
+signing_key
+expiration_days = 2
+EOF
+{
+	asnobody certtool --generate-privkey --key-type ecdsa --outfile ca.key &&
+	asnobody certtool --generate-self-signed --load-privkey ca.key \
+		--template ca.tmpl --outfile src/ca.pem &&
+	asnobody certtool --generate-privkey --key-type ecdsa \
+		--outfile stage/etc/tlspool/keys/www.key &&
+	asnobody certtool --generate-certificate \
+		--load-privkey stage/etc/tlspool/keys/www.key \
+		--load-ca-certificate src/ca.pem --load-ca-privkey ca.key \
+		--template www.tmpl --outfile src/www.pem
+} >"$CK/certtool.log" 2>&1 || fail "certtool: $(tail -3 "$CK/certtool.log")"
+cat >"$CK/src/identities.crank" <<'EOF'
+identity www.example.com x509 {
+    chain www.pem
+    key /etc/tlspool/keys/www.key
+    role server
+}
+disclose . { none }
+EOF
+cat >"$CK/src/rules.crank" <<'EOF'
+anchor ca.pem { peers servers }
+policy @.example.com client {
+    min-version TLS1.2
+    valexp "IT&F&"
+}
+policy www.example.com server { client-auth optional }
+EOF
+asnobody crank check --records --key-root "$CK/stage" src >"$CK/check.log" 2>&1 ||
+	fail "crank check as nobody: $(cat "$CK/check.log")"
+grep -q "^src: fine: 5 records (1 localid, 1 disclose, 1 trust, 2 policy), 0 warnings$" \
+	"$CK/check.log" || fail "crank check: $(cat "$CK/check.log")"
+# the anchor's record is keyed by the SHA-256 of the CA's
+# SubjectPublicKeyInfo (doc/policy-records.md)
+spki=$(openssl x509 -in "$CK/src/ca.pem" -pubkey -noout |
+	openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+[ -n "$spki" ] && grep -q "^trust anchor:$spki .* from src/rules.crank:1:1$" "$CK/check.log" ||
+	fail "crank check: no anchor record for sha256:$spki: $(cat "$CK/check.log")"
+grep -q "^localid www.example.com x509 .* from src/identities.crank:1:1$" "$CK/check.log" ||
+	fail "crank check: no localid record: $(cat "$CK/check.log")"
+# without --key-root the key is read at its path on the hosts: not here
+if asnobody crank check src >"$CK/nokey.log" 2>&1; then
+	fail "crank check accepted a key it cannot read: $(cat "$CK/nokey.log")"
+fi
+grep -q "^src/identities.crank:3:9: error: /etc/tlspool/keys/www.key: " "$CK/nokey.log" ||
+	fail "crank check, unreadable key: $(cat "$CK/nokey.log")"
+# a contradiction: a second client policy for the same selector
+asnobody cp -r src bad || fail "cp as nobody"
+echo 'policy @.EXAMPLE.com client { max-version TLS1.1 }' >>"$CK/bad/rules.crank"
+asnobody crank check --key-root "$CK/stage" bad >"$CK/bad.log" 2>&1
+st=$?
+[ "$st" = 1 ] || fail "crank check on a contradiction: exit $st: $(cat "$CK/bad.log")"
+grep -q "^bad/rules.crank:7:1: error: .*already defined at bad/rules.crank:2:1$" \
+	"$CK/bad.log" || fail "crank check, contradiction: $(cat "$CK/bad.log")"
+asnobody crank keygen sign.key >"$CK/keygen.log" 2>&1 ||
+	fail "crank keygen as nobody: $(cat "$CK/keygen.log")"
+grep -qE "^[0-9a-f]{64}$" "$CK/keygen.log" ||
+	fail "crank keygen printed no public key: $(cat "$CK/keygen.log")"
+[ "$(stat -c '%U %a' "$CK/sign.key")" = "nobody 600" ] ||
+	fail "crank keygen: $(stat -c '%U %a' "$CK/sign.key")"
+
 # ---- 2. install ---------------------------------------------------------
 say "apt-get install ./*.deb"
-INSTALLED=1
 debs=()
 for p in "${PKGS[@]}"; do
 	debs+=("$(ls "$W/${p}"_*.deb | head -1)")
@@ -478,7 +583,8 @@ for p in "${PKGS[@]}"; do
 done
 getent passwd tlspool >/dev/null && left+=("user tlspool")
 getent group tlspool >/dev/null && left+=("group tlspool")
-for f in "${OWN[@]}" /usr/share/doc/tlspool-daemon /usr/share/doc/pulley; do
+for f in "${OWN[@]}" /usr/share/doc/tlspool-daemon /usr/share/doc/pulley \
+	/usr/share/doc/crank; do
 	{ [ -e "$f" ] || [ -L "$f" ]; } && left+=("$f")
 done
 while read -r f; do
