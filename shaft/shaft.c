@@ -259,11 +259,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shaft: %s\n", err);
 		return 1;
 	}
-	if (check) {
-		printf("%s: %zu sources, output %s\n", path, cf.nsrc,
-		       cf.output_base);
+	if (check) {	/* the signing key too: what would stop a start */
+		struct sout o;
+
+		rc = sout_init(&o, &cf, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "shaft: %s\n", err);
+		else
+			printf("%s: %zu sources, output %s\n", path, cf.nsrc,
+			       cf.output_base);
+		sout_fini(&o);
 		sconf_free(&cf);
-		return 0;
+		return rc < 0 ? 1 : 0;
 	}
 	tplog_init("shaft", cf.conn.log_stderr, cf.conn.log_level);
 	memset(&sa, 0, sizeof(sa));

@@ -9,6 +9,7 @@
 #      connection), a pooled connection through it to a local gnutls-serv
 #      as an unprivileged member of group tlspool (a user outside the
 #      group is refused), a client built against libtlspool-dev;
+#      shaft -t as nobody (and a readable signing key refused);
 #      pulley -t as tlspool on the installed /etc/pulley.conf (the pool
 #      backend and /etc/pulley/pool.ps), on a script for the null
 #      backend and on a plugin built against pulley-dev (a backend that
@@ -33,7 +34,7 @@ set -o pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 NAME=t_packages
 PKGS=(tlspool-daemon libtlspool0 libtlspool-dev pulley pulley-dev tlspool-schema
-	crank)
+	crank shaft)
 TESTUSER=tp-pkgtest
 W=
 SERV_PID=
@@ -134,6 +135,7 @@ MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null) ||
 OWN=(/run/tlspool.sock /run/tlspool /var/lib/tlspool /etc/tlspool.conf
 	/etc/pulley.conf /etc/pulley /usr/sbin/tlspool-daemon
 	/usr/sbin/tlspool-ctl /usr/bin/tlstunnel /usr/bin/pulley /usr/bin/crank
+	/usr/bin/shaft
 	/usr/include/tlspool /usr/include/pulleyback.h /usr/share/tlspool
 	"/usr/lib/$MA/tlspool" "/usr/lib/$MA/libtlspool.so"
 	"/usr/lib/$MA/pkgconfig/tlspool.pc"
@@ -147,7 +149,7 @@ done
 scan() {
 	find /etc /usr/lib /lib /usr/include /usr/share/doc /usr/share/man \
 		/var/lib/systemd /var/lib/dpkg/info \( -name '*tlspool*' -o \
-		-name '*pulley*' -o -name '*crank*' \) 2>/dev/null | sort
+		-name '*pulley*' -o -name '*crank*' -o -name '*shaft*' \) 2>/dev/null | sort
 }
 for c in dpkg-buildpackage lintian systemd-socket-activate setpriv runuser \
 	gnutls-serv certtool openssl cc pkg-config; do
@@ -420,6 +422,28 @@ if runuser -u tlspool -- pulley -t -c "$W/pulley/nosuch.conf" >"$W/pulley-nosuch
 fi
 grep -q "pulleyback_nosuch" "$W/pulley-nosuch.log" ||
 	fail "pulley -t, missing backend: $(cat "$W/pulley-nosuch.log")"
+
+# ---- 2c. shaft ------------------------------------------------------------
+say "shaft: files, shaft -t as nobody on a small configuration"
+for f in /usr/bin/shaft /usr/share/man/man8/shaft.8.gz /usr/share/doc/shaft/shaft.md.gz; do
+	[ -e "$f" ] || fail "shaft did not install $f"
+done
+SH=$W/shaft
+mkdir -p "$SH/state"
+head -c 32 /dev/urandom >"$SH/sign.key"
+chmod 600 "$SH/sign.key"
+printf '%s\n' "ldap_uri ldap://127.0.0.1:1/" "tls none" "bind none" \
+	"source a 10 $(printf 'ab%.0s' $(seq 32)) ou=a,dc=example,dc=com" \
+	"output_base ou=policy,dc=example,dc=com" "sign_key $SH/sign.key" \
+	"state_dir $SH/state" >"$SH/shaft.conf"
+chown -R nobody "$SH"
+runuser -u nobody -- shaft -t -c "$SH/shaft.conf" >"$SH/t.log" 2>&1 ||
+	fail "shaft -t as nobody: $(cat "$SH/t.log")"
+grep -q "1 sources, output ou=policy,dc=example,dc=com" "$SH/t.log" ||
+	fail "shaft -t: $(cat "$SH/t.log")"
+chmod 644 "$SH/sign.key"
+runuser -u nobody -- shaft -t -c "$SH/shaft.conf" >"$SH/t2.log" 2>&1 &&
+	fail "shaft -t accepted a signing key others may read"
 
 # ---- 3. the daemon as its units start it ----------------------------------
 SOCKU=/lib/systemd/system/tlspool.socket
