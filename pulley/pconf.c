@@ -186,13 +186,14 @@ static int apply(struct pconf *c, const struct key *k, const char *v,
 }
 
 /* Whole-file checks; 0 or -EINVAL with why. */
-static int check(struct pconf *c, int tls_given, const char **why)
+static int check(struct pconf *c, int tls_given, int conn_only,
+		 const char **why)
 {
 	if (c->ldap_uri == NULL)
 		return *why = "ldap_uri is required", -EINVAL;
-	if (c->ldap_base == NULL)
+	if (c->ldap_base == NULL && !conn_only)
 		return *why = "ldap_base is required", -EINVAL;
-	if (c->dbenv_dir == NULL)
+	if (c->dbenv_dir == NULL && !conn_only)
 		return *why = "dbenv_dir is required", -EINVAL;
 	if (strncasecmp(c->ldap_uri, "ldaps://", 8) == 0) {
 		if (tls_given && c->tls != PCONF_TLS_LDAPS)
@@ -241,6 +242,15 @@ static int defaults(struct pconf *c)
 int pconf_parse(struct pconf *c, const char *path, const char *text,
 		char *err, size_t errlen)
 {
+	return pconf_parse_ext(c, path, text, NULL, NULL, err, errlen);
+}
+
+/* The connection keys only; a key the table lacks goes to other (for
+ * shaft); with other, ldap_base and dbenv_dir are not required. */
+int pconf_parse_ext(struct pconf *c, const char *path, const char *text,
+		    pconf_other_fn *other, void *ctx, char *err,
+		    size_t errlen)
+{
 	struct tpconfig tc = { 0 };
 	const char *why = NULL;
 	int rc, tls_given = 0;
@@ -259,6 +269,16 @@ int pconf_parse(struct pconf *c, const char *path, const char *text,
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (strcmp(keys[k].name, e->key) == 0)
 				break;
+		if (k == sizeof(keys) / sizeof(keys[0]) && other != NULL) {
+			why = "bad value";
+			rc = other(ctx, e->key, e->value, e->line, &why);
+			if (rc == -EINVAL)
+				snprintf(err, errlen, "%s:%u: %s: %s", path,
+					 e->line, e->key, why);
+			if (rc < 0)
+				goto fail;
+			continue;
+		}
 		if (k == sizeof(keys) / sizeof(keys[0])) {
 			snprintf(err, errlen, "%s:%u: unknown key '%s'", path,
 				 e->line, e->key);
@@ -275,7 +295,7 @@ int pconf_parse(struct pconf *c, const char *path, const char *text,
 		if (keys[k].kind == K_TLS)
 			tls_given = 1;
 	}
-	rc = check(c, tls_given, &why);
+	rc = check(c, tls_given, other != NULL, &why);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, why);
 		goto fail;
@@ -294,6 +314,12 @@ fail:
 }
 
 int pconf_load(struct pconf *c, const char *path, char *err, size_t errlen)
+{
+	return pconf_load_ext(c, path, NULL, NULL, err, errlen);
+}
+
+int pconf_load_ext(struct pconf *c, const char *path, pconf_other_fn *other,
+		   void *ctx, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *text = NULL;
@@ -333,7 +359,7 @@ int pconf_load(struct pconf *c, const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	text[len] = 0;
-	rc = pconf_parse(c, path, text, err, errlen);
+	rc = pconf_parse_ext(c, path, text, other, ctx, err, errlen);
 out:
 	fclose(f);
 	free(text);

@@ -42,4 +42,16 @@ int pconf_parse(struct pconf *c, const char *path, const char *text,
 int pconf_load(struct pconf *c, const char *path, char *err, size_t errlen);
 void pconf_free(struct pconf *c);
 
+/* A key pconf does not know (shaft's own keys): 0, -EINVAL with *why,
+ * or -ENOMEM. */
+typedef int pconf_other_fn(void *ctx, const char *key, const char *value,
+			   unsigned line, const char **why);
+/* As pconf_parse / pconf_load, unknown keys given to other (when not
+ * NULL); then ldap_base and dbenv_dir are not required. */
+int pconf_parse_ext(struct pconf *c, const char *path, const char *text,
+		    pconf_other_fn *other, void *ctx, char *err,
+		    size_t errlen);
+int pconf_load_ext(struct pconf *c, const char *path, pconf_other_fn *other,
+		   void *ctx, char *err, size_t errlen);
+
 #endif
