@@ -11,7 +11,8 @@
 # apply to the first handshake that obeys the new rule is measured.
 #
 # usage: scripts/e2e-demo.sh [BUILD_DIR]   (default: scripts/build.sh main)
-# Stops everything it started and removes its temp dir.
+# Stops everything it started and removes its temp dir (E2E_LOG_DIR=DIR:
+# the logs are copied there first).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 SHLIB_WHO=e2e-demo
@@ -24,7 +25,7 @@ else
 fi
 T=$(mktemp -d /tmp/tlspool-e2e.XXXXXX)
 pids=()
-trap cleanup EXIT
+trap e2e_cleanup EXIT
 
 show() { sed 's/^/    /' "$@"; }
 # outcome NAME REMOTEID: one connection, printed with the daemon's reason
@@ -39,6 +40,7 @@ outcome() {
 }
 
 echo "== starting slapd, tlspool-daemon and gnutls-serv on 127.0.0.1"
+echo "    working in $T (removed at the end)"
 e2e_start
 echo "    slapd $E2E_LDAP_URI, suffix $E2E_SUFFIX; crank1 may write only"
 echo "    $(e2e_crank_base 1), crank2 only $(e2e_crank_base 2), shaft only $E2E_MERGED"

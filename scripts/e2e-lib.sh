@@ -7,7 +7,7 @@
 # mail.demo.test, reached through the daemon with tlstunnel.
 #
 # Source after scripts/shlib.sh, with B (build dir), T (temp dir) and
-# pids set; it only defines functions.  e2e_start brings everything up
+# pids set; it only defines functions; trap e2e_cleanup EXIT.  e2e_start brings everything up
 # (quietly, logs in $T/*.log); e2e_conn, e2e_apply, e2e_set_valexp and
 # e2e_until_follows drive it; cleanup (shlib.sh) stops it.
 
@@ -15,6 +15,20 @@ E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 E2E_SUFFIX="dc=demo,dc=test"
 E2E_MERGED="ou=merged,$E2E_SUFFIX"
 e2e_crank_base() { echo "ou=crank$1,$E2E_SUFFIX"; }
+# e2e_cleanup: stop every process (cleanup, shlib.sh); with E2E_LOG_DIR
+# set, first copy the logs there as e2e-*.log (the integration test
+# looks for sanitizer reports in them), then remove $T.
+e2e_cleanup() {
+	local p f
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ -n "${E2E_LOG_DIR:-}" ] && [ -d "$E2E_LOG_DIR" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] && cp "$f" "$E2E_LOG_DIR/e2e-${f##*/}"
+		done
+	fi
+	cleanup
+}
 e2e_die() { echo "$SHLIB_WHO: $*" >&2; exit 1; }
 e2e_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
