@@ -16,6 +16,7 @@ CHANGES=${BENCH_E2E_CHANGES:-10}
 top=$(cd "$(dirname "$0")/.." && pwd)
 SHLIB_WHO=bench-e2e
 . "$top/scripts/shlib.sh"
+. "$top/scripts/slapd-lib.sh"
 . "$top/scripts/e2e-lib.sh"
 if [ $# -ge 1 ]; then
 	B=$(cd "$1" && pwd)

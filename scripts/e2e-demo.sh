@@ -17,6 +17,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 SHLIB_WHO=e2e-demo
 . "$top/scripts/shlib.sh"
+. "$top/scripts/slapd-lib.sh"
 . "$top/scripts/e2e-lib.sh"
 if [ $# -ge 1 ]; then
 	B=$(cd "$1" && pwd)
@@ -56,6 +57,14 @@ for i in 1 2; do
 	echo "  crank$i apply:"
 	show "$T/crank$i/apply.out"
 done
+
+# the directory's ACLs: crank2's account cannot write crank1's subtree
+sed "s|^ldap_base .*|ldap_base $(e2e_crank_base 1)|" "$T/crank2/crank.conf" >"$T/crank2/wrong.conf"
+if "$B/crank/crank" apply -c "$T/crank2/wrong.conf" "$T/crank2/src" >"$T/crank2/wrong.out" 2>&1; then
+	e2e_die "crank2 could write crank1's subtree: $(cat "$T/crank2/wrong.out")"
+fi
+echo "  crank2 trying to publish into crank1's subtree (the directory refuses):"
+grep -E "FAILED|^apply:" "$T/crank2/wrong.out" | show
 
 echo
 echo "== 2. shaft merges the crank subtrees (crank2 precedence 20 over crank1 10)"

@@ -6,7 +6,7 @@
 # databases, and a gnutls-serv whose certificate names www.demo.test and
 # mail.demo.test, reached through the daemon with tlstunnel.
 #
-# Source after scripts/shlib.sh, with B (build dir), T (temp dir) and
+# Source after scripts/shlib.sh and scripts/slapd-lib.sh, with B (build dir), T (temp dir) and
 # pids set; it only defines functions; trap e2e_cleanup EXIT.  e2e_start brings everything up
 # (quietly, logs in $T/*.log); e2e_conn, e2e_apply, e2e_set_valexp and
 # e2e_until_follows drive it; cleanup (shlib.sh) stops it.
@@ -65,63 +65,12 @@ _e2e_slapd() {
 	E2E_PW_SHAFT=shaft-$RANDOM$RANDOM
 	local c1="cn=crank1,ou=accounts,$E2E_SUFFIX" c2="cn=crank2,ou=accounts,$E2E_SUFFIX"
 	local sh="cn=shaft,ou=accounts,$E2E_SUFFIX"
-	cat >"$d/config.ldif" <<EOC
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $d/slapd.pid
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-olcModuleLoad: syncprov
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-$(cat /etc/ldap/schema/core.ldif)
-
-$(cat /etc/ldap/schema/cosine.ldif)
-
-$(cat "$E2E_TOP/etc/tlspool.ldif")
-
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcSizeLimit: unlimited
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcSuffix: $E2E_SUFFIX
-olcDbDirectory: $d/data
-olcDbMaxSize: 1073741824
-olcDbIndex: objectClass eq
-olcDbIndex: entryUUID eq
-olcDbIndex: entryCSN eq
-olcAccess: {0}to attrs=userPassword by anonymous auth by * none
-olcAccess: {1}to dn.subtree="$(e2e_crank_base 1)" by dn.exact="$c1" write by users read by * none
-olcAccess: {2}to dn.subtree="$(e2e_crank_base 2)" by dn.exact="$c2" write by users read by * none
-olcAccess: {3}to dn.subtree="$E2E_MERGED" by dn.exact="$sh" write by * read
-olcAccess: {4}to * by * read
-
-dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
-objectClass: olcOverlayConfig
-objectClass: olcSyncProvConfig
-olcOverlay: {0}syncprov
-olcSpCheckpoint: 1 1
-olcSpSessionlog: 1000
-EOC
+	slapd_config_ldif "$d" "$E2E_SUFFIX" "$E2E_TOP/etc/tlspool.ldif" "" "" "" \
+		"to attrs=userPassword by anonymous auth by * none" \
+		"to dn.subtree=\"$(e2e_crank_base 1)\" by dn.exact=\"$c1\" write by users read by * none" \
+		"to dn.subtree=\"$(e2e_crank_base 2)\" by dn.exact=\"$c2\" write by users read by * none" \
+		"to dn.subtree=\"$E2E_MERGED\" by dn.exact=\"$sh\" write by * read" \
+		"to * by * read" >"$d/config.ldif"
 	slapadd -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.log" 2>&1 ||
 		e2e_die "slapadd of cn=config failed: $(tail -3 "$d/slapadd.log")"
 	{

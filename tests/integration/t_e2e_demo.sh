@@ -33,6 +33,7 @@ step "each step's key lines"
 has "crank1 wrote" "^    added policy \.demo\.test client: ok \(tlsPoolSelector=\.demo\.test\+tlsPoolSupportedRole=client,ou=crank1,"
 has "crank1 wrote" "^    added policy mail\.demo\.test client: ok \(.*,ou=crank1,"
 has "crank2 wrote" "^    added policy mail\.demo\.test client: ok \(.*,ou=crank2,"
+has "ACL: crank2 refused in crank1's subtree" "^    modified policy mail\.demo\.test client: FAILED: Insufficient access .*,ou=crank1,"
 has "shaft merged" "^    shaft: merged 3 entries from 2 sources into 2 "
 has "shaft wrote" "^    shaft: output written: 2 added, 0 modified, 0 deleted, 0 unchanged, 0 refused"
 has "merged: crank1's rule" "^    policy \.demo\.test client valexp IT&$"
@@ -55,7 +56,7 @@ has "the end" "^e2e-demo: done$"
 step "in that order"
 prev=0
 for re in "^== 1\." "^  crank2 apply:" "^== 2\." "^== 3\." "^== 4\." "^== 5\." \
-	"^    modified policy" "validation IT&P& failed" "^e2e-demo: done"; do
+	"^    modified policy \.demo\.test client: ok" "validation IT&P& failed" "^e2e-demo: done"; do
 	n=$(line_of "$re")
 	[ -n "$n" ] && [ "$n" -gt "$prev" ] || fail "/$re/ is out of order (line ${n:-none} after $prev)"
 	prev=$n
