@@ -33,7 +33,9 @@ show() { sed 's/^/    /' "$@"; }
 # on refusal.
 outcome() {
 	if e2e_conn "$1" "$2"; then
-		echo "    connection to $2: accepted (echoed \"$(cat "$T/conn/$1.out")\")"
+		sleep 0.1
+		echo "    connection to $2: accepted (echoed \"$(cat "$T/conn/$1.out")\")," \
+			"daemon: rule $(e2e_rule "$2" accepted)"
 	else
 		sleep 0.1
 		echo "    connection to $2: refused; daemon: $(e2e_reason "$2")"
@@ -103,10 +105,9 @@ echo "  crank1 apply:"
 show "$T/crank1/apply.out"
 r=$(e2e_until_follows refused www.demo.test "$t0") ||
 	e2e_die "no connection to www.demo.test was refused within 30 s"
-wait_for 5 _e2e_log_has "$T/pulley.log" "$pm" "batch committed" || true
 tail -c +$((sm + 1)) "$T/shaft.log" | grep -E "shaft: output written" | head -n 1 |
 	sed 's/^.*shaft: /    shaft: /'
-tail -c +$((pm + 1)) "$T/pulley.log" | grep -E "batch committed" | head -n 1 |
+tail -c +$((pm + 1)) "$T/pulley.log" | grep -E "batch committed" | tail -n 1 |
 	sed 's/^.*pulley: /    pulley: /'
 "$B/tools/tlspool-ctl" -c "$T/daemon/tlspool.conf" policy list >"$T/policy.list" 2>&1 ||
 	e2e_die "tlspool-ctl policy list failed: $(cat "$T/policy.list")"

@@ -9,6 +9,13 @@
 # Source after scripts/shlib.sh and scripts/slapd-lib.sh, with B (build dir), T (temp dir) and
 # pids set; it only defines functions; trap e2e_cleanup EXIT.  e2e_start brings everything up
 # (quietly, logs in $T/*.log); e2e_conn, e2e_apply, e2e_set_valexp and
+# e2e_rule REMOTEID OUTCOME: the rule the daemon's last audit line with
+# that remote identity and outcome names.
+e2e_rule() {
+	grep "audit .*\"remote\":\"$1\".*\"outcome\":\"$2\"" "$T/daemon.log" |
+		tail -n 1 | sed -n 's/.*"rule":"\([^"]*\)".*/\1/p'
+}
+
 # e2e_until_follows drive it; cleanup (shlib.sh) stops it.
 
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -26,8 +26,12 @@ sed 's/^/  | /' "$T/demo.out"
 has() {
 	grep -q -E -- "$2" "$T/demo.out" || fail "$1: no /$2/ in the demo's output"
 }
-# line_of REGEX: the number of the first matching line
-line_of() { grep -n -E -- "$1" "$T/demo.out" | head -n 1 | cut -d: -f1; }
+# line_after N REGEX: the number of the first matching line after line N
+line_after() {
+	local k
+	k=$(tail -n +$(($1 + 1)) "$T/demo.out" | grep -n -E -m 1 -- "$2" | cut -d: -f1)
+	[ -n "$k" ] && echo $(($1 + k))
+}
 
 step "each step's key lines"
 has "crank1 wrote" "^    added policy \.demo\.test client: ok \(tlsPoolSelector=\.demo\.test\+tlsPoolSupportedRole=client,ou=crank1,"
@@ -43,7 +47,7 @@ grep -q -E "^    policy mail\.demo\.test client valexp IT&$" "$T/demo.out" &&
 has "pulley delivered" "^    pulley: refresh done \(2 entries, 0 deletes, 0 refused\)"
 has "daemon's database" "^    policy \.demo\.test client .* valexp=IT& uids=any$"
 has "daemon's database" "^    policy mail\.demo\.test client .* valexp=IT&Q& uids=any$"
-has "www accepted" "^    connection to www\.demo\.test: accepted \(echoed \"hello www1\"\)$"
+has "www accepted by crank1's rule" "^    connection to www\.demo\.test: accepted \(echoed \"hello www1\"\), daemon: rule \.demo\.test$"
 has "mail refused with the reason" "^    connection to mail\.demo\.test: refused; daemon: refused client role, local=\"\" remote=\"mail\.demo\.test\": .*rule mail\.demo\.test: validation IT&Q& failed: Q: "
 has "the plan" "tlsPoolValidationExpression: \"IT&\" -> \"IT&P&\""
 has "the change applied" "^    modified policy \.demo\.test client: ok "
@@ -56,9 +60,10 @@ has "the end" "^e2e-demo: done$"
 step "in that order"
 prev=0
 for re in "^== 1\." "^  crank2 apply:" "^== 2\." "^== 3\." "^== 4\." "^== 5\." \
-	"^    modified policy \.demo\.test client: ok" "validation IT&P& failed" "^e2e-demo: done"; do
-	n=$(line_of "$re")
-	[ -n "$n" ] && [ "$n" -gt "$prev" ] || fail "/$re/ is out of order (line ${n:-none} after $prev)"
+	"^    modified policy \.demo\.test client: ok" "^    shaft: output written: 0 added, 1 modified" \
+	"^    pulley: batch committed" "validation IT&P& failed" "^e2e-demo: done"; do
+	n=$(line_after "$prev" "$re")
+	[ -n "$n" ] || fail "/$re/ is missing or out of order (none after line $prev)"
 	prev=$n
 done
 # the demo's daemon log, copied here, holds the refusals it printed
