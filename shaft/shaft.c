@@ -121,7 +121,7 @@ static int run(struct sconf *cf, int once)
 	size_t i, ready;
 	time_t out_retry = 0;
 	unsigned out_backoff = 0;
-	int rc, out_dirty = 1;
+	int rc, out_dirty = 1, waiting = 0;
 
 	rc = sout_init(&out, cf, err, sizeof(err));
 	if (rc < 0) {
@@ -168,6 +168,16 @@ static int run(struct sconf *cf, int once)
 		for (ready = 0, i = 0; i < cf->nsrc; i++)
 			if (src[i].ever || (src[i].loaded && !once))
 				ready++;
+		if (ready < cf->nsrc && !once && !waiting) {
+			for (i = 0; i < cf->nsrc; i++)
+				if (!src[i].ever && !src[i].loaded)
+					tplog(LOG_NOTICE, "shaft: source %s "
+					      "not read yet: nothing is written "
+					      "until it is", src[i].s->name);
+			waiting = 1;
+		}
+		if (ready == cf->nsrc)
+			waiting = 0;
 		if (ready < cf->nsrc && once) {
 			tplog(LOG_ERR, "shaft: a source could not be read: "
 			      "nothing written");

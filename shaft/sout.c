@@ -26,6 +26,7 @@ struct sout_cur {
 	int signed_ok;			/* carries our valid signature */
 	int has_sig;
 	uint8_t sig[64];
+	uint8_t digest[32];		/* of canon and sig, when has_sig */
 };
 
 #define KNOWN_MAGIC "shaft-output-v1\n"
@@ -128,15 +129,12 @@ static void known_save(struct sout *o)
 	b[3] = (uint8_t)n;
 	PUT(b, 4);
 	for (i = 0; i < o->ncur; i++)
-		if (o->cur[i].signed_ok && o->cur[i].has_sig) {
-			digest(o->cur[i].canon, o->cur[i].canonlen,
-			       o->cur[i].sig, d);
-			PUT(d, 32);
-		}
+		if (o->cur[i].signed_ok && o->cur[i].has_sig)
+			PUT(o->cur[i].digest, 32);
 #undef PUT
 	crypto_generichash_final(&h, d, 32);
 	err |= fwrite(d, 1, 32, f) != 32;
-	err |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	/* no fsync: after a crash a damaged file only means verifying */
 	err |= fclose(f) != 0;
 	if (err || rename(tmp, path) != 0)
 		goto fail;
@@ -253,7 +251,6 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 	struct ssrc_entry *b = calloc(1, sizeof(*b));
 	struct smerge_key k;
 	char why[256];
-	uint8_t d[32];
 	size_t i;
 	int rc;
 
@@ -275,8 +272,8 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 				 sizeof(why));
 	/* what shaft wrote or verified before need not be verified again */
 	if (rc == 0 && c->has_sig) {
-		digest(c->canon, c->canonlen, c->sig, d);
-		if (is_known(o, d)) {
+		digest(c->canon, c->canonlen, c->sig, c->digest);
+		if (is_known(o, c->digest)) {
 			c->signed_ok = 1;
 			o->nread_known++;
 		} else {
@@ -623,6 +620,7 @@ static int cur_set(struct sout_cur *d, const struct smerge_in *w, char *dn,
 	d->signed_ok = 1;
 	d->has_sig = 1;
 	memcpy(d->sig, sig, 64);
+	digest(d->canon, d->canonlen, sig, d->digest);
 	return 0;
 }
 

@@ -22,12 +22,17 @@
 
 static size_t slot(const struct ssrc *r, const uint8_t *u)
 {
-	uint64_t h;
+	uint64_t a, b, h;
 
-	memcpy(&h, u + 8, 8);	/* version-4/1 UUIDs: the low half varies */
+	/* both halves: slapd's time-based UUIDs vary in the first (the
+	 * time), random ones anywhere */
+	memcpy(&a, u, 8);
+	memcpy(&b, u + 8, 8);
+	h = a ^ (b * 0x9e3779b97f4a7c15ull);
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
-	return (size_t)(h ^ (h >> 32)) & (r->cap - 1);
+	h ^= h >> 32;
+	return (size_t)h & (r->cap - 1);
 }
 
 static struct sent **find(struct ssrc *r, const uint8_t *u)

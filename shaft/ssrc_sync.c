@@ -291,6 +291,10 @@ static void need_reset(struct ssrc *r, const char *what)
 	r->cookie = NULL;
 	r->cookielen = 0;
 	ssrc_drop_all(r);
+	/* not known again until a refresh completes: merging now would
+	 * drop this source's whole policy */
+	r->loaded = 0;
+	r->ever = 0;
 }
 
 void ssrc_stop(struct ssrc *r)

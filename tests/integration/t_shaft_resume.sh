@@ -102,4 +102,31 @@ want_n 10 "after the resync"
 want_id 2 new2@ "after the resync"
 want_id 8 high8@ "after the resync"
 stop_shaft
+
+step "a source that cannot be read at the first start: nothing is written until it can"
+"$PULLEY_LDIF" -g "$T/crank3.seed" >"$T/crank3.pub" || fail "pulley_ldif -g"
+printf 'dn: ou=merged3,%s\nobjectClass: organizationalUnit\nou: merged3\n\n' "$SUFFIX" >"$T/m3base.ldif"
+ldap_add "$T/m3base.ldif"
+mkdir -p "$T/shaft3.state"
+write_shaft_conf "c1 10 $T/crank1.pub $(crank_base 1)" "c2 20 $T/crank2.pub $(crank_base 2)" \
+	"c3 30 $T/crank3.pub $(crank_base 3)" -- "output_base ou=merged3,$SUFFIX" "state_dir $T/shaft3.state"
+m3_count() { ldapsearch -LLL -x -H "$SLAPD_URI" -b "ou=merged3,$SUFFIX" -s one "(objectClass=*)" dn 2>/dev/null | grep -c '^dn:'; }
+smark
+"$SHAFT_BIN" -c "$T/shaft.conf" >>"$T/shaft.log" 2>&1 &
+SHAFT_PID=$!
+_track "$SHAFT_PID" "shaft"
+expect_shaft "source c3 not read yet: nothing is written until it is" "an unreadable source"
+expect_shaft "source c3: refresh of $(crank_base 3): " "the failed refresh"
+sleep 1
+[ "$(m3_count)" = 0 ] || fail "shaft wrote without source c3: $(m3_count) entries"
+snews | grep -q "output written" && fail "a merge was written without source c3"
+{
+	printf 'dn: %s\nobjectClass: organizationalUnit\nou: crank3\n\n' "$(crank_base 3)"
+	crank_ldif 3 "$(dis 3 "@h70.example.test")" disclose "@h70.example.test" "c3@example.test"
+} >"$T/c3.ldif"
+ldap_add "$T/c3.ldif"
+wait_merge "source c3 readable"
+_m3_n() { [ "$(m3_count)" = 11 ]; }
+wait_until 20 _m3_n || fail "ou=merged3 holds $(m3_count) entries, want 11"
+stop_shaft
 pass
