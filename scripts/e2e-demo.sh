@@ -32,13 +32,13 @@ show() { sed 's/^/    /' "$@"; }
 # outcome NAME REMOTEID: one connection, printed with the daemon's reason
 # on refusal.
 outcome() {
+	local m
+	m=$(e2e_mark "$T/daemon.log")
 	if e2e_conn "$1" "$2"; then
-		sleep 0.1
 		echo "    connection to $2: accepted (echoed \"$(cat "$T/conn/$1.out")\")," \
-			"daemon: rule $(e2e_rule "$2" accepted)"
+			"daemon: rule $(e2e_rule "$2" accepted "$m")"
 	else
-		sleep 0.1
-		echo "    connection to $2: refused; daemon: $(e2e_reason "$2")"
+		echo "    connection to $2: refused; daemon: $(e2e_reason "$2" "$m")"
 	fi
 }
 
@@ -99,6 +99,7 @@ echo "  crank1 plan:"
 show "$T/crank1/plan.out"
 pm=$(e2e_mark "$T/pulley.log")
 sm=$(e2e_mark "$T/shaft.log")
+dm=$(e2e_mark "$T/daemon.log")
 t0=$(e2e_ms)
 e2e_apply 1
 echo "  crank1 apply:"
@@ -112,8 +113,7 @@ tail -c +$((pm + 1)) "$T/pulley.log" | grep -E "batch committed" | tail -n 1 |
 "$B/tools/tlspool-ctl" -c "$T/daemon/tlspool.conf" policy list >"$T/policy.list" 2>&1 ||
 	e2e_die "tlspool-ctl policy list failed: $(cat "$T/policy.list")"
 echo "    daemon's database now: $(grep '^policy \.demo\.test client' "$T/policy.list")"
-sleep 0.1
-echo "    connection to www.demo.test: refused; daemon: $(e2e_reason www.demo.test)"
+echo "    connection to www.demo.test: refused; daemon: $(e2e_reason www.demo.test "$dm")"
 echo "    delay from crank apply to the first obeying handshake: ${r% *} ms" \
 	"(${r#* } connection(s) tried)"
 outcome mail2 mail.demo.test

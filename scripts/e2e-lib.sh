@@ -6,22 +6,17 @@
 # databases, and a gnutls-serv whose certificate names www.demo.test and
 # mail.demo.test, reached through the daemon with tlstunnel.
 #
-# Source after scripts/shlib.sh and scripts/slapd-lib.sh, with B (build dir), T (temp dir) and
-# pids set; it only defines functions; trap e2e_cleanup EXIT.  e2e_start brings everything up
-# (quietly, logs in $T/*.log); e2e_conn, e2e_apply, e2e_set_valexp and
-# e2e_rule REMOTEID OUTCOME: the rule the daemon's last audit line with
-# that remote identity and outcome names.
-e2e_rule() {
-	grep "audit .*\"remote\":\"$1\".*\"outcome\":\"$2\"" "$T/daemon.log" |
-		tail -n 1 | sed -n 's/.*"rule":"\([^"]*\)".*/\1/p'
-}
-
-# e2e_until_follows drive it; cleanup (shlib.sh) stops it.
+# Source after scripts/shlib.sh and scripts/slapd-lib.sh, with B (build
+# dir), T (temp dir) and pids set; it only defines functions.
+# e2e_start brings everything up (quietly, logs in $T/*.log); e2e_conn,
+# e2e_apply, e2e_set_valexp and e2e_until_follows drive it; e2e_cleanup
+# (trap e2e_cleanup EXIT) stops it and removes $T.
 
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 E2E_SUFFIX="dc=demo,dc=test"
 E2E_MERGED="ou=merged,$E2E_SUFFIX"
 e2e_crank_base() { echo "ou=crank$1,$E2E_SUFFIX"; }
+
 # e2e_cleanup: stop every process (cleanup, shlib.sh); with E2E_LOG_DIR
 # set, first copy the logs there as e2e-*.log (the integration test
 # looks for sanitizer reports in them), then remove $T.
@@ -301,10 +296,23 @@ e2e_conn() {
 	grep -q "^hello $1$" "$T/conn/$1.out"
 }
 
-# e2e_reason REMOTEID: the daemon's last refusal line for REMOTEID.
+# e2e_reason REMOTEID [MARK]: the daemon's last refusal line for
+# REMOTEID written after byte MARK of its log (default 0), waiting up to
+# 5 s for it (the daemon may log it just after the client saw the end).
 e2e_reason() {
-	grep "refused client role.*remote=\"$1\"" "$T/daemon.log" | tail -n 1 |
+	local re="refused client role.*remote=\"$1\""
+	wait_for 5 _e2e_log_has "$T/daemon.log" "${2:-0}" "$re" || true
+	tail -c +$((${2:-0} + 1)) "$T/daemon.log" | grep -- "$re" | tail -n 1 |
 		sed 's/^.*refused/refused/'
+}
+
+# e2e_rule REMOTEID OUTCOME [MARK]: the rule named by the daemon's last
+# audit line with that remote identity and outcome after byte MARK.
+e2e_rule() {
+	local re="audit .*\"remote\":\"$1\".*\"outcome\":\"$2\""
+	wait_for 5 _e2e_log_has "$T/daemon.log" "${3:-0}" "$re" || true
+	tail -c +$((${3:-0} + 1)) "$T/daemon.log" | grep -- "$re" | tail -n 1 |
+		sed -n 's/.*"rule":"\([^"]*\)".*/\1/p'
 }
 
 # e2e_until_follows WANT REMOTEID START_MS: connect until the outcome is
