@@ -6,7 +6,10 @@
 #      pool, authenticate each other (tlstunnel on both ends, echo behind);
 #   2. a client through the pool talks to a real gnutls-serv.
 # It prints who was authenticated and what was negotiated, then stops
-# everything it started.
+# everything it started; then
+#   3. scripts/e2e-demo.sh: policy authored with crank, merged by shaft,
+#      delivered by pulley into a second daemon (its own temp dir),
+#      deciding real connections, and one rule changed and followed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -77,3 +80,6 @@ echo "== negotiated (from the daemon's log)"
 grep -h "established" "$T/daemon.log" | sed 's/^/  /'
 echo
 echo "demo: done"
+echo
+echo "== 3. the policy distribution chain (scripts/e2e-demo.sh)"
+bash "$top/scripts/e2e-demo.sh" "$B"

@@ -1,7 +1,8 @@
 # slapd.sh -- a private slapd with syncprov for the pulley scenarios
 # (sourced after lib.sh).  The recipe is in ../shared/FIXTURES.md:
-# cn=config built offline with slapadd, the tlsPool schema from etc/,
-# syncprov with checkpoint 1 1 so no delete is lost on a kill.
+# cn=config built offline with slapadd (scripts/slapd-lib.sh), the
+# tlsPool schema from etc/, syncprov with checkpoint 1 1 so no delete is
+# lost on a kill.
 #
 # start_slapd: sets SLAPD_URI, SLAPD_PORT, SLAPD_PID, SUFFIX, ROOTDN,
 # ROOTPW; restart_slapd [-9] stops (SIGTERM or SIGKILL) and starts it
@@ -15,78 +16,23 @@ SLAPD_DIR=$T/slapd
 # SLAPD_TLS=1: StartTLS and ldaps with $PKI/ldapserver.{pem,key} (make
 # them first); the ldapi socket is always there (SASL EXTERNAL as root).
 # SLAPD_SASL_HOST=NAME: the host name slapd's GSSAPI key is for.
+# cn=config comes from scripts/slapd-lib.sh (shared with the e2e demo).
+. "$TOP/scripts/slapd-lib.sh"
 SLAPD_LDAPI="ldapi://$(printf '%s' "$T/ldapi" | sed 's|/|%2F|g')"
 
 _write_slapd_config() {
-	local hash
+	local hash global
 	hash=$(slappasswd -s "$ROOTPW") || fail "slappasswd failed"
 	mkdir -p "$SLAPD_DIR/slapd.d" "$SLAPD_DIR/data"
-	cat >"$SLAPD_DIR/config.ldif" <<EOC
-dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: $SLAPD_DIR/slapd.pid
-olcArgsFile: $SLAPD_DIR/slapd.args
-$([ -n "${SLAPD_SASL_HOST:-}" ] && echo "olcSaslHost: $SLAPD_SASL_HOST"
-if [ "${SLAPD_TLS:-0}" = 1 ]; then
-	echo "olcTLSCertificateFile: $PKI/ldapserver.pem"
-	echo "olcTLSCertificateKeyFile: $PKI/ldapserver.key"
-	echo "olcTLSCACertificateFile: $PKI/ca.pem"
-fi)
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: /usr/lib/ldap
-olcModuleLoad: back_mdb
-olcModuleLoad: syncprov
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-EOC
-	{
-		cat /etc/ldap/schema/core.ldif
-		echo
-		cat /etc/ldap/schema/cosine.ldif
-		echo
-		cat "$TOP/etc/tlspool.ldif"
-		echo
-	} >>"$SLAPD_DIR/config.ldif"
-	cat >>"$SLAPD_DIR/config.ldif" <<EOC
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcSizeLimit: unlimited
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by dn.exact=gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth manage by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcSuffix: $SUFFIX
-olcDbDirectory: $SLAPD_DIR/data
-olcDbMaxSize: 1073741824
-olcRootDN: $ROOTDN
-olcRootPW: $hash
-olcDbIndex: objectClass eq
-olcDbIndex: entryUUID eq
-olcDbIndex: entryCSN eq
-olcAccess: {0}to * by users read by anonymous read
-
-dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
-objectClass: olcOverlayConfig
-objectClass: olcSyncProvConfig
-olcOverlay: {0}syncprov
-olcSpCheckpoint: 1 1
-olcSpSessionlog: 1000
-EOC
+	global=$([ -n "${SLAPD_SASL_HOST:-}" ] && echo "olcSaslHost: $SLAPD_SASL_HOST"
+	if [ "${SLAPD_TLS:-0}" = 1 ]; then
+		echo "olcTLSCertificateFile: $PKI/ldapserver.pem"
+		echo "olcTLSCertificateKeyFile: $PKI/ldapserver.key"
+		echo "olcTLSCACertificateFile: $PKI/ca.pem"
+	fi)
+	slapd_config_ldif "$SLAPD_DIR" "$SUFFIX" "$TOP/etc/tlspool.ldif" \
+		"$ROOTDN" "$hash" "$global" "to * by users read by anonymous read" \
+		>"$SLAPD_DIR/config.ldif"
 	slapadd -n0 -F "$SLAPD_DIR/slapd.d" -l "$SLAPD_DIR/config.ldif" \
 		>"$SLAPD_DIR/slapadd-config.log" 2>&1 ||
 		fail "slapadd of cn=config failed: $(tail -5 "$SLAPD_DIR/slapadd-config.log")"
