@@ -108,8 +108,9 @@ static void finish(struct session *s, int ok, const char *why)
 	b->phase = B_DONE;
 	b->res.ok = ok;
 	if (!ok && why != b->res.why)
-		snprintf(b->res.why, sizeof(b->res.why), "%s", why);
-	else
+		snprintf(b->res.why, sizeof(b->res.why), "%.*s",
+			 (int)sizeof(b->res.why) - 1, why);
+	if (ok)	/* a refusal is logged with its reason by the validation */
 		tplog(LOG_INFO, "%s: channel-bound Kerberos: %s (%s)", s->peer,
 		      b->res.id, b->res.principal);
 	session_watch_tls(s, 0);

@@ -125,6 +125,17 @@ static int validate_expr(struct session *s, const char *rule,
 			     whylen);
 }
 
+/* A bare key has no chain, so the T of the DANE default never holds for
+ * it: DANE 3 1 x where secure TLSA exists, else its pin (I), as
+ * session_rawpk_validate does without DNSSEC. */
+#define DEFAULT_CLIENT_DANE_RAWPK "dI|"
+
+static int peer_rawpk(struct session *s)
+{
+	return gnutls_certificate_type_get2(s->tls, GNUTLS_CTYPE_PEERS) ==
+	       GNUTLS_CRT_RAWPK;
+}
+
 /* Fail closed: without a rule's expression, what the peer must prove
  * follows from the flags (the secure default).  A client with DNSSEC
  * configured also takes DANE where DNSSEC-secure TLSA records exist
@@ -158,7 +169,8 @@ static int validate_peer(struct session *s, struct asks *a, char *why,
 	if (flags & PIOF_STARTTLS_IGNORE_REMOTEID)
 		return 0;
 	if (!s->server && st->remoteid[0] != '\0' && dnssec_enabled())
-		return validate_expr(s, "", flags &
+		return validate_expr(s, "", peer_rawpk(s) ?
+				     DEFAULT_CLIENT_DANE_RAWPK : flags &
 				     PIOF_STARTTLS_DOMAIN_REPRESENTS_USER ?
 				     POLSEL_DEFAULT_CLIENT_DANE_DOMAIN :
 				     POLSEL_DEFAULT_CLIENT_DANE, a, why, whylen);
@@ -169,8 +181,7 @@ static int validate_peer(struct session *s, struct asks *a, char *why,
 		snprintf(why, whylen, "the peer presented no certificate");
 		return -EACCES;
 	}
-	if (gnutls_certificate_type_get2(s->tls, GNUTLS_CTYPE_PEERS) ==
-	    GNUTLS_CRT_RAWPK)
+	if (peer_rawpk(s))
 		return session_rawpk_validate(s, &chain[0], why, whylen);
 	return s->server ? validate_client(s, chain, n, why, whylen)
 			 : validate_server(s, chain, n, why, whylen);

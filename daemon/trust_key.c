@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -38,14 +39,20 @@ int trust_key_revoked(struct policydb *db, const char *hex)
 	size_t klen;
 	int rc = -ENOENT;
 
-	if (db == NULL || policydb_begin(db, &txn, 0) < 0)
+	if (db == NULL)
 		return 0;
-	if (polrec_trust_key(POLREC_TRUST_REVOKED, hex, NULL, key,
-			     sizeof(key), &klen) == 0)
+	rc = policydb_begin(db, &txn, 0);
+	if (rc < 0)
+		return rc;
+	rc = polrec_trust_key(POLREC_TRUST_REVOKED, hex, NULL, key,
+			      sizeof(key), &klen);
+	if (rc == 0)
 		rc = policydb_trust_get(txn, key, &r);
 	policydb_abort(txn);
 	polrec_trust_free(&r);
-	return rc == 0;
+	if (rc == -ENOENT)
+		return 0;
+	return rc == 0 ? 1 : rc;
 }
 
 /* SHA-256 in hex of the SubjectPublicKeyInfo of one presented
@@ -94,16 +101,25 @@ int trust_key_presented_revoked(struct policydb *db, gnutls_session_t tls,
 	int rawpk = gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_PEERS) ==
 		    GNUTLS_CRT_RAWPK;
 	char hex[65];
+	int rc;
 
 	if (db == NULL || chain == NULL)
 		return 0;
 	for (unsigned i = 0; i < n && (i == 0 || !rawpk); i++) {
-		if (presented_hex(&chain[i], rawpk, hex) < 0 ||
-		    !trust_key_revoked(db, hex))
+		if (presented_hex(&chain[i], rawpk, hex) < 0)
 			continue;
-		snprintf(why, whylen, "the peer's %s key %.16s... is listed as "
-			 "revoked (trust.db)", rawpk ? "raw public" :
-			 i == 0 ? "certificate" : "issuer certificate's", hex);
+		rc = trust_key_revoked(db, hex);
+		if (rc == 0)
+			continue;
+		if (rc < 0)
+			snprintf(why, whylen, "trust.db: cannot tell whether "
+				 "key %.16s... is revoked: %s", hex,
+				 strerror(-rc));
+		else
+			snprintf(why, whylen, "the peer's %s key %.16s... is "
+				 "listed as revoked (trust.db)", rawpk ?
+				 "raw public" : i == 0 ? "certificate" :
+				 "issuer certificate's", hex);
 		return -EACCES;
 	}
 	return 0;

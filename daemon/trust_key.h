@@ -20,8 +20,9 @@ struct policydb_txn;
 int trust_key_pinned(struct policydb_txn *txn, const char *hex,
 		     const char *id, unsigned peer_flags);
 
-/* 1 when trust.db lists hex as revoked; 0 when it does not, or when
- * there is no database or it cannot be read. */
+/* 1 when trust.db lists hex as revoked; 0 when it does not or there is
+ * no database; -errno when it cannot be read or the record does not
+ * decode (callers refuse: a revocation must not be lost to an error). */
 int trust_key_revoked(struct policydb *db, const char *hex);
 
 /* Every key the peer presented (each certificate of its chain, or its

@@ -347,8 +347,9 @@ static int p_revocation(struct vctx *v, int unknown_ok, char *why, size_t len)
 
 	if (v->leaf == NULL)
 		return snprintf(why, len, NO_CERT), 0;
-	if (trust_key_revoked(v->in->db, v->spki)) {
-		snprintf(why, len, "the peer's key is listed as revoked");
+	if (trust_key_revoked(v->in->db, v->spki) != 0) {
+		snprintf(why, len, "the peer's key is listed as revoked, or "
+			 "trust.db cannot be read");
 		return 0;
 	}
 	issuer = chain_issuer(v);

@@ -119,9 +119,12 @@ static int p_identity(const struct validate_rawpk *r, int user, char *proven,
 static int p_revocation(const struct validate_rawpk *r, int unknown_ok,
 			char *why, size_t len)
 {
-	if (trust_key_revoked(r->db, r->hex)) {
-		snprintf(why, len, "the peer's raw public key is listed as "
-			 "revoked");
+	int rc = trust_key_revoked(r->db, r->hex);
+
+	if (rc != 0) {
+		snprintf(why, len, rc < 0 ? "trust.db cannot tell whether the "
+			 "peer's raw public key is revoked" : "the peer's raw "
+			 "public key is listed as revoked");
 		return 0;
 	}
 	if (unknown_ok)

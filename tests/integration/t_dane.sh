@@ -8,7 +8,8 @@
 # TLSA under a CNAME, the spliced chain [attacker leaf, attacker CA, real
 # TA] for 2 0 1, the secure default without a rule, and the same zone
 # served by nsd through dnssec_forwarder; a raw public key (RFC 7250)
-# server matched by its 3 1 1 record only.
+# server matched by its 3 1 1 record only, and under the default (a rule
+# without expression) by a pin where no TLSA exists.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dnssec_lib.sh"
 
@@ -171,6 +172,18 @@ client_refused d-bogus "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.te
 expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h.bogus.test type 52: bogus" "bogus answer logged"
 ctl_on daemon policy set .expired.test client --valexp 'D'
 client_refused D-expired "$P" h.expired.test "D: DNSSEC bogus at (_$P._tcp.)?h.expired.test: .*expired"
+
+step "raw keys, rule without expression, DNSSEC on: a pin binds where no TLSA exists"
+# The DNSSEC default for certificates (dIT&|) cannot hold for a bare key
+# (no T); raw keys take dI| instead: DANE 3 1 x where secure TLSA exists,
+# else the pin, as without DNSSEC.
+ctl_on daemon policy set .dane.test client --kinds rawpk
+ctl_on daemon trust add-pin "$PKI/rpk.pub" --for hrpkpin.dane.test --peers servers
+ctl_on daemon trust add-pin "$PKI/rpk.pub" --for hrpkbad.dane.test --peers servers
+client_accepted default-rpk-pin "$R" hrpkpin.dane.test
+client_refused default-rpk-nopin "$R" hrpknopin.dane.test "I: raw public key .* is not bound to hrpknopin.dane.test"
+client_refused default-rpk-bad "$R" hrpkbad.dane.test "d: _$R._tcp.hrpkbad.dane.test: no TLSA record matches"
+client_accepted default-rpk-311 "$R" hrpk.dane.test
 
 step "the secure default (no rule) takes DANE where secure TLSA exists"
 ctl_on daemon policy del .dane.test client

@@ -70,6 +70,9 @@ grep -q "^bind: refused (status 1)$" "$T/bind2.out" ||
 	fail "bind foreign: $(cat "$T/bind2.out")"
 expect_log "${DLOG[S]}" "refused server role.*K: Kerberos exchange: the AP-REQ is not bound to this TLS channel" \
 	"the server names the channel mismatch"
+# a refusal is never logged as a channel-bound success (with empty names)
+grep -q "channel-bound Kerberos:  ()" "${DLOG[S]}" &&
+	fail "the server logged its refusal as a channel-bound success"
 
 step "server wants bob: alice's Kerberos identity is refused"
 start_tunnel Sb -s -p "${DSOCK[S]}" -S echo -l srv.example.com \

@@ -121,12 +121,34 @@ static void revoked(void **state)
 	assert_false(trust_key_revoked(NULL, PIN));
 }
 
+/* A revocation record that does not decode is an error, never "not
+ * revoked": the presented-key check and R/r refuse on it. */
+static void revoked_unreadable(void **state)
+{
+	struct env *e = *state;
+	struct policydb_txn *txn;
+	char key[POLREC_KEY_MAX];
+	size_t kl;
+	static const char junk[] = "\xff\xff not a record";
+
+	assert_int_equal(polrec_trust_key(POLREC_TRUST_REVOKED, PIN, NULL, key,
+					  sizeof(key), &kl), 0);
+	assert_int_equal(policydb_begin(e->db, &txn, 1), 0);
+	assert_int_equal(policydb_raw_put(txn, POLICYDB_TRUST, key, kl, junk,
+					  sizeof(junk) - 1), 0);
+	assert_int_equal(policydb_commit(txn), 0);
+	assert_true(trust_key_revoked(e->db, PIN) < 0);
+	assert_int_equal(trust_key_revoked(e->db, PIN2), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(bound_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(any_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(revoked, setup, teardown),
+		cmocka_unit_test_setup_teardown(revoked_unreadable, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
