@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <ldap.h>
 #include <ldns/ldns.h>
@@ -249,6 +250,43 @@ static int tls_setup(LDAP *ld, const struct gdir_query *q)
 	return rc;
 }
 
+/* userCertificate with or without the ";binary" transfer option: some
+ * directories return it bare, and counting that as "no certificate"
+ * would let g accept a peer the directory contradicts. */
+static int is_user_cert(const char *a)
+{
+	size_t n = strlen("userCertificate");
+
+	return strncasecmp(a, "userCertificate", n) == 0 &&
+	       (a[n] == '\0' || strcasecmp(a + n, ";binary") == 0);
+}
+
+/* Does entry e hold the peer's certificate?  1 yes, 0 no; *seen counts
+ * the certificates looked at. */
+static int entry_holds(LDAP *ld, LDAPMessage *e, const struct gdir_query *q,
+		       unsigned *seen)
+{
+	BerElement *ber = NULL;
+	int found = 0;
+
+	for (char *a = ldap_first_attribute(ld, e, &ber); a != NULL && !found;
+	     a = ldap_next_attribute(ld, e, ber)) {
+		struct berval **v = is_user_cert(a) ?
+				    ldap_get_values_len(ld, e, a) : NULL;
+
+		for (size_t i = 0; v != NULL && v[i] != NULL && !found; i++) {
+			(*seen)++;
+			found = v[i]->bv_len == q->cert.size &&
+				memcmp(v[i]->bv_val, q->cert.data,
+				       q->cert.size) == 0;
+		}
+		ldap_value_free_len(v);
+		ldap_memfree(a);
+	}
+	ber_free(ber, 0);
+	return found;
+}
+
 static void compare(LDAP *ld, LDAPMessage *res, const struct gdir_query *q,
 		    struct gdir_result *r)
 {
@@ -256,23 +294,13 @@ static void compare(LDAP *ld, LDAPMessage *res, const struct gdir_query *q,
 
 	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL;
 	     e = ldap_next_entry(ld, e)) {
-		struct berval **v = ldap_get_values_len(ld, e,
-						"userCertificate;binary");
-
-		for (size_t i = 0; v != NULL && v[i] != NULL; i++) {
-			seen++;
-			if (v[i]->bv_len == q->cert.size &&
-			    memcmp(v[i]->bv_val, q->cert.data,
-				   q->cert.size) == 0) {
-				ldap_value_free_len(v);
-				r->verdict = GDIR_MATCH;
-				snprintf(r->why, sizeof(r->why), "directory %.60s "
-					 "holds the certificate for %.40s",
-					 q->host, q->filter);
-				return;
-			}
+		if (entry_holds(ld, e, q, &seen)) {
+			r->verdict = GDIR_MATCH;
+			snprintf(r->why, sizeof(r->why), "directory %.60s "
+				 "holds the certificate for %.40s", q->host,
+				 q->filter);
+			return;
 		}
-		ldap_value_free_len(v);
 	}
 	r->verdict = seen ? GDIR_MISMATCH : GDIR_NOT_FOUND;
 	if (seen)
@@ -287,7 +315,7 @@ static void compare(LDAP *ld, LDAPMessage *res, const struct gdir_query *q,
 void gdir_run(const struct gdir_query *q, struct gdir_result *r)
 {
 	char uri[300];
-	char *attrs[] = { "userCertificate;binary", NULL };
+	char *attrs[] = { "userCertificate;binary", "userCertificate", NULL };
 	struct timeval tv = { GDIR_TIMEOUT_MS / 1000,
 			      (GDIR_TIMEOUT_MS % 1000) * 1000 };
 	int v3 = LDAP_VERSION3, rc;
