@@ -456,6 +456,17 @@ int crank_entry_diff(const struct crank_entry *have,
 			       &want->attrs[i]) &&
 		    note(changed, cap, &n, want->attrs[i].type) < 0)
 			return -1;
+	/* a type in two spellings (options): pulley refuses the entry and
+	 * a modify of one leaves the other; only a new entry drops it */
+	for (size_t i = 0; i < have->nattrs; i++) {
+		const char *t = have->attrs[i].type;
+		size_t l = strcspn(t, ";");
+
+		for (size_t j = 0; counts(t) && j < i; j++)
+			if (strncasecmp(have->attrs[j].type, t, l) == 0 &&
+			    strcspn(have->attrs[j].type, ";") == l)
+				return -1;
+	}
 	for (size_t i = 0; i < have->nattrs; i++)
 		if (counts(have->attrs[i].type) &&
 		    crank_entry_attr(want, have->attrs[i].type) == NULL &&

@@ -281,6 +281,29 @@ static void test_diff_overflow(void **state)
 	free(r2.val);
 }
 
+/* The directory entry has a signed attribute twice, once with an option
+ * (tlsPoolPolicyRecord;lang-x): pulley refuses it ("given twice"), and a
+ * modify of the plain type leaves the other: the entry is replaced. */
+static void test_diff_option_spelling(void **state)
+{
+	struct crank_rec r;
+	struct crank_entry a, b;
+	char err[256], changed[CRANK_ENTRY_ATTRS][48];
+	struct crank_val extra = { (uint8_t *)"\x30\x00", 2 };
+
+	(void)state;
+	rec_policy(&r, "a.example", POLREC_ROLE_CLIENT, "I");
+	assert_int_equal(crank_entry_from_rec(&r, BASE, sk, &a, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_from_rec(&r, BASE, sk, &b, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), 0);
+	assert_int_equal(crank_entry_add_attr(&a, "tlsPoolPolicyRecord;lang-x",
+					      &extra, 1), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), -1);
+	crank_entry_free(&a);
+	crank_entry_free(&b);
+	free(r.val);
+}
+
 static void test_malformed_read(void **state)
 {
 	struct crank_entry e;
@@ -420,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_pin_entry),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_overflow),
+		cmocka_unit_test(test_diff_option_spelling),
 		cmocka_unit_test(test_malformed_read),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_conf),
