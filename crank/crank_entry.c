@@ -423,16 +423,20 @@ static int counts(const char *type)
 	return strncasecmp(type, "tlspool", 7) == 0;
 }
 
-static void note(char changed[][48], size_t cap, size_t *n, const char *type)
+/* Note type as changed; 0, or -1 when it does not fit in changed[]
+ * (too many changes, or a name too long to be kept whole). */
+static int note(char changed[][48], size_t cap, size_t *n, const char *type)
 {
 	size_t l = strcspn(type, ";");
 
 	for (size_t i = 0; i < *n && i < cap; i++)
 		if (strlen(changed[i]) == l && strncasecmp(changed[i], type, l) == 0)
-			return;
-	if (*n < cap)
-		snprintf(changed[*n], 48, "%.*s", (int)l, type);
+			return 0;
+	if (*n >= cap || l >= 48)
+		return -1;
+	snprintf(changed[*n], 48, "%.*s", (int)l, type);
 	(*n)++;
+	return 0;
 }
 
 int crank_entry_diff(const struct crank_entry *have,
@@ -444,14 +448,29 @@ int crank_entry_diff(const struct crank_entry *have,
 	if (!same_vals(crank_entry_attr(have, "objectClass"),
 		       crank_entry_attr(want, "objectClass")))
 		return -1;
+	/* a change list that does not fit would leave attributes out of
+	 * the modify (stale values beside a new signature): replace */
 	for (size_t i = 0; i < want->nattrs; i++)
 		if (counts(want->attrs[i].type) &&
 		    !same_vals(crank_entry_attr(have, want->attrs[i].type),
-			       &want->attrs[i]))
-			note(changed, cap, &n, want->attrs[i].type);
+			       &want->attrs[i]) &&
+		    note(changed, cap, &n, want->attrs[i].type) < 0)
+			return -1;
+	/* a type in two spellings (options): pulley refuses the entry and
+	 * a modify of one leaves the other; only a new entry drops it */
+	for (size_t i = 0; i < have->nattrs; i++) {
+		const char *t = have->attrs[i].type;
+		size_t l = strcspn(t, ";");
+
+		for (size_t j = 0; counts(t) && j < i; j++)
+			if (strncasecmp(have->attrs[j].type, t, l) == 0 &&
+			    strcspn(have->attrs[j].type, ";") == l)
+				return -1;
+	}
 	for (size_t i = 0; i < have->nattrs; i++)
 		if (counts(have->attrs[i].type) &&
-		    crank_entry_attr(want, have->attrs[i].type) == NULL)
-			note(changed, cap, &n, have->attrs[i].type);
-	return n > cap ? (int)cap : (int)n;
+		    crank_entry_attr(want, have->attrs[i].type) == NULL &&
+		    note(changed, cap, &n, have->attrs[i].type) < 0)
+			return -1;
+	return (int)n;
 }

@@ -64,7 +64,8 @@ int crank_entry_key(struct crank_entry *e);
 /* Attributes that differ between have (in the directory) and want:
  * only objectClass and tlsPool* attributes count.  Fills changed[] with
  * the lower-case types (at most cap); returns their number, or -1 when
- * the object classes differ (the entry must be replaced). */
+ * the object classes differ or the changes do not fit in changed[]
+ * (the entry must be replaced). */
 int crank_entry_diff(const struct crank_entry *have,
 		     const struct crank_entry *want, char changed[][48],
 		     size_t cap);

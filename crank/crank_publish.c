@@ -159,6 +159,24 @@ static const struct crank_entry *find(const struct crank_entry *arr, size_t n,
 	return n ? bsearch(k, arr, n, sizeof(*arr), find_cmp) : NULL;
 }
 
+/* The entry of have that stands for want's key: of several with that
+ * key (another DN, a copy of an older signed version), the one at
+ * want's DN, else the first.  The others are deleted. */
+static const struct crank_entry *pick(const struct crank_entry *arr, size_t n,
+				      const struct crank_entry *w)
+{
+	const struct crank_entry *f = find(arr, n, w), *e;
+
+	if (f == NULL)
+		return NULL;
+	while (f > arr && f[-1].keyed && key_cmp(&f[-1], w) == 0)
+		f--;
+	for (e = f; e < arr + n && e->keyed && key_cmp(e, w) == 0; e++)
+		if (strcasecmp(e->dn, w->dn) == 0)
+			return e;
+	return f;
+}
+
 static int plan(struct state *s)
 {
 	s->ch = calloc(s->nwant + s->nhave + 1, sizeof(*s->ch));
@@ -171,14 +189,18 @@ static int plan(struct state *s)
 	for (size_t i = 0; i < s->nhave; i++) {
 		const struct crank_entry *h = &s->have[i];
 
-		if (h->is_policy && (!h->keyed || find(s->want, s->nwant, h) == NULL))
+		const struct crank_entry *w = h->keyed ? find(s->want, s->nwant, h)
+						       : NULL;
+
+		if (h->is_policy &&
+		    (w == NULL || pick(s->have, s->nhave, w) != h))
 			s->ch[s->nch++] = (struct change){ .op = OP_DELETE, .have = h };
 	}
 	for (size_t j = 0; j < s->nwant; j++) {
 		struct change *c = &s->ch[s->nch++];
 
 		c->want = &s->want[j];
-		c->have = find(s->have, s->nhave, c->want);
+		c->have = pick(s->have, s->nhave, c->want);
 		if (c->have == NULL) {
 			c->op = OP_ADD;
 			continue;

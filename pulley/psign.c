@@ -94,7 +94,18 @@ int psign_canon(const struct pscript_attr *attrs, size_t nattrs,
 	for (i = 0; i < nattrs; i++) {
 		char lc[TYPE_MAX];
 
-		if (norm_type(attrs[i].type, lc) < 0 || !signed_type(lc))
+		if (norm_type(attrs[i].type, lc) < 0) {
+			/* too long to sign: left out only if it could not
+			 * be a signed one (fail closed) */
+			if (strncasecmp(attrs[i].type, "tlspool", 7) != 0 &&
+			    strncasecmp(attrs[i].type, "objectclass", 11) != 0)
+				continue;
+			why_set(why, whylen, "attribute type %.40s... too long",
+				attrs[i].type);
+			rc = -EBADMSG;
+			goto out;
+		}
+		if (!signed_type(lc))
 			continue;
 		strcpy(s[ns].type, lc);
 		s[ns++].a = &attrs[i];

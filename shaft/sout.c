@@ -252,7 +252,7 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 	struct smerge_key k;
 	char why[256];
 	size_t i;
-	int rc;
+	int rc, optsig = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->dn = ldap_get_dn(o->ld, m);
@@ -266,10 +266,19 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 		    b->attrs[i].nvals == 1 && b->attrs[i].vals[0].len == 64) {
 			memcpy(c->sig, b->attrs[i].vals[0].data, 64);
 			c->has_sig = 1;
+		} else if (strncasecmp(b->attrs[i].type, "tlsPoolSignature;",
+				       17) == 0) {
+			optsig = 1;
 		}
 	if (rc == 0)
 		rc = psign_canon(b->attrs, b->n, &c->canon, &c->canonlen, why,
 				 sizeof(why));
+	/* pulley counts every spelling (a second signature: refused), and
+	 * a modify of tlsPoolSignature leaves the other: rewrite it whole */
+	if (rc == 0 && optsig) {
+		snprintf(why, sizeof(why), "a tlsPoolSignature with an option");
+		rc = -EBADMSG;
+	}
 	/* what shaft wrote or verified before need not be verified again */
 	if (rc == 0 && c->has_sig) {
 		digest(c->canon, c->canonlen, c->sig, c->digest);

@@ -259,6 +259,27 @@ expect_out apply.crank1 "^modified policy www.example.com server: ok"
 lsearch -b "ou=notes,$P1" -s base dn >/dev/null 2>&1 ||
 	fail "the foreign entry was removed"
 
+step "a copy of a signed entry at another DN is deleted, the original kept"
+# the copy verifies (the DN is not signed) and would be applied by every
+# pulley beside the original: crank owns the key, one entry per key
+DNCOPY="tlsPoolSelector=www.example.com,$P1"
+lsearch -o ldif-wrap=no -b "$DNRULE" -s base '*' >"$T/orig.ldif" ||
+	fail "cannot read $DNRULE"
+{
+	echo "dn: $DNCOPY"
+	echo "changetype: add"
+	grep -v '^dn:' "$T/orig.ldif"
+} >"$T/copy.ldif"
+ldap_modify "$T/copy.ldif"
+run_crank plan crank1
+expect_out plan.crank1 "^  delete   policy www.example.com server"
+expect_out plan.crank1 "^plan: 0 to add, 0 to modify, 0 to replace, 1 to delete, 8 unchanged$"
+run_crank apply crank1
+lsearch -b "$DNCOPY" -s base dn 2>/dev/null | grep -q '^dn:' &&
+	fail "the copy is still there"
+lsearch -b "$DNRULE" -s base dn 2>/dev/null | grep -q '^dn:' ||
+	fail "the original was deleted"
+
 step "crank2 in crank1's subtree: refused, each entry reported, exit 4"
 # crank2 signs with its own key: every entry would change (its
 # signature), and the new one be added; none of it is allowed

@@ -154,6 +154,25 @@ grep -A8 "^dn: tlsPoolSelector=@h2.example.test$" "$T/out-repaired.ldif" | grep 
 grep -A8 "^dn: tlsPoolSelector=@h1.example.test$" "$T/out-repaired.ldif" | grep -q "$(printf forged | base64)" &&
 	fail "the forged record stayed"
 
+step "a second signature under another spelling is repaired"
+# pulley counts tlsPoolSignature;lang-x as a second signature and refuses
+# the entry; shaft's digest of what it wrote must not hide that
+cat >"$T/t2.ldif" <<EOT
+dn: tlsPoolSelector=@h1.example.test,$OUT_BASE
+changetype: modify
+add: tlsPoolSignature;lang-x
+tlsPoolSignature;lang-x:: $(head -c 64 /dev/zero | base64 -w0)
+-
+EOT
+ldap_modify "$T/t2.ldif"
+smark
+shaft_once
+expect_shaft "output written: 1 added, 0 modified, 1 deleted, 10 unchanged" "the second signature"
+out_dump "$T/out-sig2.ldif"
+grep -qi "^tlsPoolSignature;lang-x" "$T/out-sig2.ldif" && fail "the second signature stayed"
+"$PULLEY_BIN" -1 -c "$T/verify.conf" >"$T/verify2.log" 2>&1 || fail "pulley -1 on the output: $(tail -5 "$T/verify2.log")"
+grep -q "refused, not applied\\|record refused" "$T/verify2.log" && fail "pulley refused shaft's output: $(grep "refused, not applied" "$T/verify2.log")"
+
 step "a tampered change is refused; the last good version stays"
 crank_ldif 2 -T -m "$(dis 2 @h4.example.test)" disclose @h4.example.test forged@example.test >"$T/m3.ldif"
 ldap_modify "$T/m3.ldif"

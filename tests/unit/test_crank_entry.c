@@ -247,6 +247,63 @@ static void test_diff(void **state)
 	free(r2.val);
 }
 
+/* More changed attributes than changed[] holds, or a type name too long
+ * for it: a modify would leave some out (stale values beside the new
+ * signature), so the entry is replaced. */
+static void test_diff_overflow(void **state)
+{
+	struct crank_rec r1, r2;
+	struct crank_entry a, b;
+	char err[256], changed[CRANK_ENTRY_ATTRS][48], type[80];
+	struct crank_val extra = { (uint8_t *)"x", 1 };
+
+	(void)state;
+	rec_policy(&r1, "a.example", POLREC_ROLE_CLIENT, "I");
+	rec_policy(&r2, "a.example", POLREC_ROLE_CLIENT, "IT&");
+	assert_int_equal(crank_entry_from_rec(&r1, BASE, sk, &a, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_from_rec(&r2, BASE, sk, &b, err, sizeof(err)), 0);
+	for (int i = 0; i < CRANK_ENTRY_ATTRS; i++) {
+		snprintf(type, sizeof(type), "tlsPoolExtra%d", i);
+		assert_int_equal(crank_entry_add_attr(&a, type, &extra, 1), 0);
+	}
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), -1);
+	crank_entry_free(&a);
+	assert_int_equal(crank_entry_from_rec(&r2, BASE, sk, &a, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), 0);
+	memset(type, 'x', sizeof(type) - 1);
+	memcpy(type, "tlsPool", 7);
+	type[sizeof(type) - 1] = 0;
+	assert_int_equal(crank_entry_add_attr(&a, type, &extra, 1), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), -1);
+	crank_entry_free(&a);
+	crank_entry_free(&b);
+	free(r1.val);
+	free(r2.val);
+}
+
+/* The directory entry has a signed attribute twice, once with an option
+ * (tlsPoolPolicyRecord;lang-x): pulley refuses it ("given twice"), and a
+ * modify of the plain type leaves the other: the entry is replaced. */
+static void test_diff_option_spelling(void **state)
+{
+	struct crank_rec r;
+	struct crank_entry a, b;
+	char err[256], changed[CRANK_ENTRY_ATTRS][48];
+	struct crank_val extra = { (uint8_t *)"\x30\x00", 2 };
+
+	(void)state;
+	rec_policy(&r, "a.example", POLREC_ROLE_CLIENT, "I");
+	assert_int_equal(crank_entry_from_rec(&r, BASE, sk, &a, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_from_rec(&r, BASE, sk, &b, err, sizeof(err)), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), 0);
+	assert_int_equal(crank_entry_add_attr(&a, "tlsPoolPolicyRecord;lang-x",
+					      &extra, 1), 0);
+	assert_int_equal(crank_entry_diff(&a, &b, changed, CRANK_ENTRY_ATTRS), -1);
+	crank_entry_free(&a);
+	crank_entry_free(&b);
+	free(r.val);
+}
+
 static void test_malformed_read(void **state)
 {
 	struct crank_entry e;
@@ -385,6 +442,8 @@ int main(void)
 		cmocka_unit_test(test_signature_covers),
 		cmocka_unit_test(test_pin_entry),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_overflow),
+		cmocka_unit_test(test_diff_option_spelling),
 		cmocka_unit_test(test_malformed_read),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_conf),

@@ -147,6 +147,32 @@ static void test_unsigned_attrs_free(void **state)
 	assert_int_equal(psign_verify(more, 5, pk, why, sizeof(why)), 0);
 }
 
+/* A tlsPool* type too long for the canonical form's buffer was left out
+ * of it: its values were unsigned, yet a script naming it applied them. */
+static void test_long_type_refused(void **state)
+{
+	uint8_t pk[32], sk[64];
+	struct signed_entry e;
+	struct pscript_attr more[5];
+	const struct pscript_value d[] = { V("injected") };
+	char why[160] = "", type[200];
+
+	(void)state;
+	crypto_sign_keypair(pk, sk);
+	make(&e, sk);
+	memcpy(more, e.a, sizeof(e.a));
+	memset(type, 'x', sizeof(type) - 1);
+	type[sizeof(type) - 1] = 0;
+	memcpy(type, "tlsPoolLong", 11);
+	more[4] = (struct pscript_attr){ type, 1, d };
+	assert_int_equal(psign_verify(more, 5, pk, why, sizeof(why)),
+			 -EBADMSG);
+	assert_non_null(strstr(why, "too long"));
+	/* a long type that is not signed anyway stays free */
+	memcpy(type, "xLongOther", 10);
+	assert_int_equal(psign_verify(more, 5, pk, why, sizeof(why)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_canon_refuses_repeat),
 		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_unsigned_attrs_free),
+		cmocka_unit_test(test_long_type_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
