@@ -142,14 +142,12 @@ policy mail.demo.test client {
 EOC
 }
 
-# _e2e_shaft: shaft's key (a 32-byte seed; crank keygen writes it in hex)
+# _e2e_shaft: shaft's key (made by crank keygen: shaft reads its hex seed)
 # and configuration: crank1 precedence 10, crank2 precedence 20.
 _e2e_shaft() {
 	mkdir -p "$T/shaft/state"
-	"$B/crank/crank" keygen "$T/shaft/sign.hex" >"$T/shaft/sign.pub" ||
+	"$B/crank/crank" keygen "$T/shaft/sign.key" >"$T/shaft/sign.pub" ||
 		e2e_die "crank keygen failed"
-	(umask 077; printf '%b' "$(head -c 64 "$T/shaft/sign.hex" | sed 's/../\\x&/g')" >"$T/shaft/sign.seed")
-	rm -f "$T/shaft/sign.hex"
 	printf '%s\n' "$E2E_PW_SHAFT" >"$T/shaft/bindpw"
 	chmod 600 "$T/shaft/bindpw"
 	cat >"$T/shaft/shaft.conf" <<EOC
@@ -159,7 +157,7 @@ bind simple
 bind_dn cn=shaft,ou=accounts,$E2E_SUFFIX
 bind_password_file $T/shaft/bindpw
 output_base $E2E_MERGED
-sign_key $T/shaft/sign.seed
+sign_key $T/shaft/sign.key
 state_dir $T/shaft/state
 retry_min 1
 retry_max 2

@@ -174,6 +174,8 @@ int sout_init(struct sout *o, const struct sconf *cf, char *err,
 	      size_t errlen)
 {
 	uint8_t seed[32];
+	char text[66];
+	size_t bin = 0;
 	struct stat st;
 	int fd, rc = 0;
 	ssize_t n;
@@ -194,10 +196,16 @@ int sout_init(struct sout *o, const struct sconf *cf, char *err,
 		rc = -EPERM;
 		goto out;
 	}
-	n = read(fd, seed, sizeof(seed));
-	if (n != (ssize_t)sizeof(seed) || read(fd, seed + 31, 1) != 0) {
-		snprintf(err, errlen, "sign_key %s: not a 32-byte Ed25519 "
-			 "seed", cf->sign_key);
+	/* the 32-byte seed, or the 64 hex digits crank keygen writes */
+	n = read(fd, text, sizeof(text));
+	if (n == (ssize_t)sizeof(seed)) {
+		memcpy(seed, text, sizeof(seed));
+	} else if ((n != 64 && !(n == 65 && text[64] == '\n')) ||
+		   sodium_hex2bin(seed, sizeof(seed), text, 64, NULL, &bin,
+				  NULL) != 0 || bin != sizeof(seed)) {
+		snprintf(err, errlen, "sign_key %s: not an Ed25519 seed (32 "
+			 "bytes, or 64 hex digits as crank keygen writes)",
+			 cf->sign_key);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -205,6 +213,7 @@ int sout_init(struct sout *o, const struct sconf *cf, char *err,
 	known_load(o);
 out:
 	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(text, sizeof(text));
 	if (fd >= 0)
 		close(fd);
 	return rc;
