@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 
 #include "crank_files.h"
+#include "credfile.h"
 
 struct bctx {
 	const struct crank_build_opts *o;
@@ -143,7 +144,8 @@ static int check_key(struct bctx *b, const struct crank_ident *id,
 	if (id->key == NULL)
 		return 0;
 	host_path(b, id->key, path, sizeof(path));
-	rc = crank_files_keyfile(path, keyid, err, sizeof(err));
+	rc = credfile_keyfile(path, keyid, "the certificate or public "
+			      "key of this identity", err, sizeof(err));
 	if (rc == 1)
 		bdiag(b, &id->key_pos, "warning", "%s is encrypted: not checked "
 		      "against the %s", path, id->kind == POLREC_CRED_X509
@@ -156,13 +158,13 @@ static int check_key(struct bctx *b, const struct crank_ident *id,
 static int build_x509(struct bctx *b, const struct crank_ident *id,
 		      struct polrec_localid *r)
 {
-	struct crank_chain ch = { NULL, 0 };
+	struct credfile_chain ch = { NULL, 0 };
 	char path[PATH_MAX], err[PATH_MAX + 128], w1[160], w2[160];
 	uint8_t keyid[32];
 	int rc;
 
 	src_path(&id->pos, id->chain, path, sizeof(path));
-	rc = crank_files_chain(path, &ch, err, sizeof(err));
+	rc = credfile_chain(path, &ch, err, sizeof(err));
 	if (rc < 0) {
 		bdiag(b, &id->chain_pos, "error", "%s", err);
 		return 1;
@@ -170,10 +172,10 @@ static int build_x509(struct bctx *b, const struct crank_ident *id,
 	r->certs = calloc(ch.n, sizeof(*r->certs));
 	rc = r->certs == NULL ? -ENOMEM : 0;
 	for (unsigned i = 0; rc == 0 && i < ch.n; i++) {
-		rc = crank_files_der(ch.crts[i], &r->certs[i]);
+		rc = credfile_der(ch.crts[i], &r->certs[i]);
 		r->ncerts += rc == 0;
 	}
-	if (rc == 0 && crank_files_spki_id(ch.crts[0], keyid, NULL) < 0) {
+	if (rc == 0 && credfile_spki_id(ch.crts[0], keyid, NULL) < 0) {
 		bdiag(b, &id->chain_pos, "error", "%s: the first certificate has "
 		      "no public key", path);
 		rc = 1;
@@ -186,7 +188,7 @@ static int build_x509(struct bctx *b, const struct crank_ident *id,
 			bdiag(b, &id->chain_pos, "warning", "%s: %s", path, w2);
 		rc = check_key(b, id, keyid);
 	}
-	crank_files_chain_free(&ch);
+	credfile_chain_free(&ch);
 	return rc;
 }
 
@@ -201,7 +203,7 @@ static int build_rawpk(struct bctx *b, const struct crank_ident *id,
 	r->certs = calloc(1, sizeof(*r->certs));
 	if (r->certs == NULL)
 		return -ENOMEM;
-	rc = crank_files_pubkey(path, &r->certs[0], keyid, err, sizeof(err));
+	rc = credfile_pubkey(path, &r->certs[0], keyid, err, sizeof(err));
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -284,7 +286,7 @@ static int put_trust(struct bctx *b, const struct crank_trust *t,
 static int build_trust(struct bctx *b, const struct crank_trust *t)
 {
 	struct polrec_trust r = { 0 };
-	struct crank_chain ch = { NULL, 0 };
+	struct credfile_chain ch = { NULL, 0 };
 	char path[PATH_MAX], err[PATH_MAX + 128], hex[65];
 	uint8_t id[32];
 	unsigned n;
@@ -297,7 +299,7 @@ static int build_trust(struct bctx *b, const struct crank_trust *t)
 		return put_trust(b, t, &r, t->hex);
 	src_path(&t->pos, t->file, path, sizeof(path));
 	if (t->kind == POLREC_TRUST_CRL) {
-		rc = crank_files_crl(path, &r.der, hex, err, sizeof(err));
+		rc = credfile_crl(path, &r.der, hex, err, sizeof(err));
 		if (rc == 0)
 			rc = put_trust(b, t, &r, hex);
 		else if (rc != -ENOMEM)
@@ -305,7 +307,7 @@ static int build_trust(struct bctx *b, const struct crank_trust *t)
 		free(r.der.data);
 		return rc == -ENOMEM ? rc : 0;
 	}
-	rc = crank_files_chain(path, &ch, err, sizeof(err));
+	rc = credfile_chain(path, &ch, err, sizeof(err));
 	if (rc < 0) {
 		bdiag(b, &t->file_pos, "error", "%s", err);
 		return 0;
@@ -317,18 +319,18 @@ static int build_trust(struct bctx *b, const struct crank_trust *t)
 		      "only the first is %s", path, ch.n,
 		      t->kind == POLREC_TRUST_PIN ? "pinned" : "revoked");
 	for (unsigned i = 0; rc == 0 && i < n; i++) {
-		if (crank_files_spki_id(ch.crts[i], id, hex) < 0) {
+		if (credfile_spki_id(ch.crts[i], id, hex) < 0) {
 			bdiag(b, &t->file_pos, "error", "%s: certificate %u has no "
 			      "public key", path, i + 1);
 			break;
 		}
-		rc = crank_files_der(ch.crts[i], &r.der);
+		rc = credfile_der(ch.crts[i], &r.der);
 		if (rc == 0)
 			rc = put_trust(b, t, &r, hex);
 		free(r.der.data);
 		r.der.data = NULL;
 	}
-	crank_files_chain_free(&ch);
+	credfile_chain_free(&ch);
 	return rc;
 }
 

@@ -7,123 +7,32 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "credfile.h"
 #include "donai.h"
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static void to_hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
+/* the message helper is credfile's */
+#define fail credfile_fail
 
 /* ---- certificates ---- */
-
-struct chain {
-	gnutls_x509_crt_t *crts;
-	unsigned n;
-};
-
-static void chain_free(struct chain *ch)
-{
-	for (unsigned i = 0; i < ch->n; i++)
-		gnutls_x509_crt_deinit(ch->crts[i]);
-	gnutls_free(ch->crts);
-	ch->crts = NULL;
-	ch->n = 0;
-}
-
-/* PEM (one or more certificates) or a single DER certificate. */
-static int load_chain(const char *path, struct chain *ch, char *err,
-		      size_t errlen)
-{
-	gnutls_datum_t data = { NULL, 0 };
-	int rc = gnutls_load_file(path, &data);
-
-	memset(ch, 0, sizeof(*ch));
-	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
-			    gnutls_strerror(rc));
-	rc = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &data,
-					  GNUTLS_X509_FMT_PEM, 0);
-	if (rc < 0)
-		rc = gnutls_x509_crt_list_import2(&ch->crts, &ch->n, &data,
-						  GNUTLS_X509_FMT_DER, 0);
-	gnutls_free(data.data);
-	if (rc < 0 || ch->n == 0)
-		return fail(err, errlen, -EINVAL, "%s: no certificate: %s", path,
-			    rc < 0 ? gnutls_strerror(rc) : "empty");
-	if (ch->n > POLREC_CHAIN_MAX) {
-		chain_free(ch);
-		return fail(err, errlen, -EINVAL, "%s: more than %d certificates",
-			    path, POLREC_CHAIN_MAX);
-	}
-	return 0;
-}
-
-static int crt_der(gnutls_x509_crt_t crt, struct polrec_blob *b)
-{
-	gnutls_datum_t d;
-	int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &d);
-
-	if (rc < 0)
-		return -EINVAL;
-	b->data = malloc(d.size);
-	if (b->data != NULL)
-		memcpy(b->data, d.data, d.size);
-	b->len = d.size;
-	gnutls_free(d.data);
-	return b->data != NULL ? 0 : -ENOMEM;
-}
-
-/* SHA-256 of the SubjectPublicKeyInfo, in hex. */
-static int spki_hex(gnutls_x509_crt_t crt, char hex[65])
-{
-	uint8_t id[32];
-	size_t n = sizeof(id);
-
-	if (gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id, &n) < 0 ||
-	    n != 32)
-		return -EINVAL;
-	to_hex(id, 32, hex);
-	return 0;
-}
 
 int ctl_der_spki_hex(const struct polrec_blob *der, char hex[65])
 {
 	gnutls_datum_t d = { der->data, (unsigned)der->len };
 	gnutls_x509_crt_t crt;
+	uint8_t id[32];
 	int rc = gnutls_x509_crt_init(&crt);
 
 	if (rc < 0)
 		return -ENOMEM;
 	rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER);
-	rc = rc < 0 ? -EINVAL : spki_hex(crt, hex);
+	rc = rc < 0 ? -EINVAL : credfile_spki_id(crt, id, hex);
 	gnutls_x509_crt_deinit(crt);
 	return rc;
 }
@@ -133,41 +42,18 @@ int ctl_der_spki_hex(const struct polrec_blob *der, char hex[65])
 static int check_keyfile(const char *path, gnutls_x509_crt_t leaf, char *err,
 			 size_t errlen)
 {
-	gnutls_datum_t data = { NULL, 0 };
-	gnutls_x509_privkey_t key = NULL;
-	uint8_t a[32], b[32];
-	size_t an = sizeof(a), bn = sizeof(b);
-	int rc = gnutls_load_file(path, &data);
+	const char *whose = "the first certificate of the chain";
+	uint8_t id[32];
+	int rc;
 
-	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
-			    gnutls_strerror(rc));
-	rc = gnutls_x509_privkey_init(&key);
-	if (rc == 0)
-		rc = gnutls_x509_privkey_import2(key, &data, GNUTLS_X509_FMT_PEM,
-						 NULL, 0);
-	gnutls_free(data.data);
-	if (rc == GNUTLS_E_DECRYPTION_FAILED) {
+	if (credfile_spki_id(leaf, id, NULL) < 0)
+		return fail(err, errlen, -EINVAL, "%s does not belong to %s",
+			    path, whose);
+	rc = credfile_keyfile(path, id, whose, err, errlen);
+	if (rc == 1)
 		fprintf(stderr, "tlspool-ctl: warning: %s is encrypted; not "
 			"checked against the certificate\n", path);
-		rc = 0;
-		goto out;
-	}
-	if (rc < 0) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a PEM private key: %s",
-			  path, gnutls_strerror(rc));
-		goto out;
-	}
-	if (gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, a,
-					   &an) < 0 ||
-	    gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, b, &bn) < 0 ||
-	    an != bn || memcmp(a, b, an) != 0)
-		rc = fail(err, errlen, -EINVAL, "%s does not belong to the first "
-			  "certificate of the chain", path);
-out:
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- actions ---- */
@@ -270,10 +156,10 @@ static int build_localid(struct ctl_actions *acts, const char *id,
 {
 	struct polrec_blob certs[POLREC_CHAIN_MAX];
 	struct polrec_localid r = { 0 };
-	struct chain ch;
+	struct credfile_chain ch;
 	char keypath[PATH_MAX], key[POLREC_KEY_MAX + 1], label[CTL_NAMELEN + 32];
 	size_t kl;
-	int rc = load_chain(chainfile, &ch, err, errlen);
+	int rc = credfile_chain(chainfile, &ch, err, errlen);
 
 	if (rc < 0)
 		return rc;
@@ -285,7 +171,7 @@ static int build_localid(struct ctl_actions *acts, const char *id,
 				  strerror(errno));
 	}
 	for (unsigned i = 0; rc == 0 && i < ch.n; i++)
-		rc = crt_der(ch.crts[i], &certs[i]);
+		rc = credfile_der(ch.crts[i], &certs[i]);
 	if (rc < 0)
 		goto out;
 	r.kind = POLREC_CRED_X509;
@@ -306,7 +192,7 @@ static int build_localid(struct ctl_actions *acts, const char *id,
 out:
 	for (unsigned i = 0; i < ch.n; i++)
 		free(certs[i].data);
-	chain_free(&ch);
+	credfile_chain_free(&ch);
 	return rc;
 }
 
@@ -414,7 +300,8 @@ static int build_trust_certs(struct ctl_actions *acts, const struct ctl_cmd *c,
 			     char *err, size_t errlen)
 {
 	struct polrec_trust r = { 0 };
-	struct chain ch = { NULL, 0 };
+	struct credfile_chain ch = { NULL, 0 };
+	uint8_t id[32];
 	char hex[65];
 	unsigned n;
 	int rc = 0;
@@ -433,21 +320,21 @@ static int build_trust_certs(struct ctl_actions *acts, const struct ctl_cmd *c,
 	if (r.kind != POLREC_TRUST_ANCHOR &&
 	    (rc = ctl_rawpk_file_pin(c->file, hex, err, errlen)) != 0)
 		return rc < 0 ? rc : put_trust(acts, &r, hex, err, errlen);
-	rc = load_chain(c->file, &ch, err, errlen);
+	rc = credfile_chain(c->file, &ch, err, errlen);
 	n = r.kind == POLREC_TRUST_ANCHOR ? ch.n : 1;
 	for (unsigned i = 0; rc == 0 && i < n; i++) {
-		if (spki_hex(ch.crts[i], hex) < 0) {
+		if (credfile_spki_id(ch.crts[i], id, hex) < 0) {
 			rc = fail(err, errlen, -EINVAL, "%s: certificate %u: no "
 				  "public key", c->file, i + 1);
 			break;
 		}
-		rc = crt_der(ch.crts[i], &r.der);
+		rc = credfile_der(ch.crts[i], &r.der);
 		if (rc == 0)
 			rc = put_trust(acts, &r, hex, err, errlen);
 		free(r.der.data);
 		r.der.data = NULL;
 	}
-	chain_free(&ch);
+	credfile_chain_free(&ch);
 	return rc;
 }
 
@@ -455,39 +342,12 @@ static int build_crl(struct ctl_actions *acts, const struct ctl_cmd *c,
 		     char *err, size_t errlen)
 {
 	struct polrec_trust r = { .kind = POLREC_TRUST_CRL };
-	gnutls_datum_t data = { NULL, 0 }, der = { NULL, 0 }, dn = { NULL, 0 };
-	gnutls_x509_crl_t crl = NULL;
-	uint8_t h[32];
 	char hex[65];
-	int rc = gnutls_load_file(c->file, &data);
+	int rc = credfile_crl(c->file, &r.der, hex, err, errlen);
 
-	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", c->file,
-			    gnutls_strerror(rc));
-	rc = gnutls_x509_crl_init(&crl);
-	if (rc == 0 && gnutls_x509_crl_import(crl, &data, GNUTLS_X509_FMT_PEM) < 0)
-		rc = gnutls_x509_crl_import(crl, &data, GNUTLS_X509_FMT_DER);
 	if (rc == 0)
-		rc = gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &der);
-	if (rc == 0)
-		rc = gnutls_x509_crl_get_raw_issuer_dn(crl, &dn);
-	if (rc == 0)
-		rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, dn.data, dn.size, h);
-	if (rc < 0) {
-		rc = fail(err, errlen, -EINVAL, "%s: not a CRL: %s", c->file,
-			  gnutls_strerror(rc));
-		goto out;
-	}
-	to_hex(h, sizeof(h), hex);
-	r.der.data = der.data;
-	r.der.len = der.size;
-	rc = put_trust(acts, &r, hex, err, errlen);
-out:
-	gnutls_free(data.data);
-	gnutls_free(der.data);
-	gnutls_free(dn.data);
-	if (crl != NULL)
-		gnutls_x509_crl_deinit(crl);
+		rc = put_trust(acts, &r, hex, err, errlen);
+	free(r.der.data);
 	return rc;
 }
 

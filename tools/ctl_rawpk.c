@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,22 +13,14 @@
 #include <gnutls/pkcs11.h>
 #include <gnutls/x509.h>
 
+#include "credfile.h"
 #include "donai.h"
 #include "rawpk.h"
 
 #define URI_MAX 2048
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+/* the message helper is credfile's */
+#define fail credfile_fail
 
 void ctl_rawpk_usage(FILE *out)
 {
@@ -212,11 +203,10 @@ static int keyfile_spki(const char *path, uint8_t **spki, size_t *len,
 {
 	gnutls_datum_t data = { NULL, 0 };
 	gnutls_privkey_t pk = NULL;
-	int rc = gnutls_load_file(path, &data);
+	int rc = credfile_load(path, &data, err, errlen);
 
 	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
-			    gnutls_strerror(rc));
+		return rc;
 	rc = gnutls_privkey_init(&pk);
 	if (rc == 0)
 		rc = gnutls_privkey_import_x509_raw(pk, &data,
@@ -455,11 +445,10 @@ int ctl_rawpk_file_spki(const char *path, uint8_t **spki, size_t *spkilen,
 	gnutls_datum_t data = { NULL, 0 }, der = { NULL, 0 };
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_pubkey_t pub = NULL;
-	int rc = gnutls_load_file(path, &data);
+	int rc = credfile_load(path, &data, err, errlen);
 
 	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
-			    gnutls_strerror(rc));
+		return rc;
 	if (rawpk_pem_is_pubkey(&data)) {
 		rc = rawpk_spki_import(&data, GNUTLS_X509_FMT_PEM, &der);
 	} else {
@@ -489,11 +478,10 @@ int ctl_rawpk_file_pin(const char *path, char hex[65], char *err,
 		       size_t errlen)
 {
 	gnutls_datum_t data = { NULL, 0 }, der = { NULL, 0 };
-	int rc = gnutls_load_file(path, &data);
+	int rc = credfile_load(path, &data, err, errlen);
 
 	if (rc < 0)
-		return fail(err, errlen, -ENOENT, "%s: cannot read: %s", path,
-			    gnutls_strerror(rc));
+		return rc;
 	rc = 0;
 	if (rawpk_pem_is_pubkey(&data)) {
 		rc = rawpk_spki_import(&data, GNUTLS_X509_FMT_PEM, &der) == 0 &&
