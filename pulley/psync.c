@@ -11,10 +11,9 @@
 #include "pldap.h"
 #include "policydb_int.h"
 #include "psign.h"
+#include "psyncrepl.h"
 #include "puuidset.h"
 #include "tplog.h"
-
-#define ATTRS_MAX 256
 
 /* ---- UUIDs seen during a refresh ---- */
 
@@ -196,72 +195,11 @@ static int output(void *ctx, size_t d, int add,
 
 /* ---- entries ---- */
 
-struct entry_buf {
-	struct pscript_attr attrs[ATTRS_MAX];
-	struct pscript_value *vals[ATTRS_MAX];
-	struct berval **bv[ATTRS_MAX];
-	char *types[ATTRS_MAX];
-	size_t n;
-};
-
-static void entry_free(struct entry_buf *b)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		free(b->vals[i]);
-		ber_bvecfree(b->bv[i]);
-		ldap_memfree(b->types[i]);
-	}
-	b->n = 0;
-}
-
-/* Every attribute and value of msg, binary safe. */
-static int entry_read(LDAP *ld, LDAPMessage *msg, struct entry_buf *b)
-{
-	BerElement *ber = NULL;
-	char *a;
-	size_t j, nv;
-
-	b->n = 0;
-	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL;
-	     a = ldap_next_attribute(ld, msg, ber)) {
-		struct berval **bv;
-
-		if (b->n == ATTRS_MAX) {
-			ldap_memfree(a);
-			ber_free(ber, 0);
-			return -E2BIG;
-		}
-		bv = ldap_get_values_len(ld, msg, a);
-		for (nv = 0; bv != NULL && bv[nv] != NULL; nv++)
-			;
-		b->types[b->n] = a;
-		b->bv[b->n] = bv;
-		b->vals[b->n] = calloc(nv ? nv : 1, sizeof(**b->vals));
-		if (b->vals[b->n] == NULL) {
-			b->n++;
-			ber_free(ber, 0);
-			return -ENOMEM;
-		}
-		for (j = 0; j < nv; j++) {
-			b->vals[b->n][j].data = (const uint8_t *)bv[j]->bv_val;
-			b->vals[b->n][j].len = bv[j]->bv_len;
-		}
-		b->attrs[b->n].type = a;
-		b->attrs[b->n].nvals = nv;
-		b->attrs[b->n].vals = b->vals[b->n];
-		b->n++;
-	}
-	ber_free(ber, 0);
-	return 0;
-}
-
 static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 		    struct berval *uuid, ldap_sync_refresh_t phase)
 {
 	struct psync *p = ls->ls_private;
-	struct entry_buf *b = NULL;
+	struct psyncrepl_entry *b = NULL;
 	struct pscript_entry e;
 	char why[256], *dn = NULL;
 	int rc = 0;
@@ -293,7 +231,7 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 		goto fail;
 	}
 	dn = ldap_get_dn(ls->ls_ld, msg);
-	rc = entry_read(ls->ls_ld, msg, b);
+	rc = psyncrepl_entry_read(ls->ls_ld, msg, b);
 	if (rc == -ENOMEM)
 		goto fail;
 	if (rc < 0 || dn == NULL) {
@@ -333,7 +271,7 @@ out:
 	if (rc < 0)
 		goto fail;
 	if (b != NULL)
-		entry_free(b);
+		psyncrepl_entry_free(b);
 	free(b);
 	ldap_memfree(dn);
 	return 0;
@@ -342,16 +280,9 @@ fail:
 	      "back", dn ? dn : "a change", strerror(-rc));
 	p->failed = 1;
 	if (b != NULL)
-		entry_free(b);
+		psyncrepl_entry_free(b);
 	free(b);
 	ldap_memfree(dn);
-	return 0;
-}
-
-static int on_reference(ldap_sync_t *ls, LDAPMessage *msg)
-{
-	(void)ls;
-	(void)msg;
 	return 0;
 }
 
@@ -406,23 +337,6 @@ static int drop_unseen(struct psync *p)
 	return rc;
 }
 
-/* 1 when the intermediate message is a refreshPresent (tag 0xa2). */
-static int is_refresh_present(LDAP *ld, LDAPMessage *msg)
-{
-	struct berval *data = NULL;
-	char *oid = NULL;
-	int r = 0;
-
-	if (msg != NULL &&
-	    ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) ==
-		    LDAP_SUCCESS &&
-	    data != NULL && data->bv_len > 0)
-		r = (unsigned char)data->bv_val[0] == 0xa2;
-	ldap_memfree(oid);
-	ber_bvfree(data);
-	return r;
-}
-
 static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg,
 			   BerVarray uuids, ldap_sync_refresh_t phase)
 {
@@ -453,7 +367,7 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg,
 		rc = drop_unseen(p);
 		break;
 	case LDAP_SYNC_CAPI_DONE:
-		if (is_refresh_present(ls->ls_ld, msg))
+		if (psyncrepl_is_refresh_present(ls->ls_ld, msg))
 			rc = drop_unseen(p);
 		break;
 	default:
@@ -464,14 +378,6 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg,
 		      strerror(-rc));
 		p->failed = 1;
 	}
-	return 0;
-}
-
-static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refreshDeletes)
-{
-	(void)ls;
-	(void)msg;
-	(void)refreshDeletes;
 	return 0;
 }
 
@@ -515,18 +421,12 @@ static ldap_sync_t *session_new(struct psync *p, LDAP *ld)
 	ls->ls_scope = LDAP_SCOPE_SUBTREE;
 	ls->ls_timeout = -1;
 	ls->ls_search_entry = on_entry;
-	ls->ls_search_reference = on_reference;
+	ls->ls_search_reference = psyncrepl_on_reference;
 	ls->ls_intermediate = on_intermediate;
-	ls->ls_search_result = on_result;
+	ls->ls_search_result = psyncrepl_on_result;
 	ls->ls_private = p;
-	if (p->cookie != NULL && !p->need_reset) {
-		ls->ls_cookie.bv_val = malloc(p->cookielen + 1);
-		if (ls->ls_cookie.bv_val != NULL) {
-			memcpy(ls->ls_cookie.bv_val, p->cookie, p->cookielen);
-			ls->ls_cookie.bv_val[p->cookielen] = 0;
-			ls->ls_cookie.bv_len = p->cookielen;
-		}
-	}
+	if (p->cookie != NULL && !p->need_reset)
+		(void)psyncrepl_set_cookie(ls, p->cookie, p->cookielen);
 	if (ls->ls_base == NULL || ls->ls_filter == NULL ||
 	    fill_attrs(p, &ls->ls_attrs) < 0 ||
 	    (p->cookie != NULL && !p->need_reset &&

@@ -14,6 +14,7 @@
 
 #include "pldap.h"
 #include "psign.h"
+#include "psyncrepl.h"
 #include "ssrc.h"
 #include "tplog.h"
 
@@ -257,7 +258,7 @@ static int cmp_cur(const void *pa, const void *pb)
 /* One entry of the subtree as it is. */
 static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 {
-	struct ssrc_entry *b = calloc(1, sizeof(*b));
+	struct psyncrepl_entry *b = calloc(1, sizeof(*b));
 	struct smerge_key k;
 	char why[256];
 	size_t i;
@@ -269,7 +270,7 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = ssrc_entry_read(o->ld, m, b);
+	rc = psyncrepl_entry_read(o->ld, m, b);
 	for (i = 0; rc == 0 && i < b->n; i++)
 		if (strcasecmp(b->attrs[i].type, "tlsPoolSignature") == 0 &&
 		    b->attrs[i].nvals == 1 && b->attrs[i].vals[0].len == 64) {
@@ -311,7 +312,7 @@ static int read_one(struct sout *o, LDAPMessage *m, struct sout_cur *c)
 	}
 out:
 	if (b != NULL)
-		ssrc_entry_free(b);
+		psyncrepl_entry_free(b);
 	free(b);
 	return rc;
 }

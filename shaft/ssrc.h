@@ -73,19 +73,6 @@ int ssrc_save(struct ssrc *r);
 int ssrc_each(const struct ssrc *r, int (*fn)(void *, const struct sent *),
 	      void *ctx);
 
-/* An entry as read from LDAP, binary safe (for psign). */
-#define SSRC_ATTRS_MAX 256
-struct ssrc_entry {
-	struct pscript_attr attrs[SSRC_ATTRS_MAX];
-	struct pscript_value *vals[SSRC_ATTRS_MAX];
-	struct berval **bv[SSRC_ATTRS_MAX];
-	char *types[SSRC_ATTRS_MAX];
-	size_t n;
-};
-/* 0, -E2BIG (too many attributes) or -ENOMEM; free even on error. */
-int ssrc_entry_read(LDAP *ld, LDAPMessage *msg, struct ssrc_entry *b);
-void ssrc_entry_free(struct ssrc_entry *b);
-
 /* For ssrc_sync.c: the entries kept. */
 int ssrc_sent_new(const uint8_t *u, const char *dn, const uint8_t *c,
 		  size_t cl, struct sent **out, char *why, size_t whylen);

@@ -9,6 +9,7 @@
 
 #include "pldap.h"
 #include "psign.h"
+#include "psyncrepl.h"
 #include "srec.h"
 #include "ssrc.h"
 #include "tplog.h"
@@ -18,63 +19,11 @@
 	"(objectClass=tlsPoolTrustedIssuer)" \
 	"(objectClass=tlsPoolValidationRequirements))"
 
-void ssrc_entry_free(struct ssrc_entry *b)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		free(b->vals[i]);
-		ber_bvecfree(b->bv[i]);
-		ldap_memfree(b->types[i]);
-	}
-	b->n = 0;
-}
-
-int ssrc_entry_read(LDAP *ld, LDAPMessage *msg, struct ssrc_entry *b)
-{
-	BerElement *ber = NULL;
-	char *a;
-	size_t j, nv;
-
-	b->n = 0;
-	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL;
-	     a = ldap_next_attribute(ld, msg, ber)) {
-		struct berval **bv;
-
-		if (b->n == SSRC_ATTRS_MAX) {
-			ldap_memfree(a);
-			ber_free(ber, 0);
-			return -E2BIG;
-		}
-		bv = ldap_get_values_len(ld, msg, a);
-		for (nv = 0; bv != NULL && bv[nv] != NULL; nv++)
-			;
-		b->types[b->n] = a;
-		b->bv[b->n] = bv;
-		b->vals[b->n] = calloc(nv ? nv : 1, sizeof(**b->vals));
-		if (b->vals[b->n] == NULL) {
-			b->n++;
-			ber_free(ber, 0);
-			return -ENOMEM;
-		}
-		for (j = 0; j < nv; j++) {
-			b->vals[b->n][j].data = (const uint8_t *)bv[j]->bv_val;
-			b->vals[b->n][j].len = bv[j]->bv_len;
-		}
-		b->attrs[b->n].type = a;
-		b->attrs[b->n].nvals = nv;
-		b->attrs[b->n].vals = b->vals[b->n];
-		b->n++;
-	}
-	ber_free(ber, 0);
-	return 0;
-}
-
 /* Verify an entry and keep it; a refused one is reported and the last
  * good version of the same entry (if any) stays.  0 or -ENOMEM. */
 static int take(struct ssrc *r, LDAP *ld, LDAPMessage *msg, const uint8_t *u)
 {
-	struct ssrc_entry *b = calloc(1, sizeof(*b));
+	struct psyncrepl_entry *b = calloc(1, sizeof(*b));
 	char why[256] = "", *dn = ldap_get_dn(ld, msg);
 	uint8_t *c = NULL;
 	size_t cl = 0;
@@ -85,10 +34,10 @@ static int take(struct ssrc *r, LDAP *ld, LDAPMessage *msg, const uint8_t *u)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = ssrc_entry_read(ld, msg, b);
+	rc = psyncrepl_entry_read(ld, msg, b);
 	if (rc == -E2BIG)
 		snprintf(why, sizeof(why), "more than %d attributes",
-			 SSRC_ATTRS_MAX);
+			 PSYNCREPL_ATTRS_MAX);
 	if (rc == 0)
 		rc = psign_verify(b->attrs, b->n, r->s->pk, why, sizeof(why));
 	if (rc == 0)
@@ -116,7 +65,7 @@ static int take(struct ssrc *r, LDAP *ld, LDAPMessage *msg, const uint8_t *u)
 	}
 out:
 	if (b != NULL)
-		ssrc_entry_free(b);
+		psyncrepl_entry_free(b);
 	free(b);
 	free(c);
 	ldap_memfree(dn);
@@ -164,13 +113,6 @@ static int on_entry(ldap_sync_t *ls, LDAPMessage *msg,
 	return 0;
 }
 
-static int on_reference(ldap_sync_t *ls, LDAPMessage *msg)
-{
-	(void)ls;
-	(void)msg;
-	return 0;
-}
-
 /* End of a present phase: what was neither presented nor added is gone
  * upstream. */
 static void drop_unseen(struct ssrc *r)
@@ -200,22 +142,6 @@ static void drop_unseen(struct ssrc *r)
 	free(gone);
 }
 
-static int is_refresh_present(LDAP *ld, LDAPMessage *msg)
-{
-	struct berval *data = NULL;
-	char *oid = NULL;
-	int v = 0;
-
-	if (msg != NULL &&
-	    ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) ==
-		    LDAP_SUCCESS &&
-	    data != NULL && data->bv_len > 0)
-		v = (unsigned char)data->bv_val[0] == 0xa2;
-	ldap_memfree(oid);
-	ber_bvfree(data);
-	return v;
-}
-
 static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg,
 			   BerVarray uuids, ldap_sync_refresh_t phase)
 {
@@ -243,20 +169,12 @@ static int on_intermediate(ldap_sync_t *ls, LDAPMessage *msg,
 		drop_unseen(r);
 		break;
 	case LDAP_SYNC_CAPI_DONE:
-		if (is_refresh_present(ls->ls_ld, msg))
+		if (psyncrepl_is_refresh_present(ls->ls_ld, msg))
 			drop_unseen(r);
 		break;
 	default:
 		break;
 	}
-	return 0;
-}
-
-static int on_result(ldap_sync_t *ls, LDAPMessage *msg, int refreshDeletes)
-{
-	(void)ls;
-	(void)msg;
-	(void)refreshDeletes;
 	return 0;
 }
 
@@ -344,18 +262,12 @@ int ssrc_start(struct ssrc *r)
 	ls->ls_scope = LDAP_SCOPE_SUBTREE;
 	ls->ls_timeout = -1;
 	ls->ls_search_entry = on_entry;
-	ls->ls_search_reference = on_reference;
+	ls->ls_search_reference = psyncrepl_on_reference;
 	ls->ls_intermediate = on_intermediate;
-	ls->ls_search_result = on_result;
+	ls->ls_search_result = psyncrepl_on_result;
 	ls->ls_private = r;
-	if (r->cookie != NULL) {
-		ls->ls_cookie.bv_val = malloc(r->cookielen + 1);
-		if (ls->ls_cookie.bv_val != NULL) {
-			memcpy(ls->ls_cookie.bv_val, r->cookie, r->cookielen);
-			ls->ls_cookie.bv_val[r->cookielen] = 0;
-			ls->ls_cookie.bv_len = r->cookielen;
-		}
-	}
+	if (r->cookie != NULL)
+		(void)psyncrepl_set_cookie(ls, r->cookie, r->cookielen);
 	r->ls = ls;
 	if (ls->ls_base == NULL || ls->ls_filter == NULL ||
 	    ls->ls_attrs == NULL || ls->ls_attrs[0] == NULL ||
