@@ -175,6 +175,37 @@ stop_pulley() {
 	[ "$WAIT_STATUS" = 0 ] || fail "pulley stopped with status $WAIT_STATUS: $(tail -5 "$T/pulley.log")"
 }
 
+# start_policy_pool: the daemon with identity localhost, an echo backend
+# behind tlstunnel -s, DBENV (its policy environment), and
+# new_pool_client NAME, accepted NAME WHAT, refused NAME WHAT REGEX: one
+# new pooled client connection to localhost and what must become of it.
+start_policy_pool() {
+	make_ca
+	make_cert localhost --dns localhost
+	install_identity localhost localhost
+	start_daemon
+	start_echo
+	start_tunnel s -s -I -q -l localhost 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
+	DBENV=$T/daemon.state/db
+	new_pool_client() {
+		timeout 30 "$HELPERS/prng_client" -r localhost -t 10000 127.0.0.1 \
+			"$TUNNEL_PORT" >"$T/$1.out" 2>&1
+	}
+	accepted() {
+		new_pool_client "$1" || fail "$2: refused: $(cat "$T/$1.out")"
+		grep -q "^starttls: ok local= remote=localhost" "$T/$1.out" ||
+			fail "$2: $(cat "$T/$1.out")"
+	}
+	refused() {	# refused NAME WHAT REGEX
+		mark_d=$(stat -c %s "$DAEMON_LOG")
+		new_pool_client "$1" && fail "$2: accepted: $(cat "$T/$1.out")"
+		grep -q "^starttls: refused" "$T/$1.out" || fail "$2: $(cat "$T/$1.out")"
+		want_d=$3
+		_dnews() { tail -c +$((mark_d + 1)) "$DAEMON_LOG" | grep -q -E -- "$want_d"; }
+		wait_until 10 _dnews || fail "$2: no /$3/ in the daemon log"
+	}
+}
+
 # entry DNs below ou=policy
 policy_dn() { echo "tlsPoolSelector=$1+tlsPoolSupportedRole=$2,ou=policy,$SUFFIX"; }
 disclose_dn() { echo "tlsPoolSelector=$1,ou=policy,$SUFFIX"; }

@@ -11,30 +11,7 @@
 
 [ -x "$SHAFT_BIN" ] || fail "$SHAFT_BIN is not built"
 [ -x "$PULLEY_BIN" ] || fail "$PULLEY_BIN is not built"
-make_ca
-make_cert localhost --dns localhost
-install_identity localhost localhost
-start_daemon
-start_echo
-start_tunnel s -s -I -q -l localhost 127.0.0.1:0 "127.0.0.1:$ECHO_PORT"
-DBENV=$T/daemon.state/db
-new_pool_client() {
-	timeout 30 "$HELPERS/prng_client" -r localhost -t 10000 127.0.0.1 \
-		"$TUNNEL_PORT" >"$T/$1.out" 2>&1
-}
-accepted() {
-	new_pool_client "$1" || fail "$2: refused: $(cat "$T/$1.out")"
-	grep -q "^starttls: ok local= remote=localhost" "$T/$1.out" ||
-		fail "$2: $(cat "$T/$1.out")"
-}
-refused() {	# refused NAME WHAT REGEX
-	mark_d=$(stat -c %s "$DAEMON_LOG")
-	new_pool_client "$1" && fail "$2: accepted: $(cat "$T/$1.out")"
-	grep -q "^starttls: refused" "$T/$1.out" || fail "$2: $(cat "$T/$1.out")"
-	want_d=$3
-	_dnews() { tail -c +$((mark_d + 1)) "$DAEMON_LOG" | grep -q -E -- "$want_d"; }
-	wait_until 10 _dnews || fail "$2: no /$3/ in the daemon log"
-}
+start_policy_pool
 pol() { echo "tlsPoolSelector=$2+tlsPoolSupportedRole=$3,$(crank_base "$1")"; }
 
 start_slapd
