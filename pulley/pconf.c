@@ -55,7 +55,7 @@ static const struct key keys[] = {
 	{ "log_stderr", K_BOOL, OFF(log_stderr) },
 };
 
-static int set_str(char **dst, const char *v)
+int pconf_set_str(char **dst, const char *v)
 {
 	char *s = strdup(v);
 
@@ -77,6 +77,22 @@ static int hexval(char c)
 	return -1;
 }
 
+int pconf_hex32(const char *v, uint8_t out[32])
+{
+	size_t i;
+
+	if (strlen(v) != 64)
+		return -EINVAL;
+	for (i = 0; i < 32; i++) {
+		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 static int apply(struct pconf *c, const struct key *k, const char *v,
 		 const char **why)
 {
@@ -91,9 +107,9 @@ static int apply(struct pconf *c, const struct key *k, const char *v,
 			*why = "must be an absolute path";
 			return -EINVAL;
 		}
-		return set_str(p, v);
+		return pconf_set_str(p, v);
 	case K_STR:
-		return set_str(p, v);
+		return pconf_set_str(p, v);
 	case K_NAME:
 		for (i = 0; v[i]; i++)
 			if (!((v[i] >= 'a' && v[i] <= 'z') ||
@@ -105,13 +121,13 @@ static int apply(struct pconf *c, const struct key *k, const char *v,
 			*why = "must be 1..64 of A-Z a-z 0-9 _ -";
 			return -EINVAL;
 		}
-		return set_str(p, v);
+		return pconf_set_str(p, v);
 	case K_MECH:
 		if (strcmp(v, "EXTERNAL") != 0 && strcmp(v, "GSSAPI") != 0) {
 			*why = "must be EXTERNAL or GSSAPI";
 			return -EINVAL;
 		}
-		return set_str(p, v);
+		return pconf_set_str(p, v);
 	case K_UINT:
 		errno = 0;
 		n = strtoul(v, &end, 10);
@@ -165,19 +181,9 @@ static int apply(struct pconf *c, const struct key *k, const char *v,
 		}
 		return 0;
 	case K_KEY:
-		if (strlen(v) != 64) {
+		if (pconf_hex32(v, c->verify_key) < 0) {
 			*why = "must be 64 hex digits (an Ed25519 public key)";
 			return -EINVAL;
-		}
-		for (i = 0; i < 32; i++) {
-			int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-
-			if (hi < 0 || lo < 0) {
-				*why = "must be 64 hex digits (an Ed25519 "
-				       "public key)";
-				return -EINVAL;
-			}
-			c->verify_key[i] = (uint8_t)(hi << 4 | lo);
 		}
 		c->have_verify_key = 1;
 		return 0;
@@ -229,13 +235,13 @@ static int defaults(struct pconf *c)
 	int rc = 0;
 
 	if (c->ldap_filter == NULL)
-		rc = set_str(&c->ldap_filter, "(objectClass=*)");
+		rc = pconf_set_str(&c->ldap_filter, "(objectClass=*)");
 	if (rc == 0 && c->script == NULL)
-		rc = set_str(&c->script, PULLEY_SCRIPT_DEFAULT);
+		rc = pconf_set_str(&c->script, PULLEY_SCRIPT_DEFAULT);
 	if (rc == 0 && c->backend_dir == NULL)
-		rc = set_str(&c->backend_dir, PULLEY_BACKEND_DIR);
+		rc = pconf_set_str(&c->backend_dir, PULLEY_BACKEND_DIR);
 	if (rc == 0 && c->name == NULL)
-		rc = set_str(&c->name, "default");
+		rc = pconf_set_str(&c->name, "default");
 	return rc;
 }
 

@@ -54,4 +54,10 @@ int pconf_parse_ext(struct pconf *c, const char *path, const char *text,
 int pconf_load_ext(struct pconf *c, const char *path, pconf_other_fn *other,
 		   void *ctx, char *err, size_t errlen);
 
+/* Helpers for configuration files that build on pconf (shaft's sconf):
+ * replace *dst with a copy of v (0 or -ENOMEM); and 64 hex digits into
+ * 32 bytes (0, or -EINVAL when v is anything else). */
+int pconf_set_str(char **dst, const char *v);
+int pconf_hex32(const char *v, uint8_t out[32]);
+
 #endif

@@ -7,28 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int set_str(char **dst, const char *v)
-{
-	char *s = strdup(v);
-
-	if (s == NULL)
-		return -ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 /* The next white-space separated word of *p (into w, cap bytes). */
 static int word(const char **p, char *w, size_t cap)
 {
@@ -84,17 +62,9 @@ static int source(struct sconf *c, const char *v, const char **why)
 		return *why = "PRECEDENCE must be a number, 1..1000000",
 		       -EINVAL;
 	s = &c->src[c->nsrc];
-	if (strlen(key) != 64)
+	if (pconf_hex32(key, s->pk) < 0)
 		return *why = "PUBKEY must be 64 hex digits (Ed25519)",
 		       -EINVAL;
-	for (i = 0; i < 32; i++) {
-		int hi = hexval(key[2 * i]), lo = hexval(key[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return *why = "PUBKEY must be 64 hex digits (Ed25519)",
-			       -EINVAL;
-		s->pk[i] = (uint8_t)(hi << 4 | lo);
-	}
 	for (i = 0; i < c->nsrc; i++) {
 		if (strcmp(c->src[i].name, name) == 0)
 			return *why = "a second source of this NAME", -EINVAL;
@@ -122,13 +92,13 @@ static int other(void *ctx, const char *key, const char *v, unsigned line,
 	if (strcmp(key, "output_base") == 0) {
 		if (!dn_ok(v))
 			return *why = "must be a DN", -EINVAL;
-		return set_str(&c->output_base, v);
+		return pconf_set_str(&c->output_base, v);
 	}
 	if (strcmp(key, "sign_key") == 0 || strcmp(key, "state_dir") == 0) {
 		if (v[0] != '/')
 			return *why = "must be an absolute path", -EINVAL;
-		return set_str(key[1] == 'i' ? &c->sign_key : &c->state_dir,
-			       v);
+		return pconf_set_str(key[1] == 'i' ? &c->sign_key
+						   : &c->state_dir, v);
 	}
 	*why = "unknown key";
 	return -EINVAL;
