@@ -43,6 +43,12 @@ static void post_back(struct bgjob_pool *p, struct bgjob *j)
 	}
 }
 
+static void post_back_end(struct bgjob_pool *p, struct bgjob *j)
+{
+	post_back(p, j);
+	worker_helper_end();
+}
+
 static void *helper_main(void *arg)
 {
 	struct bgjob_pool *p = arg;
@@ -66,7 +72,7 @@ static void *helper_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		p->busy--;
 		pthread_mutex_unlock(&p->lock);
-		post_back(p, j);
+		post_back_end(p, j);
 	}
 	return NULL;
 }
@@ -122,6 +128,7 @@ int bgjob_pool_start(struct bgjob_pool *p, struct worker *w,
 		p->head = j;
 	p->tail = j;
 	p->queued++;
+	worker_helper_begin();
 	pthread_cond_signal(&p->more);
 unlock:
 	pthread_mutex_unlock(&p->lock);

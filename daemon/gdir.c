@@ -389,6 +389,7 @@ static void *job_run(void *arg)
 		gdir_query_clear(&j->q);
 		free(j);
 	}
+	worker_helper_end();
 	return NULL;
 }
 
@@ -419,9 +420,11 @@ int gdir_start(struct worker *w, struct gdir_query *q,
 	j->arg = arg;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	worker_helper_begin();
 	rc = pthread_create(&t, &at, job_run, j);
 	pthread_attr_destroy(&at);
 	if (rc != 0) {
+		worker_helper_end();
 		atomic_fetch_sub(&running, 1);
 		gdir_query_clear(&j->q);
 		free(j);

@@ -443,14 +443,43 @@ fail:
 	return rc;
 }
 
+static atomic_uint helpers_out;
+/* Workers a late helper may still post to (volatile: the store must
+ * happen, it is what keeps them reachable for leak checkers). */
+static struct worker **volatile kept;
+
+void worker_helper_begin(void)
+{
+	atomic_fetch_add(&helpers_out, 1);
+}
+
+void worker_helper_end(void)
+{
+	atomic_fetch_sub(&helpers_out, 1);
+}
+
 void worker_stop_all(void)
 {
+	unsigned out;
+
 	for (unsigned i = 0; i < npool; i++)
 		worker_loop_stop(pool[i]);
-	for (unsigned i = 0; i < npool; i++) {
+	for (unsigned i = 0; i < npool; i++)
 		pthread_join(pool[i]->thread, NULL);
-		worker_destroy(pool[i]);
+	/* No worker starts a helper any more; one still out (a KDC or a
+	 * directory slower than the drain) will post to its worker: keep
+	 * them rather than free what it writes to. */
+	out = atomic_load(&helpers_out);
+	if (out > 0) {
+		tplog(LOG_WARNING, "%u helper job(s) still running at stop; "
+		      "their results are dropped", out);
+		kept = pool;	/* still referenced: not a leak */
+		pool = NULL;
+		npool = 0;
+		return;
 	}
+	for (unsigned i = 0; i < npool; i++)
+		worker_destroy(pool[i]);
 	free(pool);
 	pool = NULL;
 	npool = 0;

@@ -33,8 +33,15 @@ struct ev_timer {
 
 /* Start n workers; 0 or -errno. */
 int worker_start_all(unsigned n);
-/* Ask every worker to stop after draining and join them. */
+/* Ask every worker to stop after draining and join them.  Their memory
+ * is freed only when no helper thread may still post to one (see
+ * worker_helper_begin): the process is exiting then anyway. */
 void worker_stop_all(void);
+
+/* A helper thread (bgjob, gdir) that will worker_post its result calls
+ * begin before it is started and end after its post. */
+void worker_helper_begin(void);
+void worker_helper_end(void);
 /* Round-robin choice of a worker for a new connection. */
 struct worker *worker_next(void);
 /* The worker whose thread is calling, or NULL. */

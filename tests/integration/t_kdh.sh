@@ -226,12 +226,10 @@ start_tunnel E -c -p "${DSOCK[E]}" -S echo -r srv.example.com 127.0.0.1:0 \
 expect_log "${DLOG[E]}" "refused client role.*TLS-KDH: ticket for echo/srv.example.com@EXAMPLE.COM: .*[Ee]xpired" \
 	"the client names the expired ticket"
 
-step "a KDC that never answers blocks only its own connection"
-# The KDC is replaced by sockets that take requests and never answer; a
-# connection needing a new service ticket waits on a helper thread while
-# one with a cached ticket goes through the same pool.
-stop_kdc
-python3 - "$KDC_PORT" >"$KRB/blackhole.out" 2>&1 <<'EOP' &
+# start_blackhole: sockets on the KDC's port that take requests and never
+# answer; HOLE_PID.
+start_blackhole() {
+	python3 - "$KDC_PORT" >"$KRB/blackhole.out" 2>&1 <<'EOP' &
 import socket, sys, time
 port = int(sys.argv[1])
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -243,9 +241,17 @@ t.listen(16)
 print("blackhole ready", flush=True)
 time.sleep(120)
 EOP
-HOLE_PID=$!
-_track "$HOLE_PID" blackhole
-wait_log "$KRB/blackhole.out" "blackhole ready" 10 || fail "blackhole: $(cat "$KRB/blackhole.out")"
+	HOLE_PID=$!
+	_track "$HOLE_PID" blackhole
+	wait_log "$KRB/blackhole.out" "blackhole ready" 10 || fail "blackhole: $(cat "$KRB/blackhole.out")"
+}
+
+step "a KDC that never answers blocks only its own connection"
+# The KDC is replaced by sockets that take requests and never answer; a
+# connection needing a new service ticket waits on a helper thread while
+# one with a cached ticket goes through the same pool.
+stop_kdc
+start_blackhole
 ctl_on C policy set srv2.example.com client --kinds krb5
 mark "${DLOG[C]}"
 start_tunnel Ch -c -p "${DSOCK[C]}" -S echo -r srv2.example.com 127.0.0.1:0 \
@@ -292,4 +298,21 @@ daemon_alive M
 daemon_alive K
 daemon_alive E
 daemon_alive X
+
+step "stopped while a ticket fetch hangs: a clean exit, the job dropped"
+# The helper thread is still inside krb5 when the drain ends: the daemon
+# must exit 0 without freeing the worker the helper will post to.
+start_blackhole
+ctl_on C policy set srv3.example.com client --kinds krb5
+mark "${DLOG[C]}"
+start_tunnel Cz -c -p "${DSOCK[C]}" -S echo -r srv3.example.com 127.0.0.1:0 \
+	"127.0.0.1:$SPORT"
+"$NETUTIL" expect-closed "$TUNNEL_PORT" 30000 >"$T/closed7.out" 2>&1 &
+_track $! "netutil:stop"
+sleep 1
+stop_proc "${DPID[C]}" 20
+[ "$WAIT_STATUS" = 0 ] || fail "daemon C exited with $WAIT_STATUS while a helper job hung"
+expect_new "${DLOG[C]}" "[0-9]+ helper job\(s\) still running at stop; their results are dropped" \
+	"the dropped job is logged"
+stop_proc "$HOLE_PID"
 pass
