@@ -93,4 +93,11 @@ enum dane_verdict dane_match_chain(const struct dane_rrset *rs,
 				   const struct cred_store *creds,
 				   char *why, size_t whylen);
 
+/* dane_service_ports (tlspool.conf): "SERVICE=PORT" entries separated by
+ * spaces or commas.  The port that service's TLSA records are published
+ * under, or 0 when the map does not name it; -EINVAL with why when the
+ * map is malformed (service NULL: check the whole map). */
+int dane_service_port(const char *map, const char *service, char *why,
+		      size_t whylen);
+
 #endif

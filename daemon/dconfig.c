@@ -9,6 +9,7 @@
 #include <tlspool/commands.h>
 #include <tlspool/starttls.h>
 
+#include "dane.h"
 #include "kdh_map.h"
 #include "ocsp_fetch.h"
 #include "paths.h"
@@ -18,7 +19,7 @@
 #define DEFAULT_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum kind { K_STR, K_BOOL, K_UINT, K_MODE, K_LEVEL, K_FACIL, K_IGNORED,
-	    K_OCSP_MS, K_KRB_MAP };
+	    K_OCSP_MS, K_KRB_MAP, K_DANE_PORTS };
 
 struct key {
 	const char *name;
@@ -49,6 +50,7 @@ static const struct key keys[] = {
 	{ "dnssec_rootkey", K_STR, OFF(dnssec_rootkey) },
 	{ "dnssec_config", K_STR, OFF(dnssec_config) },
 	{ "dnssec_forwarder", K_STR, OFF(dnssec_forwarder) },
+	{ "dane_service_ports", K_DANE_PORTS, OFF(dane_service_ports) },
 	{ "pkcs11_pin", K_STR, OFF(pkcs11_pin) },
 	{ "tls_onthefly_signcert", K_STR, OFF(tls_onthefly_signcert) },
 	{ "tls_onthefly_signkey", K_STR, OFF(tls_onthefly_signkey) },
@@ -158,6 +160,15 @@ static int apply_key(struct dconfig *c, const struct key *k, const char *v,
 
 		if (kdh_map_parse(v, &m, why, sizeof(why)) < 0) {
 			tplog(LOG_ERR, "kerberos_realm_map: %s", why);
+			return -EINVAL;
+		}
+		return set_str(p, v);
+	}
+	case K_DANE_PORTS: {	/* checked here, looked up per session */
+		char why[128];
+
+		if (dane_service_port(v, NULL, why, sizeof(why)) < 0) {
+			tplog(LOG_ERR, "dane_service_ports: %s", why);
 			return -EINVAL;
 		}
 		return set_str(p, v);
@@ -297,7 +308,8 @@ void dconfig_free(struct dconfig *c)
 			  &c->localid_dir, &c->trust_anchors,
 			  &c->default_localid, &c->tls_priority,
 			  &c->dnssec_rootkey, &c->dnssec_config,
-			  &c->dnssec_forwarder, &c->pkcs11_pin,
+			  &c->dnssec_forwarder, &c->dane_service_ports,
+			  &c->pkcs11_pin,
 			  &c->tls_onthefly_signcert, &c->tls_onthefly_signkey,
 			  &c->kerberos_server_keytab,
 			  &c->kerberos_client_credcache,

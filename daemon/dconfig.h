@@ -23,6 +23,7 @@ struct dconfig {
 	char *tls_priority;	/* GnuTLS priority string */
 	char *dnssec_rootkey;	/* DNSSEC trust anchor file (DANE) */
 	char *dnssec_config;	/* libunbound config file, or NULL */
+	char *dane_service_ports;	/* "service=port ..." (dane.h) */
 	char *dnssec_forwarder;	/* "addr[@port]", or NULL: full recursion */
 	char *pkcs11_pin;	/* PIN for PKCS#11 keys, or NULL */
 	char *tls_onthefly_signcert;	/* LOCALID_ONTHEFLY CA (PEM), or NULL */

@@ -65,7 +65,8 @@ void session_set_config(const struct dconfig *cfg, struct cred_store *creds)
 	ocsp_fetch_set_timeout(cfg->ocsp_timeout_ms);	/* valexp O/o */
 	session_kdh_set_config(cfg);			/* TLS-KDH */
 	if (dnssec_configure(cfg->dnssec_rootkey, cfg->dnssec_config,
-			     cfg->dnssec_forwarder) < 0)	/* valexp D/d */
+			     cfg->dnssec_forwarder) < 0 ||	/* valexp D/d */
+	    session_dane_set_ports(cfg->dane_service_ports) < 0)
 		tplog(LOG_ERR, "DNSSEC settings: out of memory");
 	gdir_set_anchors(cfg->trust_anchors);	/* valexp G/g */
 }
@@ -80,6 +81,7 @@ void session_config_clear(void)
 	conf.creds = NULL;
 	conf.priority = conf.default_localid = NULL;
 	pthread_mutex_unlock(&conf.lock);
+	session_dane_set_ports(NULL);
 }
 
 unsigned session_count(void)

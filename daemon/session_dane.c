@@ -12,12 +12,15 @@
 #include "session_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <ldns/ldns.h>
 
+#include "dane.h"
 #include "tplog.h"
 
 /* RFC 7671 section 7: when the host name is (securely) an alias, the
@@ -129,11 +132,55 @@ void session_ask_dane(struct session *s, const char *name)
 	dane_next(s, STEP_HOST, name);
 }
 
+/* dane_service_ports, replaced on reload (copied: sessions read it on
+ * their workers while the main thread reloads). */
+static struct {
+	pthread_mutex_t lock;
+	char *map;
+} ports = { PTHREAD_MUTEX_INITIALIZER, NULL };
+
+int session_dane_set_ports(const char *map)
+{
+	char *copy = map != NULL ? strdup(map) : NULL;
+
+	if (map != NULL && copy == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&ports.lock);
+	free(ports.map);
+	ports.map = copy;
+	pthread_mutex_unlock(&ports.lock);
+	return 0;
+}
+
+/* The port the request's service publishes its TLSA records under, when
+ * dane_service_ports names it (an application behind a proxy or a port
+ * forward connects elsewhere); else 0. */
+static unsigned service_port(const struct session *s)
+{
+	char service[sizeof(s->req.pio_data.pioc_starttls.service) + 1];
+	char why[8];
+	int port = 0;
+
+	memcpy(service, s->req.pio_data.pioc_starttls.service,
+	       sizeof(service) - 1);
+	service[sizeof(service) - 1] = '\0';
+	if (service[0] == '\0')
+		return 0;
+	pthread_mutex_lock(&ports.lock);
+	if (ports.map != NULL)
+		port = dane_service_port(ports.map, service, why, sizeof(why));
+	pthread_mutex_unlock(&ports.lock);
+	return port > 0 ? (unsigned)port : 0;
+}
+
 unsigned session_peer_port(const struct session *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	unsigned port = service_port(s);
 
+	if (port != 0)
+		return port;
 	if (getpeername(s->cryptfd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
 	if (ss.ss_family == AF_INET)

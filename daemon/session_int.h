@@ -142,6 +142,8 @@ void session_ask_ocsp(struct session *s, struct ocsp_query *q);
  * peer's TCP port (0 unknown). */
 void session_ask_dane(struct session *s, const char *name);
 unsigned session_peer_port(const struct session *s);
+/* dane_service_ports from the configuration (NULL: none); 0 or -ENOMEM. */
+int session_dane_set_ports(const char *map);
 /* session_gdir.c: the SRV lookup for the global directory, then asking
  * it (q taken over); session_validate runs again after each. */
 void session_ask_gdir_srv(struct session *s, const char *name);

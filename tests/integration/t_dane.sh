@@ -110,7 +110,7 @@ sign_zone expired.test "$ZONES/expired.test" 20200101000000 20200201000000
 auth_zone expired.test "$ZONES/expired.test.signed"
 write_ub_conf
 
-start_daemon "dnssec_config $UB_CONF"
+start_daemon "dnssec_config $UB_CONF" "dane_service_ports fwdtest=$P other=1"
 
 step "D: each usage, selector and matching type"
 ctl_on daemon policy set .dane.test client --valexp D
@@ -194,6 +194,25 @@ client_accepted default-311 "$P" h311.dane.test
 	fail "explain: $(cat "$T/explain.out")"
 grep -q "DANE decides where secure TLSA records exist, dIT&|" "$T/explain.out" ||
 	fail "explain does not name the DANE default: $(cat "$T/explain.out")"
+
+step "dane_service_ports: through a port forward, the service's own port names the TLSA"
+F=$(free_port) || fail "no free port"
+socat "TCP-LISTEN:$F,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$P" 2>"$T/socat.err" &
+_track $! socat
+wait_until 10 "$NETUTIL" wait-port "$F" 200 || fail "socat did not listen"
+ctl_on daemon policy set .dane.test client --valexp D
+client_refused fwd-plain "$F" h311.dane.test "D: no TLSA record at _$F._tcp.h311.dane.test"
+printf 'line fwd\n' | timeout 20 "$TUNNEL_BIN" -c --stdio -S fwdtest \
+	-r h311.dane.test "127.0.0.1:$F" >"$T/fwd-svc.out" 2>"$T/fwd-svc.err"
+grep -q "^line fwd$" "$T/fwd-svc.out" ||
+	fail "service fwdtest through the forward: $(tail -2 "$T/fwd-svc.err"; grep refused "$DAEMON_LOG" | tail -1)"
+expect_log "$DAEMON_LOG" "DNSSEC: _$P._tcp.h311.dane.test type 52: secure" \
+	"the TLSA name carries the service's port"
+printf 'dane_service_ports fwdtest=0\n' >"$T/badports.conf"
+"$DAEMON_BIN" -t -c "$T/badports.conf" >"$T/badports.out" 2>&1 &&
+	fail "dane_service_ports fwdtest=0 was accepted"
+grep -q "dane_service_ports: 'fwdtest=0': the port must be 1 to 65535" "$T/badports.out" ||
+	fail "bad dane_service_ports: $(cat "$T/badports.out")"
 
 step "through a forwarder: nsd serves the signed zone, the daemon validates"
 start_nsd dane.test "$ZONES/dane.test.signed"

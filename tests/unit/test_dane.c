@@ -310,6 +310,44 @@ static void test_parse_limits(void **state)
 	}
 }
 
+/* dane_service_ports: SERVICE=PORT entries, spaces or commas between. */
+static void test_service_ports(void **state)
+{
+	char why[128] = "";
+
+	(void)state;
+	assert_int_equal(dane_service_port("imap=993, https=443", "https", why,
+					   sizeof(why)), 443);
+	assert_int_equal(dane_service_port("imap=993,https=443", "imap", why,
+					   sizeof(why)), 993);
+	assert_int_equal(dane_service_port("imap=993", "imaps", why,
+					   sizeof(why)), 0);
+	assert_int_equal(dane_service_port("imap=993", "ima", why,
+					   sizeof(why)), 0);
+	assert_int_equal(dane_service_port("", "imap", why, sizeof(why)), 0);
+	assert_int_equal(dane_service_port("a=1 b=65535", NULL, why,
+					   sizeof(why)), 0);
+	assert_int_equal(dane_service_port("imap", NULL, why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "'imap': not SERVICE=PORT"));
+	assert_int_equal(dane_service_port("=993", NULL, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(dane_service_port("imap=0", NULL, why, sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "the port must be 1 to 65535"));
+	assert_int_equal(dane_service_port("imap=65536", NULL, why,
+					   sizeof(why)), -EINVAL);
+	assert_int_equal(dane_service_port("imap=99x", NULL, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(dane_service_port("imap=", NULL, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(dane_service_port("sixteen-chars-xx=1", NULL, why,
+					   sizeof(why)), -EINVAL);
+	/* a bad entry after the one asked for still counts as found */
+	assert_int_equal(dane_service_port("imap=993 bad", "imap", why,
+					   sizeof(why)), 993);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_spki),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_service_ports),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
