@@ -101,3 +101,16 @@ wrong_keytab() {
 		"$1" "$2" | ktutil >"$KRB/ktutil.out" 2>&1 ||
 		fail "ktutil: $(tail -3 "$KRB/ktutil.out")"
 }
+
+# pool_pair: a server tunnel on daemon S for srv.example.com in front of
+# the echo server, and a client tunnel on daemon C to it (service echo).
+# Sets SPORT, logS, logC; TUNNEL_PORT is the client tunnel's port.
+pool_pair() {
+	start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
+		"127.0.0.1:$ECHO_PORT"
+	SPORT=$TUNNEL_PORT
+	logS=$TUNNEL_LOG
+	start_tunnel C -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
+		"127.0.0.1:$SPORT"
+	logC=$TUNNEL_LOG
+}

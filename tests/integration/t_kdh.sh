@@ -59,13 +59,7 @@ ctl_on S policy set srv.example.com server --kinds krb5
 ctl_on C policy set srv.example.com client --kinds krb5
 
 step "pool to pool, Kerberos only, per-uid credentials cache"
-start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
-	"127.0.0.1:$ECHO_PORT"
-SPORT=$TUNNEL_PORT
-logS=$TUNNEL_LOG
-start_tunnel C -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
-	"127.0.0.1:$SPORT"
-logC=$TUNNEL_LOG
+pool_pair
 "$NETUTIL" echo-check "$TUNNEL_PORT" 262144 10000 >"$T/echo1.out" 2>&1 ||
 	fail "256 KiB through two pools over TLS-KDH: $(cat "$T/echo1.out")"
 expect_log "$logC" "connected local=alice@example.com remote=srv.example.com " \

@@ -35,13 +35,7 @@ ctl_on S policy set srv.example.com server --client-auth none --valexp "K"
 ctl_on C policy set srv.example.com client --valexp "IT&K&"
 
 step "certificate handshake, then channel-bound Kerberos both ways"
-start_tunnel S -s -p "${DSOCK[S]}" -S echo -l srv.example.com 127.0.0.1:0 \
-	"127.0.0.1:$ECHO_PORT"
-SPORT=$TUNNEL_PORT
-logS=$TUNNEL_LOG
-start_tunnel C -c -p "${DSOCK[C]}" -S echo -r srv.example.com 127.0.0.1:0 \
-	"127.0.0.1:$SPORT"
-logC=$TUNNEL_LOG
+pool_pair
 "$NETUTIL" echo-check "$TUNNEL_PORT" 100000 10000 >"$T/echo1.out" 2>&1 ||
 	fail "data after the Kerberos exchange: $(cat "$T/echo1.out")"
 expect_log "$logS" "connected local=srv.example.com remote=alice@example.com " \
