@@ -1,0 +1,57 @@
+#!/bin/bash
+# The Windows installer under wine: a silent install puts the programs, the
+# library and the configuration in place and registers the service; the
+# service starts and answers a ping over the pipe; a silent uninstall
+# removes the service, every file and every registry value.
+#   tests/windows/t_installer.sh SETUP.EXE
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/winlib.sh"
+setup=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+
+wine_prefix_new installer
+pf="$WINEPREFIX/drive_c/Program Files/TLS Pool"
+data="$WINEPREFIX/drive_c/ProgramData/tlspool"
+svckey='HKLM\System\CurrentControlSet\Services\tlspool'
+unkey='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\tlspool'
+
+wine "$setup" /S
+check "silent install exits 0" test $? -eq 0
+for f in bin/libtlspool-0.dll bin/tlstunnel.exe bin/tlspool-ping.exe \
+	sbin/tlspool-daemon.exe uninstall.exe; do
+	check "installed $f" test -f "$pf/$f"
+done
+check "development files are optional (not installed by default)" \
+	test ! -e "$pf/include"
+check "configuration in ProgramData" test -f "$data/tlspool.conf"
+check "service registered" wine_reg_has "$svckey" ImagePath
+check "service runs the installed daemon with its configuration" \
+	wine_reg_match "$svckey" ImagePath 'tlspool-daemon\.exe.*-c.*tlspool\.conf'
+check "uninstall entry" wine_reg_has "$unkey" UninstallString
+
+wine net start tlspool >/dev/null 2>&1
+check "service starts" test $? -eq 0
+out=$(wine "$pf/bin/tlspool-ping.exe" 2>&1)
+check "ping through the service's pipe" grep -q 'tlspool' <<<"$out"
+wine net stop tlspool >/dev/null 2>&1
+check "service stops" test $? -eq 0
+
+# Keep a changed configuration over a reinstall.
+echo "# changed by the administrator" >>"$data/tlspool.conf"
+wine "$setup" /S
+check "reinstall exits 0" test $? -eq 0
+check "reinstall keeps the administrator's configuration" \
+	grep -q 'changed by the administrator' "$data/tlspool.conf"
+
+# The uninstaller copies itself away and returns at once; _?= keeps it in
+# place so that wine waits for it, then its own file and the folder go.
+wine "$pf/uninstall.exe" /S "_?=C:\\Program Files\\TLS Pool"
+check "silent uninstall exits 0" test $? -eq 0
+rm -f "$pf/uninstall.exe"; rmdir "$pf" 2>/dev/null
+check "no program files left" test ! -e "$pf"
+check "no configuration or data left" test ! -e "$data"
+check "service removed" not wine_reg_has "$svckey" ImagePath
+check "uninstall entry removed" not wine_reg_has "$unkey" UninstallString
+
+wine_prefix_end
+summary

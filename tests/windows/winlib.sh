@@ -1,0 +1,45 @@
+# Shell helpers for the Windows tests (sourced): a private wine prefix per
+# scenario, checks, and the closing "N passed, N failed" line.
+export WINEARCH=win64 WINEDEBUG=-all
+win_passed=0
+win_failed=0
+
+# wine_prefix_new NAME: a fresh prefix in a temp dir, removed by
+# wine_prefix_end (also on exit).
+wine_prefix_new() {
+	WINE_TMP=$(mktemp -d "/tmp/tlspool-$1.XXXXXX")
+	export WINEPREFIX="$WINE_TMP/prefix"
+	trap wine_prefix_end EXIT
+	wine wineboot -i >/dev/null 2>&1
+}
+
+wine_prefix_end() {
+	[ -n "${WINEPREFIX:-}" ] && wineserver -k >/dev/null 2>&1
+	[ -n "${WINE_TMP:-}" ] && rm -rf "$WINE_TMP"
+	WINE_TMP=
+	trap - EXIT
+}
+
+check() {	# check DESCRIPTION COMMAND...
+	local what=$1; shift
+	if "$@" >/dev/null 2>&1; then
+		win_passed=$((win_passed + 1)); echo "ok   $what"
+	else
+		win_failed=$((win_failed + 1)); echo "FAIL $what"
+	fi
+}
+
+not() { ! "$@"; }
+
+wine_reg_has() {	# wine_reg_has KEY VALUE
+	wine reg query "$1" /v "$2" 2>/dev/null | grep -q "$2"
+}
+
+wine_reg_match() {	# wine_reg_match KEY VALUE REGEX
+	wine reg query "$1" /v "$2" 2>/dev/null | tr -d '\r' | grep -Eq "$3"
+}
+
+summary() {
+	echo "$win_passed passed, $win_failed failed"
+	[ "$win_failed" -eq 0 ]
+}
