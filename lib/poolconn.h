@@ -26,6 +26,9 @@
 #ifndef O_CLOEXEC
 #define O_CLOEXEC _O_NOINHERIT	/* for open() of the pid file */
 #endif
+#ifndef ETOOMANYREFS
+#define ETOOMANYREFS WSAETOOMANYREFS	/* never returned on Windows */
+#endif
 typedef SOCKET poolconn_sock_t;
 #define POOLCONN_NOSOCK INVALID_SOCKET
 /* The public API carries a SOCKET in an int (see tlspool/starttls.h). */
