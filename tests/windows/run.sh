@@ -95,5 +95,56 @@ tun_out=$(timeout 30 "$wine" "$stage/bin/tlstunnel.exe" -c -p "$nobody" 127.0.0.
 check "tlstunnel: exit 1 when nobody serves the pipe" grep -q 'rc=1$' <<<"$tun_out"
 check "tlstunnel: --help" timeout 30 "$wine" "$stage/bin/tlstunnel.exe" --help
 
+# tlstunnel.exe -c against the fake daemon: the daemon writes "crypt" on
+# the connection tlstunnel made to the (Linux) server and "plain" on the
+# accepted plaintext connection, both handed over through the pipe.
+tunnel_test() {
+	local fake tmp pipe sport lport i fakepid tunpid rc=0
+	fake=$(ls "$build"/tests/windows/.libs/fake_daemon.exe \
+		  "$build"/tests/windows/fake_daemon.exe 2>/dev/null | head -1)
+	[ -n "$fake" ] || { echo "FAIL no fake_daemon.exe" >&2; return 1; }
+	tmp=$(mktemp -d /tmp/tlspool-wintun.XXXXXX)
+	pipe=tlspool-run-$$
+	"$wine" "$fake" "$pipe" 60 >"$tmp/fake.out" 2>&1 &
+	fakepid=$!
+	python3 - "$tmp" <<'PY' &
+import socket, sys
+d = sys.argv[1]
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(1)
+open(d + "/sport", "w").write(str(s.getsockname()[1]))
+s.settimeout(60)
+c, _ = s.accept(); c.settimeout(30)
+open(d + "/server.got", "wb").write(c.recv(64))
+PY
+	for i in $(seq 300); do
+		grep -q ready "$tmp/fake.out" 2>/dev/null && [ -s "$tmp/sport" ] && break
+		sleep 0.1
+	done
+	sport=$(cat "$tmp/sport" 2>/dev/null)
+	"$wine" "$stage/bin/tlstunnel.exe" -c -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
+		127.0.0.1:0 "127.0.0.1:$sport" 2>"$tmp/tun.err" &
+	tunpid=$!
+	for i in $(seq 300); do
+		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/tun.err" | tr -d '\r')
+		[ -n "$lport" ] && break
+		sleep 0.1
+	done
+	python3 - "$lport" >"$tmp/client.got" <<'PY' || rc=1
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+sys.stdout.write(c.recv(64).decode())
+PY
+	wait "$tunpid" || rc=1
+	sleep 0.5
+	grep -qx plain "$tmp/client.got" || rc=1
+	grep -qx crypt "$tmp/server.got" 2>/dev/null || rc=1
+	[ "$rc" = 0 ] || { cat "$tmp/tun.err" "$tmp/fake.out" >&2; }
+	kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
+	rm -rf "$tmp"
+	return $rc
+}
+check "tlstunnel -c: both sockets handed over, data on each" tunnel_test
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
