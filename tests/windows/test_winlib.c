@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <tlspool/async.h>
@@ -274,6 +275,49 @@ static void test_async(struct fake_daemon *f)
 	      pool.handle == INVALID_POOL_HANDLE);
 }
 
+/* tlspool_configvar and tlspool_pid with files in the temp directory. */
+static void test_files(void)
+{
+	char dir[MAX_PATH], cfg[MAX_PATH + 32], pidf[MAX_PATH + 32];
+	char *val;
+	FILE *f;
+
+	GetTempPathA(sizeof(dir), dir);
+	snprintf(cfg, sizeof(cfg), "%stlspool-test-%lu.conf", dir,
+		 (unsigned long)GetCurrentProcessId());
+	snprintf(pidf, sizeof(pidf), "%stlspool-test-%lu.pid", dir,
+		 (unsigned long)GetCurrentProcessId());
+	f = fopen(cfg, "w");
+	if (f != NULL) {
+		fputs("# test\nsocket_name \\\\.\\pipe\\other\n", f);
+		fclose(f);
+	}
+	val = tlspool_configvar(cfg, "socket_name");
+	check("configvar: reads a key", val != NULL &&
+	      strcmp(val, "\\\\.\\pipe\\other") == 0);
+	free(val);
+	errno = 0;
+	check("configvar: a missing key is ENOENT",
+	      tlspool_configvar(cfg, "nothing") == NULL && errno == ENOENT);
+	f = fopen(pidf, "w");
+	if (f != NULL) {
+		fprintf(f, "%lu\n", (unsigned long)GetCurrentProcessId());
+		fclose(f);
+	}
+	check("pid: a live process",
+	      tlspool_pid(pidf) == (int)GetCurrentProcessId());
+	f = fopen(pidf, "w");
+	if (f != NULL) {
+		fputs("2147483640\n", f);
+		fclose(f);
+	}
+	errno = 0;
+	check("pid: a process that is gone is ESRCH",
+	      tlspool_pid(pidf) == -1 && errno == ESRCH);
+	remove(cfg);
+	remove(pidf);
+}
+
 int main(void)
 {
 	struct fake_daemon f;
@@ -288,6 +332,7 @@ int main(void)
 	test_layout();
 	test_socketpair();
 	test_unserved();
+	test_files();
 	snprintf(name, sizeof(name), "tlspool-fake-%lu",
 		 (unsigned long)GetCurrentProcessId());
 	if (fake_daemon_start(&f, name) != 0) {
