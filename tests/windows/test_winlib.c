@@ -2,7 +2,8 @@
  * daemon: the message layout, the socketpair emulation, the library
  * against a pipe nobody serves, and the library (libtlspool-0.dll)
  * against a fake daemon on a named pipe: PING, STARTTLS with both
- * sockets handed over, a daemon that hangs up, and the async API.
+ * sockets handed over, a daemon that hangs up, the async API, and
+ * windows/poolconn_win32.c itself (test_poolconn.c).
  *
  * Prints "ok   NAME" / "FAIL NAME" per check, then "N passed, N failed";
  * exits 1 when a check failed.
@@ -19,6 +20,7 @@
 
 #include "fake_pipe_daemon.h"
 #include "socketpair_win32.h"
+#include "test_poolconn.h"
 
 static int passed, failed;
 
@@ -341,6 +343,7 @@ int main(void)
 		test_ping(&f);
 		test_starttls(&f);
 		test_async(&f);
+		test_poolconn(f.path, FAKE_HANG_UP, check);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
