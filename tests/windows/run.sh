@@ -95,11 +95,15 @@ tun_out=$(timeout 30 "$wine" "$stage/bin/tlstunnel.exe" -c -p "$nobody" 127.0.0.
 check "tlstunnel: exit 1 when nobody serves the pipe" grep -q 'rc=1$' <<<"$tun_out"
 check "tlstunnel: --help" timeout 30 "$wine" "$stage/bin/tlstunnel.exe" --help
 
-# tlstunnel.exe -c against the fake daemon: the daemon writes "crypt" on
-# the connection tlstunnel made to the (Linux) server and "plain" on the
-# accepted plaintext connection, both handed over through the pipe.
-tunnel_test() {
-	local fake tmp pipe sport lport i fakepid tunpid rc=0
+# tlstunnel.exe -c|-s against the fake daemon: the daemon writes "crypt"
+# on the TLS side and "plain" on the plaintext side, both sockets handed
+# over through the pipe.  -c: the (Linux) client that connects to
+# tlstunnel's listener is the plaintext side, the (Linux) server it
+# connects to the TLS side; -s the other way round.
+tunnel_test() {	# tunnel_test -c|-s
+	local mode=$1 fake tmp pipe sport lport i fakepid tunpid rc=0
+	local want_client=plain want_server=crypt
+	[ "$mode" = -s ] && { want_client=crypt; want_server=plain; }
 	fake=$(ls "$build"/tests/windows/.libs/fake_daemon.exe \
 		  "$build"/tests/windows/fake_daemon.exe 2>/dev/null | head -1)
 	[ -n "$fake" ] || { echo "FAIL no fake_daemon.exe" >&2; return 1; }
@@ -122,7 +126,7 @@ PY
 		sleep 0.1
 	done
 	sport=$(cat "$tmp/sport" 2>/dev/null)
-	"$wine" "$stage/bin/tlstunnel.exe" -c -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
+	"$wine" "$stage/bin/tlstunnel.exe" "$mode" -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
 		127.0.0.1:0 "127.0.0.1:$sport" 2>"$tmp/tun.err" &
 	tunpid=$!
 	for i in $(seq 300); do
@@ -137,14 +141,15 @@ sys.stdout.write(c.recv(64).decode())
 PY
 	wait "$tunpid" || rc=1
 	sleep 0.5
-	grep -qx plain "$tmp/client.got" || rc=1
-	grep -qx crypt "$tmp/server.got" 2>/dev/null || rc=1
+	grep -qx "$want_client" "$tmp/client.got" || rc=1
+	grep -qx "$want_server" "$tmp/server.got" 2>/dev/null || rc=1
 	[ "$rc" = 0 ] || { cat "$tmp/tun.err" "$tmp/fake.out" >&2; }
 	kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
 	rm -rf "$tmp"
 	return $rc
 }
-check "tlstunnel -c: both sockets handed over, data on each" tunnel_test
+check "tlstunnel -c: both sockets handed over, data on each" tunnel_test -c
+check "tlstunnel -s: both sockets handed over, data on each" tunnel_test -s
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
