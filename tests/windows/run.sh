@@ -23,7 +23,8 @@ top=$(cd "$here/../.." && pwd)
 wine=${WINE:-wine}
 objdump=${OBJDUMP:-x86_64-w64-mingw32-objdump}
 export WINEDEBUG=-all WINEARCH=win64
-export WINEPATH="$(winepath -w "$stage/bin" 2>/dev/null || echo "$stage/bin")"
+WINEPATH=$(winepath -w "$stage/bin" 2>/dev/null || echo "$stage/bin")
+export WINEPATH
 passed=0
 failed=0
 
@@ -51,7 +52,7 @@ check() {	# check DESCRIPTION COMMAND...
 dll=$stage/bin/libtlspool-0.dll
 exports() { "$objdump" -p "$1" | sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' |
 	    sed -n 's/^\s*\[ *[0-9]*\] //p' | sort; }
-imports() { "$objdump" -p "$1" | sed -n 's/^\s*DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u; }
+imports() { "$objdump" -p "$1" | sed -n 's/^\s*DLL Name: //p' | tr '[:upper:]' '[:lower:]' | sort -u; }
 # Windows' own DLLs; anything else must not be needed at run time.
 system_only() { ! imports "$1" | grep -vxE \
 	'kernel32\.dll|msvcrt\.dll|ws2_32\.dll|advapi32\.dll|bcrypt\.dll|user32\.dll|crypt32\.dll|ncrypt\.dll|shell32\.dll|ole32\.dll|api-ms-win-.*\.dll|libtlspool-0\.dll' >&2; }
@@ -101,11 +102,13 @@ check "tlstunnel: --help" timeout 30 "$wine" "$stage/bin/tlstunnel.exe" --help
 # tlstunnel's listener is the plaintext side, the (Linux) server it
 # connects to the TLS side; -s the other way round.
 tunnel_test() {	# tunnel_test -c|-s
-	local mode=$1 fake tmp pipe sport lport i fakepid tunpid rc=0
+	local mode=$1 fake tmp pipe sport lport fakepid tunpid rc=0
 	local want_client=plain want_server=crypt
 	[ "$mode" = -s ] && { want_client=crypt; want_server=plain; }
-	fake=$(ls "$build"/tests/windows/.libs/fake_daemon.exe \
-		  "$build"/tests/windows/fake_daemon.exe 2>/dev/null | head -1)
+	for fake in "$build"/tests/windows/.libs/fake_daemon.exe \
+		    "$build"/tests/windows/fake_daemon.exe ""; do
+		[ -f "$fake" ] && break
+	done
 	[ -n "$fake" ] || { echo "FAIL no fake_daemon.exe" >&2; return 1; }
 	tmp=$(mktemp -d /tmp/tlspool-wintun.XXXXXX)
 	pipe=tlspool-run-$$
@@ -121,7 +124,7 @@ s.settimeout(60)
 c, _ = s.accept(); c.settimeout(30)
 open(d + "/server.got", "wb").write(c.recv(64))
 PY
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		grep -q ready "$tmp/fake.out" 2>/dev/null && [ -s "$tmp/sport" ] && break
 		sleep 0.1
 	done
@@ -129,7 +132,7 @@ PY
 	"$wine" "$stage/bin/tlstunnel.exe" "$mode" -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
 		127.0.0.1:0 "127.0.0.1:$sport" 2>"$tmp/tun.err" &
 	tunpid=$!
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/tun.err" | tr -d '\r')
 		[ -n "$lport" ] && break
 		sleep 0.1
