@@ -4,26 +4,22 @@
  * one of the synchronous calls).  The application owns the request
  * structures; pending ones are linked in pool->requests.  Messages may
  * arrive in pieces: the bytes of an incomplete message are kept in the
- * pool's private state between calls of tlspool_async_process.
+ * pool's connection (poolconn) between calls of tlspool_async_process.
  *
  * Not thread-safe: use one pool from one thread (the event loop).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <tlspool/async.h>
 
 #include "client_pool.h"
 #include "codec.h"
-#include "fdpass.h"
+#include "poolconn.h"
 
 struct async_priv {
-	unsigned char buf[sizeof(struct tlspool_command)];
-	size_t have;		/* bytes of an incomplete message in buf */
-	int fd;			/* descriptor that came with them, or -1 */
+	struct poolconn *pc;	/* the connection behind pool->handle */
 	uint16_t next_reqid;
 	unsigned depth;		/* nesting of tlspool_async_process */
 	bool closed;		/* closed inside a callback: free at exit */
@@ -33,19 +29,18 @@ static void async_priv_free(struct async_priv *p)
 {
 	if (p == NULL)
 		return;
-	if (p->fd >= 0)
-		close(p->fd);
+	poolconn_close(p->pc);
 	free(p);
 }
 
 /* Synchronous PING on the still blocking socket: 0 or -errno. */
-static int async_ping(int sock, struct tlspool_async_pool *pool,
+static int async_ping(struct poolconn *pc, struct tlspool_async_pool *pool,
 		      const char *identity, uint32_t facilities)
 {
 	struct tlspool_command cmd;
 	char why[128];
-	ssize_t n;
-	int fd = -1, rc;
+	poolconn_sock_t fd;
+	int n, rc;
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.pio_reqid = 1;
@@ -55,14 +50,13 @@ static int async_ping(int sock, struct tlspool_async_pool *pool,
 	strcpy(cmd.pio_data.pioc_ping.YYYYMMDD_producer, identity);
 	cmd.pio_data.pioc_ping.facilities = facilities |
 					    PIOF_FACILITY_ALL_CURRENT;
-	rc = fdpass_send(sock, &cmd, CODEC_MSGLEN, -1);
+	rc = poolconn_send(pc, &cmd, POOLCONN_NOSOCK);
 	if (rc < 0)
 		return rc == -EPIPE ? -ECONNRESET : rc;
-	n = fdpass_recv(sock, &cmd, CODEC_MSGLEN, &fd);
-	if (fd >= 0)
-		close(fd);
+	n = poolconn_recv(pc, &cmd, &fd);
+	poolconn_sock_close(fd);
 	if (n <= 0)
-		return (n == 0 || n == -EPIPE) ? -ECONNRESET : (int)n;
+		return (n == 0 || n == -EPIPE) ? -ECONNRESET : n;
 	if (codec_check(&cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
 			sizeof(why)) != 0 || cmd.pio_reqid != 1)
 		return -EPROTO;
@@ -84,7 +78,7 @@ bool tlspool_async_open(struct tlspool_async_pool *pool,
 {
 	char path[4096];
 	struct async_priv *priv = NULL;
-	int sock = -1, rc, flags;
+	int rc;
 
 	if (pool == NULL) {
 		errno = EINVAL;
@@ -105,29 +99,24 @@ bool tlspool_async_open(struct tlspool_async_pool *pool,
 		rc = -ENOMEM;
 		goto fail;
 	}
-	priv->fd = -1;
-	sock = client_pool_connect_path(path);
-	if (sock < 0) {
+	priv->pc = client_pool_connect_path(path);
+	if (priv->pc == NULL) {
 		rc = -errno;
 		goto fail;
 	}
 	if (tlspool_identity != NULL) {
-		rc = async_ping(sock, pool, tlspool_identity,
+		rc = async_ping(priv->pc, pool, tlspool_identity,
 				required_facilities);
 		if (rc < 0)
 			goto fail;
 	}
-	flags = fcntl(sock, F_GETFL);
-	if (flags < 0 || fcntl(sock, F_SETFL, flags | O_NONBLOCK) < 0) {
-		rc = -errno;
+	rc = poolconn_set_nonblock(priv->pc);
+	if (rc < 0)
 		goto fail;
-	}
-	pool->handle = sock;
+	pool->handle = poolconn_handle(priv->pc);
 	pool->_priv = priv;
 	return true;
 fail:
-	if (sock >= 0)
-		close(sock);
 	async_priv_free(priv);
 	errno = -rc;
 	return false;
@@ -174,7 +163,8 @@ static struct async_priv *async_priv_of(struct tlspool_async_pool *pool)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (pool->handle < 0 || pool->_priv == NULL) {
+	if (pool->handle == INVALID_POOL_HANDLE || pool->_priv == NULL ||
+	    ((struct async_priv *)pool->_priv)->pc == NULL) {
 		errno = ENOTCONN;
 		return NULL;
 	}
@@ -213,7 +203,7 @@ bool tlspool_async_request(struct tlspool_async_pool *pool,
 			 async_reqid_used(pool, priv->next_reqid));
 		reqcb->cmd.pio_reqid = priv->next_reqid;
 	}
-	rc = fdpass_send(pool->handle, &reqcb->cmd, CODEC_MSGLEN, opt_fd);
+	rc = poolconn_send(priv->pc, &reqcb->cmd, POOLCONN_SOCK(opt_fd));
 	if (rc < 0) {
 		errno = rc == -EPIPE ? ECONNRESET : -rc;
 		return false;
@@ -251,15 +241,14 @@ async_find(struct tlspool_async_pool *pool, uint16_t reqid)
 
 /* Deliver one complete message to its request's callback. */
 static void async_deliver(struct tlspool_async_pool *pool,
-			  const struct tlspool_command *cmd, int fd)
+			  const struct tlspool_command *cmd, poolconn_sock_t fd)
 {
 	struct tlspool_async_request *req = async_find(pool, cmd->pio_reqid);
 	char why[128];
 
 	if (codec_check(cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
 			sizeof(why)) != 0) {
-		if (fd >= 0)
-			close(fd);
+		poolconn_sock_close(fd);
 		if (req == NULL)
 			return;
 		async_unlink(pool, req);
@@ -269,14 +258,13 @@ static void async_deliver(struct tlspool_async_pool *pool,
 		return;
 	}
 	if (req == NULL) {
-		if (fd >= 0)
-			close(fd);	/* cancelled or never ours */
+		poolconn_sock_close(fd);	/* cancelled or never ours */
 		return;
 	}
 	if (cmd->pio_cbid == 0)
 		async_unlink(pool, req);	/* final reply */
 	req->cmd = *cmd;
-	req->cbfunc(req, fd);
+	req->cbfunc(req, POOLCONN_INT(fd));
 }
 
 /* Fail every pending request with a local ERROR. */
@@ -300,26 +288,18 @@ static int async_read_all(struct tlspool_async_pool *pool,
 {
 	while (!priv->closed) {
 		struct tlspool_command cmd;
-		ssize_t n;
-		int fd;
+		poolconn_sock_t fd;
+		int n;
 
-		n = fdpass_recv_some(pool->handle, priv->buf + priv->have,
-				     CODEC_MSGLEN - priv->have, &priv->fd);
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
+		n = poolconn_recv_nb(priv->pc, &cmd, &fd);
+		if (n == -EAGAIN)
 			return 0;
 		if (n < 0)
-			return (int)n;
+			return n;
 		if (n == 0) {
 			async_fail_all(pool, ECONNRESET);
 			return -ECONNRESET;
 		}
-		priv->have += (size_t)n;
-		if (priv->have < CODEC_MSGLEN)
-			continue;
-		memcpy(&cmd, priv->buf, CODEC_MSGLEN);
-		fd = priv->fd;
-		priv->fd = -1;
-		priv->have = 0;
 		async_deliver(pool, &cmd, fd);
 	}
 	return 0;
@@ -356,12 +336,12 @@ bool tlspool_async_close(struct tlspool_async_pool *pool, bool close_socket)
 	async_fail_all(pool, ECONNRESET);
 	if (!close_socket)
 		return true;
-	if (pool->handle >= 0)
-		close(pool->handle);
-	pool->handle = INVALID_POOL_HANDLE;
 	priv = pool->_priv;
+	pool->handle = INVALID_POOL_HANDLE;
 	pool->_priv = NULL;
 	if (priv != NULL) {
+		poolconn_close(priv->pc);	/* closes the handle */
+		priv->pc = NULL;
 		if (priv->depth > 0)
 			priv->closed = true;	/* freed when process returns */
 		else

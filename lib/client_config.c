@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include <tlspool/starttls.h>
 
 #include "paths.h"
+#include "poolconn.h"
 #include "tpconfig.h"
 
 char *tlspool_configvar(char *cfgfile, char *varname)
@@ -20,13 +20,15 @@ char *tlspool_configvar(char *cfgfile, char *varname)
 	struct tpconfig cfg;
 	char err[256];
 	const char *val;
-	char *copy = NULL;
+	char *copy = NULL, def[4096];
 	int rc, saved;
 
 	if (varname == NULL) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (cfgfile == NULL && paths_default_config(def, sizeof(def)) == 0)
+		cfgfile = def;
 	if (cfgfile == NULL)
 		cfgfile = TLSPOOL_DEFAULT_CONFIG_PATH;
 	rc = tpconfig_load(&cfg, cfgfile, err, sizeof(err));
@@ -101,7 +103,7 @@ int tlspool_pid(char *opt_pidfile)
 		errno = -rc;
 		return -1;
 	}
-	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+	if (poolconn_pid_alive(pid) < 0)
 		return -1;	/* ESRCH: the daemon is gone */
 	return (int)pid;
 }

@@ -13,27 +13,21 @@
 #include "client_pool.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 #include <tlspool/starttls.h>
 
 #include "codec.h"
-#include "fdpass.h"
 #include "paths.h"
 
-#define CLIENT_POOL_PATHLEN sizeof(((struct sockaddr_un *)0)->sun_path)
+#define CLIENT_POOL_PATHLEN POOLCONN_PATHLEN
 
 struct client_pool_conn {
-	int fd;
+	struct poolconn *pc;
 	unsigned refs;			/* threads using fd right now */
 	bool dead;			/* torn down: close at refs == 0 */
 	pthread_mutex_t send_mtx;
@@ -82,7 +76,7 @@ static void client_pool_atfork_child(void)
 		struct client_pool_conn *c = pool.all;
 
 		pool.all = c->next;
-		close(c->fd);
+		poolconn_close(c->pc);
 		free(c);
 	}
 	pool.conn = NULL;
@@ -96,8 +90,8 @@ static void client_pool_atfork_child(void)
 
 static void client_pool_init_once(void)
 {
-	pthread_atfork(client_pool_atfork_prepare, client_pool_atfork_parent,
-		       client_pool_atfork_child);
+	poolconn_atfork(client_pool_atfork_prepare, client_pool_atfork_parent,
+			client_pool_atfork_child);
 }
 
 /* ---- paths and connecting ---- */
@@ -117,7 +111,6 @@ static int client_pool_resolve_locked(const char *path, char *buf,
 {
 	const char *env;
 	char def[4096];
-	struct stat st;
 
 	if (path != NULL)
 		return client_pool_copy(buf, size, path);
@@ -127,7 +120,7 @@ static int client_pool_resolve_locked(const char *path, char *buf,
 	if (env != NULL && env[0] != '\0')
 		return client_pool_copy(buf, size, env);
 	if (paths_default_socket(def, sizeof(def)) == 0 &&
-	    stat(def, &st) == 0 && S_ISSOCK(st.st_mode))
+	    paths_is_socket(def))
 		return client_pool_copy(buf, size, def);
 	return client_pool_copy(buf, size, TLSPOOL_DEFAULT_SOCKET_PATH);
 }
@@ -142,29 +135,16 @@ int client_pool_resolve(const char *path, char *buf, size_t size)
 	return rc;
 }
 
-int client_pool_connect_path(const char *path)
+struct poolconn *client_pool_connect_path(const char *path)
 {
-	struct sockaddr_un sun;
-	size_t len = strlen(path);
-	int fd, err;
+	struct poolconn *pc = NULL;
+	int rc = poolconn_connect(path, &pc);
 
-	if (len == 0 || len >= sizeof(sun.sun_path)) {
-		errno = len == 0 ? EINVAL : ENAMETOOLONG;
-		return -1;
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, len + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
+	return pc;
 }
 
 static bool client_pool_transient(int err)
@@ -173,19 +153,21 @@ static bool client_pool_transient(int err)
 	       err == EINTR;
 }
 
-/* Connect with back-off: budget_ms of total sleeping at most. */
-static int client_pool_connect_backoff(const char *path, unsigned budget_ms)
+/* Connect with back-off: budget_ms of total sleeping at most.  0 (the
+ * connection in *pc) or -errno. */
+static int client_pool_connect_backoff(const char *path, unsigned budget_ms,
+				       struct poolconn **pc)
 {
 	unsigned delay = CLIENT_POOL_BACKOFF_FIRST_MS, slept = 0;
 
 	for (;;) {
-		int fd = client_pool_connect_path(path);
+		int rc = poolconn_connect(path, pc);
 		struct timespec ts;
 
-		if (fd >= 0)
-			return fd;
-		if (!client_pool_transient(errno) || slept >= budget_ms)
-			return -errno;
+		if (rc == 0)
+			return 0;
+		if (!client_pool_transient(-rc) || slept >= budget_ms)
+			return rc;
 		if (delay > budget_ms - slept)
 			delay = budget_ms - slept;
 		ts.tv_sec = delay / 1000;
@@ -199,16 +181,16 @@ static int client_pool_connect_backoff(const char *path, unsigned budget_ms)
 	}
 }
 
-/* Make fd the shared connection.  mtx held; 0 or -ENOMEM. */
-static int client_pool_add_locked(int fd)
+/* Make pc the shared connection.  mtx held; 0 or -ENOMEM. */
+static int client_pool_add_locked(struct poolconn *pc)
 {
 	struct client_pool_conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		close(fd);
+		poolconn_close(pc);
 		return -ENOMEM;
 	}
-	c->fd = fd;
+	c->pc = pc;
 	pthread_mutex_init(&c->send_mtx, NULL);
 	c->next = pool.all;
 	pool.all = c;
@@ -233,7 +215,7 @@ static void client_pool_free_locked(struct client_pool_conn *c)
 			break;
 		}
 	}
-	close(c->fd);
+	poolconn_close(c->pc);
 	pthread_mutex_destroy(&c->send_mtx);
 	free(c);
 }
@@ -257,7 +239,7 @@ static void client_pool_teardown_locked(int err)
 	if (c->refs == 0)
 		client_pool_free_locked(c);
 	else
-		shutdown(c->fd, SHUT_RDWR);	/* users return at once */
+		poolconn_shutdown(c->pc);	/* users return at once */
 	for (struct client_pool_req *r = pool.reqs; r != NULL; r = r->next) {
 		if (r->gen == pool.gen && r->err == 0) {
 			r->err = err;
@@ -269,15 +251,7 @@ static void client_pool_teardown_locked(int err)
 /* Is the idle connection closed by the daemon?  mtx held, no reader. */
 static bool client_pool_stale_locked(void)
 {
-	struct pollfd p = { .fd = pool.conn->fd, .events = POLLIN };
-	char c;
-
-	if (poll(&p, 1, 0) <= 0)
-		return false;
-	if (p.revents & (POLLHUP | POLLERR | POLLNVAL))
-		return true;
-	return (p.revents & POLLIN) &&
-	       recv(pool.conn->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+	return poolconn_stale(pool.conn->pc);
 }
 
 /* Make sure the shared connection is open.  mtx held; 0 or -errno. */
@@ -285,7 +259,8 @@ static int client_pool_ensure_locked(void)
 {
 	char path[CLIENT_POOL_PATHLEN];
 	unsigned seen = pool.attempts, budget;
-	int fd, rc;
+	struct poolconn *pc = NULL;
+	int rc;
 
 	while (pool.connecting) {
 		pthread_cond_wait(&pool.conn_cond, &pool.mtx);
@@ -304,11 +279,12 @@ static int client_pool_ensure_locked(void)
 	budget = pool.ever_connected ? CLIENT_POOL_BACKOFF_TOTAL_MS : 0;
 	pool.connecting = true;
 	pthread_mutex_unlock(&pool.mtx);
-	fd = client_pool_connect_backoff(path, budget);
+	rc = client_pool_connect_backoff(path, budget, &pc);
 	pthread_mutex_lock(&pool.mtx);
 	pool.connecting = false;
 	pool.attempts++;
-	rc = fd >= 0 ? client_pool_add_locked(fd) : fd;
+	if (rc == 0)
+		rc = client_pool_add_locked(pc);
 	if (rc == 0) {
 		pool.gen++;
 		pool.ever_connected = true;
@@ -323,6 +299,7 @@ static int client_pool_ensure_locked(void)
 
 pool_handle_t tlspool_open_poolhandle(char *path)
 {
+	pool_handle_t h = INVALID_POOL_HANDLE;
 	int rc = 0;
 
 	pthread_once(&client_pool_once, client_pool_init_once);
@@ -339,13 +316,11 @@ pool_handle_t tlspool_open_poolhandle(char *path)
 	if (rc == 0)
 		rc = client_pool_ensure_locked();
 	if (rc == 0)
-		rc = pool.conn->fd;
+		h = poolconn_handle(pool.conn->pc);
 	pthread_mutex_unlock(&pool.mtx);
-	if (rc < 0) {
+	if (rc < 0)
 		errno = -rc;
-		return INVALID_POOL_HANDLE;
-	}
-	return rc;
+	return h;
 }
 
 const char *tlspool_socket_path(void)
@@ -427,7 +402,7 @@ fail:
 }
 
 int client_pool_send(struct client_pool_req *req, struct tlspool_command *cmd,
-		     int fd)
+		     poolconn_sock_t fd)
 {
 	struct client_pool_conn *c;
 	int rc;
@@ -443,7 +418,7 @@ int client_pool_send(struct client_pool_req *req, struct tlspool_command *cmd,
 	c = client_pool_get_locked();
 	pthread_mutex_unlock(&pool.mtx);
 	pthread_mutex_lock(&c->send_mtx);
-	rc = fdpass_send(c->fd, cmd, CODEC_MSGLEN, fd);
+	rc = poolconn_send(c->pc, cmd, fd);
 	pthread_mutex_unlock(&c->send_mtx);
 	pthread_mutex_lock(&pool.mtx);
 	/* EBADF/ETOOMANYREFS: the descriptor to pass was refused before
@@ -468,13 +443,11 @@ static void client_pool_dispatch_locked(struct client_pool_msg *m)
 		if (r->reqid == m->cmd.pio_reqid && r->gen == pool.gen)
 			break;
 	if (r == NULL || r->err != 0) {
-		if (m->fd >= 0)
-			close(m->fd);	/* nobody waits for it */
+		poolconn_sock_close(m->fd);	/* nobody waits for it */
 		return;
 	}
 	if (r->qlen == CLIENT_POOL_QLEN) {
-		if (m->fd >= 0)
-			close(m->fd);
+		poolconn_sock_close(m->fd);
 		r->err = EPROTO;	/* the daemon floods this request */
 	} else {
 		r->q[(r->qhead + r->qlen) % CLIENT_POOL_QLEN] = *m;
@@ -500,23 +473,21 @@ static void client_pool_read_one_locked(void)
 	struct client_pool_conn *c = client_pool_get_locked();
 	struct client_pool_msg m;
 	char why[128];
-	ssize_t n;
+	int n;
 
 	pool.reader_active = true;
 	pthread_mutex_unlock(&pool.mtx);
 	memset(&m, 0, sizeof(m));
-	m.fd = -1;
-	n = fdpass_recv(c->fd, &m.cmd, CODEC_MSGLEN, &m.fd);
-	if (n == (ssize_t)CODEC_MSGLEN)
+	n = poolconn_recv(c->pc, &m.cmd, &m.fd);
+	if (n == 1)
 		m.bad = codec_check(&m.cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
 				    sizeof(why)) != 0;
 	pthread_mutex_lock(&pool.mtx);
 	pool.reader_active = false;
-	if (n == (ssize_t)CODEC_MSGLEN && pool.conn == c) {
+	if (n == 1 && pool.conn == c) {
 		client_pool_dispatch_locked(&m);
 	} else {
-		if (m.fd >= 0)
-			close(m.fd);
+		poolconn_sock_close(m.fd);
 		if (pool.conn == c)
 			client_pool_teardown_locked(ECONNRESET);
 	}
@@ -524,11 +495,11 @@ static void client_pool_read_one_locked(void)
 }
 
 int client_pool_recv(struct client_pool_req *req, struct tlspool_command *cmd,
-		     int *fd)
+		     poolconn_sock_t *fd)
 {
 	struct client_pool_msg m;
 
-	*fd = -1;
+	*fd = POOLCONN_NOSOCK;
 	pthread_mutex_lock(&pool.mtx);
 	for (;;) {
 		if (req->qlen > 0)
@@ -559,8 +530,7 @@ int client_pool_recv(struct client_pool_req *req, struct tlspool_command *cmd,
 	req->qlen--;
 	pthread_mutex_unlock(&pool.mtx);
 	if (m.bad) {
-		if (m.fd >= 0)
-			close(m.fd);
+		poolconn_sock_close(m.fd);
 		errno = EPROTO;
 		return -1;
 	}
@@ -583,8 +553,7 @@ void client_pool_end(struct client_pool_req *req)
 	while (req->qlen > 0) {
 		struct client_pool_msg *m = &req->q[req->qhead];
 
-		if (m->fd >= 0)
-			close(m->fd);
+		poolconn_sock_close(m->fd);
 		req->qhead = (req->qhead + 1) % CLIENT_POOL_QLEN;
 		req->qlen--;
 	}
@@ -596,22 +565,22 @@ int client_pool_call(struct tlspool_command *cmd)
 {
 	struct client_pool_req req;
 	struct tlspool_command reply;
-	int rc = -1, fd, err = 0;
+	poolconn_sock_t fd;
+	int rc = -1, err = 0;
 
 	if (client_pool_begin(&req) < 0)
 		return -1;
-	if (client_pool_send(&req, cmd, -1) < 0)
+	if (client_pool_send(&req, cmd, POOLCONN_NOSOCK) < 0)
 		goto fail;
 	for (;;) {
 		if (client_pool_recv(&req, &reply, &fd) < 0)
 			goto fail;
-		if (fd >= 0)
-			close(fd);
+		poolconn_sock_close(fd);
 		if (reply.pio_cbid == 0)
 			break;
 		/* A callback where none belongs: refuse it, keep waiting. */
 		codec_set_error(&reply, EPROTO, "no callback expected here");
-		if (client_pool_send(&req, &reply, -1) < 0)
+		if (client_pool_send(&req, &reply, POOLCONN_NOSOCK) < 0)
 			goto fail;
 	}
 	*cmd = reply;

@@ -1,6 +1,7 @@
 /* client_pool -- the process-wide connection of libtlspool to the daemon.
  *
- * Internal to libtlspool.  One AF_UNIX stream connection is shared by all
+ * Internal to libtlspool.  One connection (poolconn.h: an AF_UNIX stream
+ * socket, or a named pipe on Windows) is shared by all
  * threads of the process.  A call runs as one "request": it reserves a
  * pio_reqid that is unique among the outstanding requests, sends on the
  * shared socket and waits for messages carrying its reqid.  Waiting
@@ -18,6 +19,8 @@
 #include <stdint.h>
 #include <tlspool/commands.h>
 
+#include "poolconn.h"
+
 #define CLIENT_POOL_QLEN 4
 
 /* Bounds of the reconnect back-off, in milliseconds. */
@@ -27,7 +30,7 @@
 
 struct client_pool_msg {
 	struct tlspool_command cmd;
-	int fd;		/* descriptor that came with the message, or -1 */
+	poolconn_sock_t fd;	/* socket that came with it, or NOSOCK */
 	int bad;	/* the message failed codec_check */
 };
 
@@ -47,16 +50,16 @@ struct client_pool_req {
 /* Connect (or reuse the connection) and reserve a reqid.  0 or -1/errno. */
 int client_pool_begin(struct client_pool_req *req);
 
-/* Send cmd (its pio_reqid is set to the request's) with fd (or -1) as
- * SCM_RIGHTS.  The caller keeps its fd.  0 or -1/errno. */
+/* Send cmd (its pio_reqid is set to the request's) with fd (or
+ * POOLCONN_NOSOCK) attached.  The caller keeps its fd.  0 or -1/errno. */
 int client_pool_send(struct client_pool_req *req, struct tlspool_command *cmd,
-		     int fd);
+		     poolconn_sock_t fd);
 
 /* Wait for the next message for this request.  A checked message is
- * copied to cmd and its descriptor (or -1) to *fd; a message that failed
- * codec_check gives -1/EPROTO.  0 or -1/errno. */
+ * copied to cmd and its socket (or POOLCONN_NOSOCK) to *fd; a message
+ * that failed codec_check gives -1/EPROTO.  0 or -1/errno. */
 int client_pool_recv(struct client_pool_req *req, struct tlspool_command *cmd,
-		     int *fd);
+		     poolconn_sock_t *fd);
 
 /* Release the reqid; messages still queued for it are dropped. */
 void client_pool_end(struct client_pool_req *req);
@@ -76,9 +79,9 @@ int client_pool_errno(const struct tlspool_command *cmd);
  * 0 or -ENAMETOOLONG. */
 int client_pool_resolve(const char *path, char *buf, size_t size);
 
-/* A new, private connection to the socket at path (close-on-exec), one
- * attempt.  Returns the descriptor or -1/errno. */
-int client_pool_connect_path(const char *path);
+/* A new, private connection to the pool at path (close-on-exec), one
+ * attempt.  Returns it (poolconn_close frees it) or NULL/errno. */
+struct poolconn *client_pool_connect_path(const char *path);
 
 /* Fill ctlkey with random bytes when all of it is zero.  0 or -1/errno. */
 int client_pool_ctlkey_fill(uint8_t ctlkey[TLSPOOL_CTLKEYLEN]);

@@ -9,14 +9,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 #include <tlspool/starttls.h>
 
 #include "client_pool.h"
 #include "codec.h"
-#include "fdpass.h"
+#include "poolconn.h"
 
 typedef char *(*client_services_lid_cb)(struct pioc_lidentry *, void *);
 typedef void (*client_services_pin_cb)(pinentry_t *, void *);
@@ -30,11 +29,10 @@ struct client_services_ctx {
 
 static void client_services_close(void *arg)
 {
-	int *fd = arg;
+	struct poolconn **pc = arg;
 
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
+	poolconn_close(*pc);
+	*pc = NULL;
 }
 
 /* Turn one callback into its answer in cmd. */
@@ -65,24 +63,23 @@ static void client_services_answer(struct client_services_ctx *c,
 
 /* Send the registration, then serve callbacks.  Always returns -1 with
  * errno: the loop only ends when the daemon ends it. */
-static int client_services_run(int fd, struct tlspool_command *cmd,
+static int client_services_run(struct poolconn *pc,
+			       struct tlspool_command *cmd,
 			       struct client_services_ctx *c)
 {
 	char why[128];
-	ssize_t n;
-	int rc, rfd;
+	poolconn_sock_t rfd;
+	int rc, n;
 
 	for (;;) {
-		rc = fdpass_send(fd, cmd, CODEC_MSGLEN, -1);
+		rc = poolconn_send(pc, cmd, POOLCONN_NOSOCK);
 		sodium_memzero(&cmd->pio_data, sizeof(cmd->pio_data));
 		if (rc < 0) {
 			errno = (rc == -EPIPE) ? ECONNRESET : -rc;
 			return -1;
 		}
-		rfd = -1;
-		n = fdpass_recv(fd, cmd, CODEC_MSGLEN, &rfd);
-		if (rfd >= 0)
-			close(rfd);
+		n = poolconn_recv(pc, cmd, &rfd);
+		poolconn_sock_close(rfd);
 		if (n <= 0) {
 			errno = (n == 0 || n == -EPIPE) ? ECONNRESET : (int)-n;
 			return -1;
@@ -106,7 +103,8 @@ static int client_services_serve(char *path, struct tlspool_command *cmd,
 				 struct client_services_ctx *c)
 {
 	char sockpath[4096];
-	int fd, rc, err;
+	struct poolconn *pc;
+	int rc, err;
 
 	if (sodium_init() < 0) {
 		errno = EIO;
@@ -117,11 +115,11 @@ static int client_services_serve(char *path, struct tlspool_command *cmd,
 		errno = -rc;
 		return -1;
 	}
-	fd = client_pool_connect_path(sockpath);
-	if (fd < 0)
+	pc = client_pool_connect_path(sockpath);
+	if (pc == NULL)
 		return -1;
-	pthread_cleanup_push(client_services_close, &fd);
-	rc = client_services_run(fd, cmd, c);
+	pthread_cleanup_push(client_services_close, &pc);
+	rc = client_services_run(pc, cmd, c);
 	err = errno;
 	pthread_cleanup_pop(1);
 	sodium_memzero(cmd, sizeof(*cmd));

@@ -7,16 +7,13 @@
  * with the authenticated identities, or ERROR.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <tlspool/starttls.h>
 
 #include "client_pool.h"
 #include "codec.h"
+#include "poolconn.h"
 
 typedef int (*client_starttls_cb)(starttls_t *tlsdata, void *privdata);
 
@@ -25,7 +22,7 @@ struct client_starttls_ctx {
 	starttls_t *tlsdata;
 	void *privdata;
 	client_starttls_cb namedconnect;
-	int appfd;		/* our socketpair end when namedconnect is NULL */
+	poolconn_sock_t appfd;	/* our socketpair end without namedconnect */
 };
 
 static int client_starttls_socktype(const starttls_t *st)
@@ -43,40 +40,43 @@ static int client_starttls_refuse(struct client_starttls_ctx *c,
 				  const char *what)
 {
 	codec_set_error(cmd, err, "%s (errno %d)", what, err);
-	return client_pool_send(&c->req, cmd, -1);
+	return client_pool_send(&c->req, cmd, POOLCONN_NOSOCK);
 }
 
 /* Answer PLAINTEXT_CONNECT with the plaintext descriptor. */
 static int client_starttls_plaintext(struct client_starttls_ctx *c,
 				     struct tlspool_command *cmd)
 {
-	int passfd, sv[2], rc, err;
+	poolconn_sock_t passfd, sv[2];
+	int rc, err;
 
 	if (c->namedconnect != NULL) {
 		*c->tlsdata = cmd->pio_data.pioc_starttls;
 		errno = 0;
-		passfd = c->namedconnect(c->tlsdata, c->privdata);
-		if (passfd < 0)
+		rc = c->namedconnect(c->tlsdata, c->privdata);
+		passfd = POOLCONN_SOCK(rc);
+		if (rc < 0)
 			return client_starttls_refuse(c, cmd,
 						      errno ? errno : EIO,
 						      "namedconnect failed");
 		/* The application may have adjusted the fields. */
 		cmd->pio_data.pioc_starttls = *c->tlsdata;
 	} else {
-		if (c->appfd >= 0)
+		if (c->appfd != POOLCONN_NOSOCK)
 			return client_starttls_refuse(c, cmd, EALREADY,
 				"plaintext connection already supplied");
-		if (socketpair(AF_UNIX,
-			       client_starttls_socktype(&cmd->pio_data.pioc_starttls) |
-			       SOCK_CLOEXEC, 0, sv) < 0)
-			return client_starttls_refuse(c, cmd, errno,
+		rc = poolconn_socketpair(
+			client_starttls_socktype(&cmd->pio_data.pioc_starttls),
+			sv);
+		if (rc < 0)
+			return client_starttls_refuse(c, cmd, -rc,
 						      "socketpair failed");
 		c->appfd = sv[0];
 		passfd = sv[1];
 	}
 	rc = client_pool_send(&c->req, cmd, passfd);
 	err = errno;
-	close(passfd);		/* the daemon holds its own copy now */
+	poolconn_sock_close(passfd);	/* the daemon holds its own copy */
 	errno = err;
 	return rc;
 }
@@ -86,13 +86,13 @@ static int client_starttls_plaintext(struct client_starttls_ctx *c,
 static int client_starttls_loop(struct client_starttls_ctx *c,
 				struct tlspool_command *cmd)
 {
-	int fd, rc;
+	poolconn_sock_t fd;
+	int rc;
 
 	for (;;) {
 		if (client_pool_recv(&c->req, cmd, &fd) < 0)
 			return -1;
-		if (fd >= 0)
-			close(fd);	/* the daemon never sends one */
+		poolconn_sock_close(fd);	/* the daemon never sends one */
 		switch (cmd->pio_cmd) {
 		case PIOC_STARTTLS_LOCALID_V2:
 			/* As in the ARPA2 library: namedconnect sees the
@@ -102,7 +102,8 @@ static int client_starttls_loop(struct client_starttls_ctx *c,
 			if (c->namedconnect != NULL)
 				rc = client_starttls_plaintext(c, cmd);
 			else
-				rc = client_pool_send(&c->req, cmd, -1);
+				rc = client_pool_send(&c->req, cmd,
+						      POOLCONN_NOSOCK);
 			if (rc < 0)
 				return -1;
 			break;
@@ -137,7 +138,7 @@ static int client_starttls_check(int cryptfd, const starttls_t *st)
 		return -1;
 	}
 	if (!(st->flags & PIOF_STARTTLS_RENEGOTIATE) &&
-	    fcntl(cryptfd, F_GETFD) < 0) {
+	    poolconn_sock_check(POOLCONN_SOCK(cryptfd)) < 0) {
 		errno = EBADF;
 		return -1;
 	}
@@ -149,11 +150,12 @@ int tlspool_starttls(int cryptfd, starttls_t *tlsdata, void *privdata,
 {
 	struct client_starttls_ctx c = {
 		.tlsdata = tlsdata, .privdata = privdata,
-		.namedconnect = namedconnect, .appfd = -1,
+		.namedconnect = namedconnect, .appfd = POOLCONN_NOSOCK,
 	};
 	struct tlspool_command cmd;
 	uint8_t ctlkey[TLSPOOL_CTLKEYLEN];
-	int rc = -1, err, passfd;
+	poolconn_sock_t passfd;
+	int rc = -1, err;
 
 	if (client_starttls_check(cryptfd, tlsdata) < 0)
 		return -1;
@@ -165,7 +167,8 @@ int tlspool_starttls(int cryptfd, starttls_t *tlsdata, void *privdata,
 	cmd.pio_data.pioc_starttls = *tlsdata;
 	if (client_pool_begin(&c.req) < 0)
 		return -1;
-	passfd = (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE) ? -1 : cryptfd;
+	passfd = (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE) ?
+		 POOLCONN_NOSOCK : POOLCONN_SOCK(cryptfd);
 	if (client_pool_send(&c.req, &cmd, passfd) < 0)
 		goto out;
 	if (client_starttls_loop(&c, &cmd) < 0)
@@ -173,20 +176,20 @@ int tlspool_starttls(int cryptfd, starttls_t *tlsdata, void *privdata,
 	*tlsdata = cmd.pio_data.pioc_starttls;
 	memcpy(tlsdata->ctlkey, ctlkey, sizeof(ctlkey));	/* ours */
 	if (namedconnect != NULL ||
-	    (c.appfd < 0 && (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE))) {
+	    (c.appfd == POOLCONN_NOSOCK &&
+	     (tlsdata->flags & PIOF_STARTTLS_RENEGOTIATE))) {
 		rc = 0;
-	} else if (c.appfd < 0) {
+	} else if (c.appfd == POOLCONN_NOSOCK) {
 		errno = EPROTO;	/* success without a plaintext connection */
 	} else {
-		rc = c.appfd;
-		c.appfd = -1;
+		rc = POOLCONN_INT(c.appfd);
+		c.appfd = POOLCONN_NOSOCK;
 		if (privdata != NULL)
 			*(int *)privdata = rc;	/* ARPA2 TLS Pool style */
 	}
 out:
 	err = errno;
-	if (c.appfd >= 0)
-		close(c.appfd);
+	poolconn_sock_close(c.appfd);
 	client_pool_end(&c.req);
 	errno = err;
 	return rc;

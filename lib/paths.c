@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <tlspool/starttls.h>
+
 static int fmt(char *buf, size_t size, const char *a, const char *b)
 {
 	int n = snprintf(buf, size, "%s%s", a, b);
@@ -79,6 +81,18 @@ int paths_state_dir(char *buf, size_t size)
 	if (h == NULL)
 		return -ENOENT;
 	return fmt(buf, size, h, "/.local/state/tlspool");
+}
+
+int paths_default_config(char *buf, size_t size)
+{
+	return fmt(buf, size, TLSPOOL_DEFAULT_CONFIG_PATH, "");
+}
+
+bool paths_is_socket(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 int paths_mkdir_p(const char *path, unsigned mode)

@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* strndup, which Windows' C library lacks. */
+static char *tpconfig_strndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *d = malloc(len + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
 static int add_entry(struct tpconfig *cfg, const char *key, size_t keylen,
 		     const char *val, size_t vallen, unsigned line)
 {
@@ -17,8 +30,8 @@ static int add_entry(struct tpconfig *cfg, const char *key, size_t keylen,
 		return -ENOMEM;
 	cfg->entries = e;
 	e = &cfg->entries[cfg->count];
-	e->key = strndup(key, keylen);
-	e->value = strndup(val, vallen);
+	e->key = tpconfig_strndup(key, keylen);
+	e->value = tpconfig_strndup(val, vallen);
 	e->line = line;
 	if (e->key == NULL || e->value == NULL) {
 		free(e->key);

@@ -8,27 +8,19 @@
  * plaintext backend.  The daemon relays the data itself: tlstunnel only
  * sets connections up.  With --stdio, stdin/stdout are the plaintext side.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* accept4 */
-#endif
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <tlspool/starttls.h>
+
+#include "tunnel_plat.h"
 
 struct tunnel_opts {
 	char mode;			/* 'c' or 's' */
@@ -121,7 +113,7 @@ static int tunnel_listen(const struct tunnel_opts *o)
 	struct addrinfo *res, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
-	int fd = -1, one = 1, rc;
+	int fd = -1, rc;
 
 	rc = getaddrinfo(o->lhost[0] ? o->lhost : NULL, o->lport, &hints,
 			 &res);
@@ -131,15 +123,14 @@ static int tunnel_listen(const struct tunnel_opts *o)
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
+		fd = tunnel_plat_socket(ai->ai_family, ai->ai_socktype,
+					ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 128) == 0)
+		if (tunnel_plat_listen(fd, ai->ai_addr,
+				       (socklen_t)ai->ai_addrlen) == 0)
 			break;
-		close(fd);
+		tunnel_plat_close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
@@ -167,16 +158,17 @@ static int tunnel_connect(const struct tunnel_opts *o)
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
+		fd = tunnel_plat_socket(ai->ai_family, ai->ai_socktype,
+					ai->ai_protocol);
 		if (fd < 0) {
 			err = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (tunnel_plat_connect(fd, ai->ai_addr,
+					(socklen_t)ai->ai_addrlen) == 0)
 			break;
 		err = errno;
-		close(fd);
+		tunnel_plat_close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
@@ -220,7 +212,7 @@ static int tunnel_named_client(starttls_t *st, void *privdata)
 	struct tunnel_conn *c = privdata;
 
 	(void)st;
-	return fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+	return tunnel_plat_dup(c->fd);
 }
 
 /* Server mode: the daemon gets a fresh connection to the backend. */
@@ -247,7 +239,7 @@ static int tunnel_handle(struct tunnel_conn *c)
 			err = errno;
 			fprintf(stderr, "tlstunnel: cannot connect to %s:%s: %s\n",
 				o->chost, o->cport, strerror(err));
-			close(c->fd);
+			tunnel_plat_close(c->fd);
 			return -1;
 		}
 		rc = tlspool_starttls(cryptfd, &st, c, tunnel_named_client);
@@ -257,9 +249,9 @@ static int tunnel_handle(struct tunnel_conn *c)
 	}
 	err = errno;
 	tunnel_report(o, &st, rc >= 0, err);
-	close(cryptfd);		/* the daemon has its own copies */
+	tunnel_plat_close(cryptfd);	/* the daemon has its own copies */
 	if (o->mode == 'c')
-		close(c->fd);
+		tunnel_plat_close(c->fd);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -282,7 +274,7 @@ static int tunnel_serve(const struct tunnel_opts *o)
 		struct tunnel_conn *c;
 		pthread_attr_t attr;
 		pthread_t thr;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = tunnel_plat_accept(lfd);
 
 		if (fd < 0) {
 			struct timespec ts = { 0, 100000000L };
@@ -297,12 +289,12 @@ static int tunnel_serve(const struct tunnel_opts *o)
 		if (o->once) {
 			struct tunnel_conn one = { o, fd };
 
-			close(lfd);
+			tunnel_plat_close(lfd);
 			return tunnel_handle(&one) == 0 ? 0 : 1;
 		}
 		c = malloc(sizeof(*c));
 		if (c == NULL) {
-			close(fd);
+			tunnel_plat_close(fd);
 			continue;
 		}
 		c->o = o;
@@ -312,90 +304,6 @@ static int tunnel_serve(const struct tunnel_opts *o)
 		if (pthread_create(&thr, &attr, tunnel_thread, c) != 0)
 			tunnel_thread(c);	/* no thread: do it here */
 		pthread_attr_destroy(&attr);
-	}
-}
-
-/* ---- --stdio: copy between stdin/stdout and the plaintext socket ---- */
-
-struct tunnel_dir {
-	int in, out;
-	char buf[16384];
-	size_t len, off;
-	bool eof, done;
-};
-
-static void tunnel_dir_read(struct tunnel_dir *d)
-{
-	ssize_t n = read(d->in, d->buf, sizeof(d->buf));
-
-	if (n > 0) {
-		d->len = (size_t)n;
-		d->off = 0;
-	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-		d->eof = true;
-	}
-}
-
-static void tunnel_dir_write(struct tunnel_dir *d)
-{
-	ssize_t n = write(d->out, d->buf + d->off, d->len - d->off);
-
-	if (n > 0) {
-		d->off += (size_t)n;
-		if (d->off == d->len)
-			d->len = d->off = 0;
-	} else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-		d->len = d->off = 0;	/* the reader is gone */
-		d->eof = true;
-	}
-}
-
-static void tunnel_copy(int sock)
-{
-	struct tunnel_dir up = { .in = 0, .out = sock };
-	struct tunnel_dir down = { .in = sock, .out = 1 };
-	struct tunnel_dir *dirs[2] = { &up, &down };
-
-	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
-	while (!up.done || !down.done) {
-		struct pollfd p[2];
-
-		for (int i = 0; i < 2; i++) {
-			struct tunnel_dir *d = dirs[i];
-
-			p[i].fd = -1;
-			p[i].events = 0;
-			p[i].revents = 0;
-			if (d->done)
-				continue;
-			if (d->len > 0) {
-				p[i].fd = d->out;
-				p[i].events = POLLOUT;
-			} else {
-				p[i].fd = d->in;
-				p[i].events = POLLIN;
-			}
-		}
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (int i = 0; i < 2; i++) {
-			struct tunnel_dir *d = dirs[i];
-
-			if (d->done || p[i].revents == 0)
-				continue;
-			if (d->len > 0)
-				tunnel_dir_write(d);
-			else
-				tunnel_dir_read(d);
-			if (d->eof && d->len == 0) {
-				d->done = true;
-				if (d == &up)
-					shutdown(sock, SHUT_WR);
-			}
-		}
 	}
 }
 
@@ -413,12 +321,12 @@ static int tunnel_stdio(const struct tunnel_opts *o)
 	tunnel_fill(o, &st);
 	appfd = tlspool_starttls(cryptfd, &st, NULL, NULL);
 	err = errno;
-	close(cryptfd);
+	tunnel_plat_close(cryptfd);
 	tunnel_report(o, &st, appfd >= 0, err);
 	if (appfd < 0)
 		return 1;
-	tunnel_copy(appfd);
-	close(appfd);
+	tunnel_plat_copy(appfd);
+	tunnel_plat_close(appfd);
 	return 0;
 }
 
@@ -522,7 +430,8 @@ int main(int argc, char **argv)
 {
 	static struct tunnel_opts o;
 
-	signal(SIGPIPE, SIG_IGN);
+	if (tunnel_plat_init() < 0)
+		return 1;
 	if (tunnel_args(&o, argc, argv) < 0) {
 		tunnel_usage(stderr);
 		return 2;

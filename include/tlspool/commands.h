@@ -3,11 +3,22 @@
  * Compatible with the ARPA2 TLS Pool v2 protocol: every message is one
  * fixed-size struct tlspool_command in native byte order, packed to 2.
  * File descriptors travel as SCM_RIGHTS ancillary data.
+ *
+ * On Windows (named pipe \\.\pipe\tlspool in message mode) there is no
+ * SCM_RIGHTS: the message itself grows by pio_ancil_type and
+ * pio_ancil_data after pio_data, and a socket travels as the
+ * WSAPROTOCOL_INFOW that WSADuplicateSocketW made for the receiving
+ * process (ARPA2 TLS Pool layout).  TLSPOOL_MSGLEN is the size of one
+ * message on the wire of the platform (388 bytes, 1018 on Windows).
  */
 #ifndef TLSPOOL_COMMANDS_H
 #define TLSPOOL_COMMANDS_H
 
 #include <stdint.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#include <windows.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,9 +110,30 @@ struct tlspool_command {
 		struct pioc_info pioc_info;
 		uint8_t pioc_raw[380];
 	} pio_data;
+#ifdef _WIN32
+	/* Windows only: what travels with the message (ANCIL_TYPE_*). */
+	uint8_t pio_ancil_type;
+	union pio_ancil_data {
+		WSAPROTOCOL_INFOW pioa_socket;	/* ANCIL_TYPE_SOCKET */
+		HANDLE pioa_filehandle;		/* ANCIL_TYPE_FILEHANDLE */
+	} pio_ancil_data;
+#endif
 };
 
 #pragma pack(pop)
+
+/* The common part of every message: header and pio_data. */
+#define TLSPOOL_CMD_BASELEN 388
+/* One message on the wire: TLSPOOL_CMD_BASELEN on POSIX; on Windows
+ * followed by pio_ancil_type (offset 388) and pio_ancil_data (offset 390,
+ * a WSAPROTOCOL_INFOW of 628 bytes), 1018 bytes in all. */
+#define TLSPOOL_MSGLEN ((size_t)sizeof(struct tlspool_command))
+
+#ifdef _WIN32
+#define ANCIL_TYPE_NONE		0
+#define ANCIL_TYPE_SOCKET	1
+#define ANCIL_TYPE_FILEHANDLE	2
+#endif
 
 typedef struct pioc_ping pingpool_t;
 typedef struct pioc_starttls starttls_t;

@@ -14,6 +14,29 @@
 extern "C" {
 #endif
 
+#ifdef _WIN32
+/* Windows: the pool is the named pipe \\.\pipe\tlspool; the config
+ * file is %ProgramData%\tlspool\tlspool.conf (these macros give the
+ * usual expansion; the library itself reads %ProgramData%).
+ *
+ * Wherever this API takes or returns an int descriptor of a network
+ * connection (cryptfd and the result of tlspool_starttls, the value a
+ * namedconnect callback returns, opt_fd of the async API), Windows
+ * carries a SOCKET cast to int, as the ARPA2 TLS Pool does: cast it
+ * back with (SOCKET)(intptr_t)fd.  -1 is INVALID_SOCKET. */
+#ifndef TLSPOOL_DEFAULT_SOCKET_PATH
+#define TLSPOOL_DEFAULT_SOCKET_PATH "\\\\.\\pipe\\tlspool"
+#endif
+#ifndef TLSPOOL_DEFAULT_CONFIG_PATH
+#define TLSPOOL_DEFAULT_CONFIG_PATH "C:\\ProgramData\\tlspool\\tlspool.conf"
+#endif
+#ifndef TLSPOOL_DEFAULT_PIDFILE_PATH
+#define TLSPOOL_DEFAULT_PIDFILE_PATH "C:\\ProgramData\\tlspool\\tlspool.pid"
+#endif
+
+typedef HANDLE pool_handle_t;
+#define INVALID_POOL_HANDLE INVALID_HANDLE_VALUE
+#else
 #ifndef TLSPOOL_DEFAULT_SOCKET_PATH
 #define TLSPOOL_DEFAULT_SOCKET_PATH "/var/run/tlspool.sock"
 #endif
@@ -26,6 +49,7 @@ extern "C" {
 
 typedef int pool_handle_t;
 #define INVALID_POOL_HANDLE (-1)
+#endif
 
 /* Open (or return the already open) connection to the pool.  path NULL
  * means the default: $TLSPOOL_SOCKET, then the per-user socket of a
