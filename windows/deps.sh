@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317  # recipe_<pkg> functions are called indirectly
 # Cross-build the Windows (x86_64-w64-mingw32) dependencies of the pool
 # from Debian bookworm source packages, as static libraries, into a cache
 # outside the source tree.  Idempotent: a package is rebuilt only when its
@@ -107,7 +108,7 @@ build_autotools() {
 		(cd "$TREE" && autoreconf -fi)
 	fi
 	cd "$TREE/$sub"
-	"${configure:-./configure}" --host=$HOST --prefix="$PREFIX" \
+	"${configure:-./configure}" --host="$HOST" --prefix="$PREFIX" \
 		--enable-static --disable-shared "$@"
 	for d in ${make_dirs:-.}; do
 		# shellcheck disable=SC2086
@@ -149,7 +150,8 @@ recipe_gnutls28() {
 		--disable-cxx --disable-guile --disable-nls --disable-libdane \
 		--without-zlib --without-brotli --without-zstd \
 		--disable-valgrind-tests --disable-gtk-doc
-	# Libs.private must carry the Windows system libraries for -static use.
+	# Libs.private must carry the Windows system libraries for -static use;
+	# 3.7.9's configure already puts them there, this is only a guard.
 	sed -i '/^Libs.private:/{/-lcrypt32/!s/$/ -lcrypt32 -lncrypt -lbcrypt -lws2_32/}' \
 		"$PREFIX/lib/pkgconfig/gnutls.pc"
 }
@@ -246,10 +248,13 @@ consumer_env() {
 	echo "BDB_LIBS=-l$(bdb_libname)"
 }
 
+# The name to pass to -l for BerkeleyDB (its build installs libdb-5.3.a).
 bdb_libname() {
 	local a
-	a=$(cd "$PREFIX/lib" && ls libdb-5*.a libdb5*.a libdb.a 2>/dev/null | head -n1)
-	a=${a#lib}
+	for a in "$PREFIX"/lib/libdb-5*.a "$PREFIX"/lib/libdb.a; do
+		[ -f "$a" ] && break
+	done
+	a=${a##*/lib}
 	echo "${a%.a}"
 }
 
@@ -318,4 +323,4 @@ main() {
 	consumer_env | sed 's/^/  /'
 }
 
-main "$@"
+main "$@"; exit
