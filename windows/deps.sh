@@ -1,0 +1,326 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # recipe_<pkg> functions are called indirectly
+# Cross-build the Windows (x86_64-w64-mingw32) dependencies of the pool
+# from Debian bookworm source packages, as static libraries, into a cache
+# outside the source tree.  Idempotent: a package is rebuilt only when its
+# Debian source version or its recipe_<pkg> function below changes.
+#
+# usage: windows/deps.sh            (as root on Debian 12)
+# env:   TLSPOOL_WIN_CACHE  cache directory (default /var/cache/tlspool-win)
+#        JOBS               make parallelism (default 2)
+set -euo pipefail
+
+HOST=x86_64-w64-mingw32
+CACHE=${TLSPOOL_WIN_CACHE:-/var/cache/tlspool-win}
+PREFIX=$CACHE/$HOST
+SRC=$CACHE/src
+STAMPS=$CACHE/stamps
+JOBS=${JOBS:-2}
+PACKAGES=(gmp nettle libtasn1-6 gnutls28 libsodium db5.3)
+TOOLS=(gcc make gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
+	mingw-w64-tools dpkg-dev pkgconf m4 xz-utils autoconf automake libtool
+	wine wine64)
+
+die() { echo "deps.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- host setup
+
+# Install the build tools that are missing (dpkg-query is fast; apt is not).
+ensure_tools() {
+	local missing=() p
+	for p in "${TOOLS[@]}"; do
+		dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null |
+			grep -q '^ii' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "installing: ${missing[*]}"
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# Add a deb-src entry mirroring the existing deb entry, if there is none.
+ensure_deb_src() {
+	local f=/etc/apt/sources.list.d/debian-src.sources uris
+	if grep -qsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list
+	then
+		return 0
+	fi
+	# the URIs of the first stanza that serves bookworm (not -security)
+	uris=$(awk 'BEGIN { RS = ""; FS = "\n" }
+		/(^|\n)Suites:[^\n]*bookworm( |$|\n)/ && !/security/ {
+			for (i = 1; i <= NF; i++)
+				if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); print $i; exit }
+		}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+	uris=${uris:-http://deb.debian.org/debian}
+	echo "adding deb-src entry $f ($uris)"
+	cat >"$f" <<EOF
+Types: deb-src
+URIs: $uris
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+	apt-get update >/dev/null || die "apt-get update failed"
+}
+
+# Print "PKG VERSION" with the newest source version apt knows of each package.
+source_versions() {
+	apt-cache showsrc "${PACKAGES[@]}" | awk '
+		/^Package:/ { p = $2 } /^Version:/ { print p, $2 }' |
+	while read -r p v; do
+		if [ -z "${best[$p]:-}" ] ||
+			dpkg --compare-versions "$v" gt "${best[$p]}"; then
+			best[$p]=$v
+		fi
+		# emit progressively; the last line per package wins in the caller
+		echo "$p ${best[$p]}"
+	done
+}
+
+# ------------------------------------------------------------ build helpers
+
+# Download (cached) and freshly unpack PKG=VERSION with Debian's patches
+# applied; sets $TREE to the unpacked source directory.
+fetch_unpack() {
+	local pkg=$1 ver=$2 dl=$SRC/$1/dl dsc
+	mkdir -p "$dl"
+	dsc=$dl/${pkg}_${ver#*:}.dsc
+	if [ ! -f "$dsc" ]; then
+		(cd "$dl" && apt-get -o APT::Sandbox::User=root source \
+			--download-only "$pkg=$ver") || return 1
+	fi
+	TREE=$SRC/$pkg/tree
+	rm -rf "$TREE"
+	dpkg-source --no-check -x "$dsc" "$TREE" >/dev/null || return 1
+}
+
+# build_autotools PKG SUBDIR [configure args...]
+# Configure in $TREE/SUBDIR for the mingw host, make and install into
+# $PREFIX.  The caller may set (as locals): configure (script relative to
+# SUBDIR, default ./configure), autoreconf (non-empty: run autoreconf -fi
+# first, as Debian's dh_autoreconf does), make_dirs (dirs to make, default .),
+# make_args (make arguments, default none), install_args (default install).
+build_autotools() {
+	local pkg=$1 sub=$2 d
+	shift 2
+	if [ -n "${autoreconf:-}" ]; then
+		(cd "$TREE" && autoreconf -fi)
+	fi
+	cd "$TREE/$sub"
+	"${configure:-./configure}" --host="$HOST" --prefix="$PREFIX" \
+		--enable-static --disable-shared "$@"
+	for d in ${make_dirs:-.}; do
+		# shellcheck disable=SC2086
+		make -C "$d" -j"$JOBS" ${make_args:-}
+		# shellcheck disable=SC2086
+		make -C "$d" ${install_args:-install}
+	done
+}
+
+# -------------------------------------------------------------- the recipes
+# Each recipe_<pkg> runs with $TREE unpacked and the log open; its text is
+# hashed into the package's stamp, so editing it triggers a rebuild.
+
+recipe_gmp() {
+	local autoreconf=1	# Debian's patches drop doc/ from configure.ac
+	build_autotools gmp . --disable-cxx --with-pic MAKEINFO=true
+}
+
+recipe_nettle() {
+	# no tools, testsuite or examples
+	local make_args='SUBDIRS=' install_args='SUBDIRS= install'
+	build_autotools nettle . --disable-documentation --disable-openssl \
+		--disable-fat --with-include-path="$PREFIX/include" \
+		--with-lib-path="$PREFIX/lib"
+}
+
+recipe_libtasn1-6() {
+	local make_dirs=lib	# the library and libtasn1.pc; no tools/docs
+	build_autotools libtasn1-6 . --disable-doc --disable-valgrind-tests \
+		MAKEINFO=true
+}
+
+recipe_gnutls28() {
+	local make_dirs='gl lib'	# no docs, tools, tests or extra/
+	build_autotools gnutls28 . --with-included-unistring \
+		--without-included-libtasn1 --without-p11-kit --without-idn \
+		--without-tpm --without-tpm2 --disable-doc --disable-manpages \
+		--disable-tests --disable-full-test-suite --disable-tools \
+		--disable-cxx --disable-guile --disable-nls --disable-libdane \
+		--without-zlib --without-brotli --without-zstd \
+		--disable-valgrind-tests --disable-gtk-doc
+	# Libs.private must carry the Windows system libraries for -static use;
+	# 3.7.9's configure already puts them there, this is only a guard.
+	sed -i '/^Libs.private:/{/-lcrypt32/!s/$/ -lcrypt32 -lncrypt -lbcrypt -lws2_32/}' \
+		"$PREFIX/lib/pkgconfig/gnutls.pc"
+}
+
+recipe_libsodium() {
+	local autoreconf=1 make_dirs=src	# the source ships no configure
+	build_autotools libsodium . --disable-debug --disable-pie
+	install -m644 libsodium.pc "$PREFIX/lib/pkgconfig/"
+	# Static linking on Windows needs SODIUM_STATIC (no dllimport).
+	sed -i '/^Cflags:/{/SODIUM_STATIC/!s/$/ -DSODIUM_STATIC/}' \
+		"$PREFIX/lib/pkgconfig/libsodium.pc"
+}
+
+recipe_db5.3() {
+	local configure=../dist/configure make_args=library_build \
+		install_args='install_include install_lib'
+	# mingw-w64 headers are lower case; the source names the MSVC spelling
+	sed -i 's/<WinIoCtl\.h>/<winioctl.h>/' "$TREE/src/dbinc/win_db.h"
+	build_autotools db5.3 build_unix --enable-mingw --disable-replication \
+		--disable-cxx --disable-java --disable-tcl --disable-sql
+}
+
+# Build PKG at VERSION unless its stamp already says so.
+build_pkg() {
+	local pkg=$1 ver=$2 stamp want t0 log
+	want="$ver $(declare -f "recipe_$pkg" | sha256sum | cut -c1-16)"
+	stamp=$STAMPS/$pkg
+	if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+		printf '%-12s %-26s up to date\n' "$pkg" "$ver"
+		return 0
+	fi
+	t0=$SECONDS
+	rm -f "$stamp" "$STAMPS/smoke"
+	log=$SRC/$pkg/build.log
+	mkdir -p "$SRC/$pkg"
+	# a subshell outside any condition, so that set -e stops at the
+	# first failing command of the recipe
+	( fetch_unpack "$pkg" "$ver"; "recipe_$pkg" ) >"$log" 2>&1 &
+	if ! wait $!; then
+		tail -n 30 "$log" >&2
+		die "$pkg $ver: build FAILED (log: $log)"
+	fi
+	echo "$want" >"$stamp"
+	printf '%-12s %-26s built in %d s\n' "$pkg" "$ver" $((SECONDS - t0))
+}
+
+# ------------------------------------------------------------- smoke check
+
+smoke_c() {
+	cat <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <gnutls/gnutls.h>
+#include <sodium.h>
+#include <db.h>
+
+int main(void)
+{
+	DB *db = NULL;
+	DBT k, v;
+	int rc;
+
+	if (gnutls_global_init() < 0 || !gnutls_check_version("3.7.0"))
+		return printf("gnutls FAILED\n"), 1;
+	if (sodium_init() < 0)
+		return printf("libsodium FAILED\n"), 2;
+	if (db_create(&db, NULL, 0) != 0 ||
+	    db->open(db, NULL, NULL, NULL, DB_BTREE, DB_CREATE, 0600) != 0)
+		return printf("db5.3 FAILED (open)\n"), 3;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = "key"; k.size = 4;
+	v.data = "value"; v.size = 6;
+	if (db->put(db, NULL, &k, &v, 0) != 0)
+		return printf("db5.3 FAILED (put)\n"), 3;
+	memset(&v, 0, sizeof(v));
+	rc = db->get(db, NULL, &k, &v, 0);
+	if (rc != 0 || v.size != 6 || strcmp(v.data, "value") != 0)
+		return printf("db5.3 FAILED (get)\n"), 3;
+	db->close(db, 0);
+	printf("ok gnutls %s, libsodium %s, %s\n", gnutls_check_version(NULL),
+	       sodium_version_string(), db_version(NULL, NULL, NULL));
+	gnutls_global_deinit();
+	return 0;
+}
+EOF
+}
+
+# The flags a consumer uses; printed at the end and used by the smoke check.
+consumer_env() {
+	echo "PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig"
+	echo "BDB_CPPFLAGS=-I$PREFIX/include"
+	echo "BDB_LDFLAGS=-L$PREFIX/lib"
+	echo "BDB_LIBS=-l$(bdb_libname)"
+}
+
+# The name to pass to -l for BerkeleyDB (its build installs libdb-5.3.a).
+bdb_libname() {
+	local a
+	for a in "$PREFIX"/lib/libdb-5*.a "$PREFIX"/lib/libdb.a; do
+		[ -f "$a" ] && break
+	done
+	a=${a##*/lib}
+	echo "${a%.a}"
+}
+
+smoke() {
+	local want dir=$CACHE/smoke t0=$SECONDS cflags libs wine rc
+	want=$(cat "$STAMPS"/* 2>/dev/null | grep -v '^smoke ' | sha256sum |
+		cut -c1-16)
+	want="smoke $want $( (declare -f smoke smoke_c) | sha256sum | cut -c1-16)"
+	if [ "$(cat "$STAMPS/smoke" 2>/dev/null)" = "$want" ]; then
+		printf '%-12s %-26s up to date\n' smoke "-"
+		return 0
+	fi
+	mkdir -p "$dir"
+	smoke_c >"$dir/x.c"
+	cflags=$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static \
+		--cflags gnutls libsodium)
+	libs=$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static \
+		--libs gnutls libsodium)
+	# shellcheck disable=SC2086
+	$HOST-gcc -static -O1 -o "$dir/x.exe" "$dir/x.c" $cflags \
+		-I"$PREFIX/include" $libs -L"$PREFIX/lib" -l"$(bdb_libname)" \
+		>"$dir/link.log" 2>&1 || {
+		cat "$dir/link.log" >&2
+		die "smoke: compile/link FAILED"
+	}
+	# Debian's wine64 package keeps its loader out of PATH
+	wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
+	export WINEPREFIX=$CACHE/wine WINEDEBUG=-all
+	if [ ! -d "$WINEPREFIX" ]; then
+		wineboot -i >/dev/null 2>&1 || die "smoke: wineboot -i FAILED"
+	fi
+	(cd "$dir" && "$wine" ./x.exe) >"$dir/run.log" 2>&1 || rc=$?
+	wineserver -k 2>/dev/null || true	# only this prefix's server
+	if [ "${rc:-0}" != 0 ]; then
+		cat "$dir/run.log" >&2
+		die "smoke: x.exe FAILED under wine64 (exit $rc)"
+	fi
+	grep '^ok' "$dir/run.log" | tr -d '\r'
+	echo "$want" >"$STAMPS/smoke"
+	printf '%-12s %-26s passed in %d s\n' smoke "-" $((SECONDS - t0))
+}
+
+# ------------------------------------------------------------------- main
+
+main() {
+	local t0=$SECONDS pkg ver
+	declare -A best=() version=()
+	[ "$(id -u)" = 0 ] || die "run as root (installs packages)"
+	ensure_tools
+	ensure_deb_src
+	mkdir -p "$PREFIX" "$SRC" "$STAMPS"
+	while read -r pkg ver; do
+		version[$pkg]=$ver
+	done < <(source_versions)
+	export PKG_CONFIG=pkg-config PKG_CONFIG_PATH=
+	export PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig
+	export CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib"
+	export CC_FOR_BUILD=gcc
+	for pkg in "${PACKAGES[@]}"; do
+		[ -n "${version[$pkg]:-}" ] || die "$pkg: no source package known " \
+			"to apt (deb-src entry? apt-get update?)"
+		build_pkg "$pkg" "${version[$pkg]}"
+	done
+	smoke
+	echo "total $((SECONDS - t0)) s; consumer environment:"
+	consumer_env | sed 's/^/  /'
+}
+
+main "$@"; exit
