@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -142,7 +141,7 @@ void ctlconn_unref(struct ctlconn *c)
 
 static void update_watch(struct ctlconn *c)
 {
-	uint32_t ev = EPOLLIN | (c->out_head != NULL ? EPOLLOUT : 0);
+	uint32_t ev = WORKER_IN | (c->out_head != NULL ? WORKER_OUT : 0);
 
 	if (!c->closed && ev != c->src.events)
 		worker_watch(c->w, &c->src, ev);
@@ -639,9 +638,9 @@ static void on_event(struct ev_source *src, uint32_t events)
 	struct ctlconn *c = container_of(src, struct ctlconn, src);
 
 	ctlconn_ref(c);
-	if (events & EPOLLOUT)
+	if (events & WORKER_OUT)
 		flush(c);
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (events & (WORKER_IN | WORKER_HUP | WORKER_ERR))
 		on_readable(c);
 	ctlconn_unref(c);
 }
@@ -679,7 +678,7 @@ void ctlconn_accept(struct worker *w, int fd)
 		snprintf(c->peer, sizeof(c->peer), "uid=? pid=?");
 	}
 	tplog(LOG_INFO, "%s: control connection opened", c->peer);
-	if (worker_watch(w, &c->src, EPOLLIN) < 0) {
+	if (worker_watch(w, &c->src, WORKER_IN) < 0) {
 		tplog(LOG_ERR, "%s: cannot watch control connection", c->peer);
 		close(fd);
 		ctlconn_unref(c);

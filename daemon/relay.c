@@ -7,7 +7,7 @@
  *     records that are there without waiting, up to RELAY_BATCH of them,
  *     and one sendmsg/writev hands them to plainfd straight from GnuTLS's
  *     buffers (no copy).  While records are held, cryptfd is not read
- *     (EPOLLOUT on plainfd instead).  Close_notify or TCP EOF shuts
+ *     (WORKER_OUT on plainfd instead).  Close_notify or TCP EOF shuts
  *     plainfd's write side, after the records before it went out.
  *     Records GnuTLS has already decrypted are invisible to epoll: after
  *     a pump, pending data re-arms the zero-delay "kick" timer.
@@ -50,7 +50,7 @@
  * inside p2c_pump.  An idle relay holds none of them.
  *
  * Interest on each fd is recomputed after every step; an fd nobody waits
- * for is unwatched, so EPOLLHUP on it cannot make the loop spin.  A fatal
+ * for is unwatched, so WORKER_HUP on it cannot make the loop spin.  A fatal
  * error ends both directions at once (a fatal receive error only after
  * the records decrypted before it reached the app); a soft error (EOF
  * without close_notify, failed close_notify) ends one direction and is
@@ -63,7 +63,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -486,7 +485,7 @@ static void c2p_pump(struct relay *r)
 			break;
 	}
 	if (r->npkt > 0)
-		return;		/* plainfd's EPOLLOUT brings us back */
+		return;		/* plainfd's WORKER_OUT brings us back */
 	/* Records GnuTLS has decrypted, the header in r->ahead and an end
 	 * seen behind data never make cryptfd readable. */
 	if (!r->err && !r->c2p_done && out_pending(r) <= RELAY_OUT_SOFT &&
@@ -623,9 +622,9 @@ static uint32_t crypt_interest(const struct relay *r)
 
 	if (!r->c2p_done && r->npkt == 0 && !r->c2p_end_set &&
 	    out_pending(r) <= RELAY_OUT_SOFT)
-		ev |= EPOLLIN;
+		ev |= WORKER_IN;
 	if (out_pending(r) > 0)
-		ev |= EPOLLOUT;
+		ev |= WORKER_OUT;
 	return ev;
 }
 
@@ -634,9 +633,9 @@ static uint32_t plain_interest(const struct relay *r)
 	uint32_t ev = 0;
 
 	if (!r->p2c_eof && out_pending(r) == 0 && !c2p_fatal_waits(r))
-		ev |= EPOLLIN;
+		ev |= WORKER_IN;
 	if (!r->c2p_done && r->npkt > 0)
-		ev |= EPOLLOUT;
+		ev |= WORKER_OUT;
 	return ev;
 }
 
@@ -698,15 +697,15 @@ static void relay_settle(struct relay *r)
 static void crypt_handle(struct ev_source *src, uint32_t ev)
 {
 	struct relay *r = container_of(src, struct relay, crypt);
-	uint32_t bad = EPOLLERR | EPOLLHUP;
+	uint32_t bad = WORKER_ERR | WORKER_HUP;
 	int drained = 0;
 
-	if ((ev & (EPOLLOUT | bad)) && out_pending(r) > 0)
+	if ((ev & (WORKER_OUT | bad)) && out_pending(r) > 0)
 		drained = out_flush(r) > 0;
 	if (drained)
 		p2c_pump(r);	/* may read the app again, or finish */
 	/* After a drain c2p may resume with data already inside GnuTLS. */
-	if ((ev & (EPOLLIN | bad)) || drained)
+	if ((ev & (WORKER_IN | bad)) || drained)
 		c2p_pump(r);
 	relay_settle(r);
 }
@@ -714,11 +713,11 @@ static void crypt_handle(struct ev_source *src, uint32_t ev)
 static void plain_handle(struct ev_source *src, uint32_t ev)
 {
 	struct relay *r = container_of(src, struct relay, plain);
-	uint32_t bad = EPOLLERR | EPOLLHUP;
+	uint32_t bad = WORKER_ERR | WORKER_HUP;
 
-	if (ev & (EPOLLOUT | bad))
+	if (ev & (WORKER_OUT | bad))
 		c2p_pump(r);
-	if (ev & (EPOLLIN | bad))
+	if (ev & (WORKER_IN | bad))
 		p2c_pump(r);
 	relay_settle(r);
 }
@@ -753,9 +752,9 @@ struct relay *relay_start(struct worker *w, gnutls_session_t session,
 	r->plain.fd = plainfd;
 	r->plain.handle = plain_handle;
 	r->kick.fire = relay_kick;
-	if (worker_watch(w, &r->crypt, EPOLLIN) < 0)
+	if (worker_watch(w, &r->crypt, WORKER_IN) < 0)
 		goto fail_free;
-	if (worker_watch(w, &r->plain, EPOLLIN) < 0)
+	if (worker_watch(w, &r->plain, WORKER_IN) < 0)
 		goto fail_unwatch;
 	gnutls_transport_set_ptr(session, r);
 	gnutls_transport_set_vec_push_function(session, relay_push);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -360,7 +359,7 @@ static void step_handshake(struct session *s)
 		handshake_done(s);
 	} else if (rc == GNUTLS_E_AGAIN) {
 		session_watch_tls(s, gnutls_record_get_direction(s->tls) ?
-				  EPOLLOUT : EPOLLIN);
+				  WORKER_OUT : WORKER_IN);
 	} else if (s->why[0] != '\0') {
 		gnutls_alert_send_appropriate(s->tls, rc);
 		session_fail(s, EACCES, "%s", s->why);
@@ -558,7 +557,7 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		s->src.handle = on_hello;
 		s->retry.fire = on_hello_retry;
 		s->state = S_HELLO;
-		session_watch_tls(s, EPOLLIN);
+		session_watch_tls(s, WORKER_IN);
 		return;
 	}
 	if (s->server) {
