@@ -59,14 +59,12 @@
 #include "relay.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
+#include "sockio.h"
 #include "tplog.h"
 #include "worker.h"
 
@@ -191,8 +189,6 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 			  int iovcnt)
 {
 	struct relay *r = ptr;
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = (size_t)iovcnt };
 	ssize_t total = 0, sent = 0;
 	int rc;
 
@@ -201,7 +197,8 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 	if (r->p2c_done)	/* write side shut: nothing may follow */
 		return total;
 	while (out_pending(r) == 0 && !r->corked) {
-		sent = sendmsg(r->crypt.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		sent = sockio_sendv(r->crypt.fd, (const struct iovec *)iov,
+				    iovcnt);
 		if (sent >= 0 || (errno != EINTR && errno != EAGAIN))
 			break;
 		if (errno == EAGAIN) {
@@ -223,18 +220,16 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 static ssize_t fd_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 		       int iovcnt)
 {
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = (size_t)iovcnt };
-
-	return sendmsg((int)(intptr_t)ptr, &mh, MSG_NOSIGNAL);
+	return sockio_sendv((int)(intptr_t)ptr, (const struct iovec *)iov,
+			    iovcnt);
 }
 
 /* 1 drained, 0 blocked, -1 error */
 static int out_flush(struct relay *r)
 {
 	while (out_pending(r) > 0) {
-		ssize_t n = send(r->crypt.fd, r->out + r->out_off,
-				 out_pending(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = sockio_send(r->crypt.fd, r->out + r->out_off,
+					out_pending(r));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -265,7 +260,6 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct relay *r = ptr;
 	struct iovec iov[2] = { { buf, len }, { r->ahead, RELAY_AHEAD } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	ssize_t got;
 
 	if (ahead_pending(r) > 0) {
@@ -277,7 +271,7 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	}
 	r->ahead_off = r->ahead_len = 0;
 	do
-		got = recvmsg(r->crypt.fd, &mh, MSG_DONTWAIT);
+		got = sockio_recvv(r->crypt.fd, iov, 2);
 	while (got < 0 && errno == EINTR);
 	if (got < 0) {
 		gnutls_transport_set_errno(r->s, errno);
@@ -291,9 +285,8 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 
 static int poll_in(int fd, unsigned int ms)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	return sockio_wait_in(fd, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1
+							  : (int)ms);
 }
 
 static int relay_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
@@ -306,7 +299,7 @@ static int relay_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 /* The pull GnuTLS gets back when the relay lets go of the session. */
 static ssize_t fd_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
-	return recv((int)(intptr_t)ptr, buf, len, 0);
+	return sockio_recv((int)(intptr_t)ptr, buf, len);
 }
 
 static int fd_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
@@ -321,15 +314,12 @@ static ssize_t plain_writev(struct relay *r, struct iovec *iov, int iovcnt)
 	ssize_t rc;
 
 	if (!r->plain_not_sock) {
-		struct msghdr mh = { .msg_iov = iov,
-				     .msg_iovlen = (size_t)iovcnt };
-
-		rc = sendmsg(r->plain.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		rc = sockio_sendv(r->plain.fd, iov, iovcnt);
 		if (rc >= 0 || errno != ENOTSOCK)
 			return rc;
 		r->plain_not_sock = 1;
 	}
-	return writev(r->plain.fd, iov, iovcnt);
+	return sockio_writev(r->plain.fd, iov, iovcnt);
 }
 
 static void c2p_drop(struct relay *r)
@@ -395,7 +385,7 @@ static void c2p_eof(struct relay *r, int orderly)
 {
 	r->c2p_done = 1;
 	r->c2p_orderly = orderly ? 1 : 0;
-	if (shutdown(r->plain.fd, SHUT_WR) < 0 && errno != ENOTCONN &&
+	if (sockio_shutdown_wr(r->plain.fd) < 0 && errno != ENOTCONN &&
 	    errno != ENOTSOCK)
 		tplog(LOG_INFO, "relay: shutdown of the application side: %s",
 		      strerror(errno));
@@ -551,7 +541,7 @@ static int p2c_read(struct relay *r)
 		tplog(LOG_ERR, "relay: out of memory for a buffer");
 		return -1;
 	}
-	n = read(r->plain.fd, r->p2c_buf, RELAY_P2C_BUF);
+	n = sockio_read(r->plain.fd, r->p2c_buf, RELAY_P2C_BUF);
 	if (n > 0)
 		return p2c_send(r, (size_t)n);
 	if (n == 0) {
@@ -585,7 +575,7 @@ static void p2c_finish(struct relay *r)
 	if (out_pending(r) > 0)
 		return;
 	r->p2c_done = 1;
-	if (shutdown(r->crypt.fd, SHUT_WR) < 0 && errno != ENOTCONN)
+	if (sockio_shutdown_wr(r->crypt.fd) < 0 && errno != ENOTCONN)
 		tplog(LOG_INFO, "relay: shutdown of the TLS side: %s",
 		      strerror(errno));
 }
