@@ -208,7 +208,7 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 	}
 	if (sent < 0 || sent == total)
 		return sent;
-	rc = out_append(r, iov, iovcnt, (size_t)sent);
+	rc = out_append(r, (const struct iovec *)iov, iovcnt, (size_t)sent);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;

@@ -32,8 +32,18 @@ int sockio_shutdown_wr(int fd);
 int sockio_close(int fd);
 /* 0 or -errno. */
 int sockio_set_nonblock(int fd);
-/* Wait up to ms (-1: forever) for fd to be readable: 1, 0 timeout, -1. */
+/* Wait up to ms (-1: forever) for fd to be readable (writable): 1, 0
+ * timeout, -1. */
 int sockio_wait_in(int fd, int ms);
+int sockio_wait_out(int fd, int ms);
+
+/* A non-blocking stream socket connecting to ai: 0 connected or
+ * -EINPROGRESS (wait writable, then sockio_connect_result), *fd set;
+ * other -errno with no socket left open. */
+struct addrinfo;
+int sockio_connect_start(const struct addrinfo *ai, int *fd);
+/* The outcome of a connect that was in progress: 0 or -errno. */
+int sockio_connect_result(int fd);
 /* A connected stream socket, made non-blocking: 0, or -errno with the
  * reason in why. */
 int sockio_check_stream(int fd, char *why, size_t whylen);

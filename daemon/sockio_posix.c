@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -73,6 +74,41 @@ int sockio_wait_in(int fd, int ms)
 	struct pollfd pfd = { fd, POLLIN, 0 };
 
 	return poll(&pfd, 1, ms);
+}
+
+int sockio_wait_out(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+
+	return poll(&pfd, 1, ms);
+}
+
+int sockio_connect_start(const struct addrinfo *ai, int *fd)
+{
+	int err;
+
+	*fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		     SOCK_CLOEXEC, ai->ai_protocol);
+	if (*fd < 0)
+		return -errno;
+	if (connect(*fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	err = errno;
+	if (err == EINPROGRESS)
+		return -EINPROGRESS;
+	close(*fd);
+	*fd = -1;
+	return -err;
+}
+
+int sockio_connect_result(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	return -err;
 }
 
 /* The fd must be a connected stream socket: a pipe or file is refused. */

@@ -12,6 +12,11 @@
 #define __USE_MINGW_ANSI_STDIO 1
 #endif
 
+/* gmtime_r and localtime_r in mingw's time.h. */
+#ifndef _POSIX_THREAD_SAFE_FUNCTIONS
+#define _POSIX_THREAD_SAFE_FUNCTIONS 200112L
+#endif
+
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <sys/types.h>
@@ -26,6 +31,26 @@ typedef unsigned int gid_t;
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0		/* Windows has no SIGPIPE */
+#endif
+
+/* Files: permissions are ACLs (the directory's, inherited), not modes;
+ * _commit is fsync; a directory cannot be opened (its fsync is skipped
+ * by the caller when open fails). */
+#include <fcntl.h>
+#include <io.h>
+static inline int tp_fchmod(int fd, unsigned mode)
+{
+	(void)fd;
+	(void)mode;
+	return 0;
+}
+#define fchmod tp_fchmod
+#define fsync _commit
+#ifndef O_DIRECTORY
+#define O_DIRECTORY 0
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC _O_NOINHERIT
 #endif
 
 /* strndup is not in msvcrt. */

@@ -152,6 +152,47 @@ int sockio_wait_in(int fd, int ms)
 	return rc == SOCKET_ERROR ? fail() : rc;
 }
 
+int sockio_wait_out(int fd, int ms)
+{
+	WSAPOLLFD p = { .fd = sk(fd), .events = POLLWRNORM };
+	int rc = WSAPoll(&p, 1, ms);
+
+	return rc == SOCKET_ERROR ? fail() : rc;
+}
+
+int sockio_connect_start(const struct addrinfo *ai, int *fd)
+{
+	SOCKET s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+	u_long one = 1;
+	int err;
+
+	*fd = -1;
+	if (s == INVALID_SOCKET)
+		return -sockio_win32_errno(WSAGetLastError());
+	if (ioctlsocket(s, FIONBIO, &one) == SOCKET_ERROR)
+		goto fail;
+	*fd = (int)(intptr_t)s;
+	if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0)
+		return 0;
+	if (WSAGetLastError() == WSAEWOULDBLOCK)
+		return -EINPROGRESS;
+fail:
+	err = sockio_win32_errno(WSAGetLastError());
+	closesocket(s);
+	*fd = -1;
+	return -err;
+}
+
+int sockio_connect_result(int fd)
+{
+	int err = 0, len = sizeof(err);
+
+	if (getsockopt(sk(fd), SOL_SOCKET, SO_ERROR, (char *)&err, &len) ==
+	    SOCKET_ERROR)
+		return -sockio_win32_errno(WSAGetLastError());
+	return err == 0 ? 0 : -sockio_win32_errno(err);
+}
+
 int sockio_check_stream(int fd, char *why, size_t whylen)
 {
 	int type = 0, len = sizeof(type);
