@@ -29,7 +29,11 @@
 #include "tplog.h"
 #include "worker.h"
 
-_Static_assert(sizeof(struct tlspool_command) == CTLMSG_CMD_SIZE,
+/* The command part; include/tlspool/commands.h may append the Windows
+ * ancillary fields to struct tlspool_command itself, which this file
+ * leaves zero and reads from struct ctlmsg_win32 instead. */
+_Static_assert(offsetof(struct tlspool_command, pio_data) +
+	       sizeof(union pio_data) == CTLMSG_CMD_SIZE,
 	       "the command is 388 bytes");
 
 struct ctlconn_tp {
@@ -169,7 +173,7 @@ static void parse(const struct ctlmsg_win32 *m, DWORD got, struct inmsg *im)
 	int fd;
 
 	im->fd = -1;
-	memcpy(&im->cmd, m->cmd, got < sizeof(im->cmd) ? got : sizeof(im->cmd));
+	memcpy(&im->cmd, m->cmd, got < sizeof(m->cmd) ? got : sizeof(m->cmd));
 	if (got != sizeof(*m)) {
 		im->bad = EPROTO;
 		snprintf(im->why, sizeof(im->why), "a message of %lu bytes; "
