@@ -1,0 +1,166 @@
+#!/bin/bash
+# The Windows daemon under wine: tlspool-daemon.exe serves a named pipe,
+# takes a socket connected to a Linux gnutls-serv --echo as a
+# WSAPROTOCOL_INFOW, validates the server against a CA made here and
+# relays clear text; a server from another CA is refused with the
+# daemon's reason; malformed messages get error replies and the daemon
+# serves the next client; what the Windows build lacks fails closed.
+#
+#   DAEMON_EXE  the daemon (default: _build/win64/windows/tlspool-daemon.exe)
+#   WINEPREFIX  (default /tmp/windaemon-wine)   KEEP_TMP=1 keeps the temp dir
+#
+# Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
+# failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
+export WINEPREFIX=${WINEPREFIX:-/tmp/windaemon-wine} WINEDEBUG=-all
+WINE=${WINE:-$(command -v wine64 || command -v wine)}
+CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
+T=$(mktemp -d /tmp/t_daemon.XXXXXX)
+PIPE='\\.\pipe\tlspool-test-'$$
+passed=0 failed=0
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+ko() {
+	echo "FAIL $1${2:+: $2}"
+	failed=$((failed + 1))
+}
+# check NAME COMMAND...: pass when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >"$T/$name.out" 2>&1; then
+		ok "$name"
+	else
+		ko "$name" "$(tail -3 "$T/$name.out" | tr '\n' ' ')"
+	fi
+}
+winpath() { echo "Z:$1" | tr / '\\'; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+
+[ -f "$DAEMON_EXE" ] || { echo "no $DAEMON_EXE"; echo "0 passed, 1 failed"; exit 1; }
+$CC -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$top/windows" \
+	"$top/tests/windows/pool_client.c" -o "$T/pool_client.exe" -lws2_32 ||
+	{ echo "cannot build pool_client.exe"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- two CAs, a server certificate from each ----
+ca() {
+	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 3\n' "$1" \
+		>"$T/$1.tmpl"
+	certtool --generate-privkey --key-type ecdsa --no-text \
+		--outfile "$T/$1.key" >/dev/null 2>&1 &&
+	certtool --generate-self-signed --load-privkey "$T/$1.key" \
+		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
+}
+leaf() {	# leaf NAME CA
+	printf 'cn = "localhost"\ndns_name = "localhost"\nsigning_key\ntls_www_server\nexpiration_days = 2\n' \
+		>"$T/$1.tmpl"
+	certtool --generate-privkey --key-type ecdsa --no-text \
+		--outfile "$T/$1.key" >/dev/null 2>&1 &&
+	certtool --generate-certificate --load-privkey "$T/$1.key" \
+		--load-ca-certificate "$T/$2.pem" --load-ca-privkey "$T/$2.key" \
+		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 &&
+	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
+}
+ca ca && ca other && leaf good ca && leaf evil other ||
+	{ echo "certtool failed"; echo "0 passed, 1 failed"; exit 1; }
+
+serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
+	local port
+	for _ in 1 2 3; do
+		port=$(free_port)
+		gnutls-serv --echo -p "$port" --x509certfile "$T/$1.chain.pem" \
+			--x509keyfile "$T/$1.key" >"$T/serv-$1.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 50); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				PORT=$port
+				return 0
+			fi
+			sleep 0.1
+		done
+	done
+	return 1
+}
+serve good && GOOD_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
+serve evil && EVIL_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
+
+# ---- the daemon ----
+mkdir -p "$T/db" "$T/localid" "$T/state"
+cat >"$T/daemon.conf" <<EOF2
+socket_name $PIPE
+dbenv_dir $(winpath "$T/db")
+localid_dir $(winpath "$T/localid")
+state_dir $(winpath "$T/state")
+trust_anchors $(winpath "$T/ca.pem")
+trust_system no
+log_level info
+log_stderr yes
+workers 2
+handshake_timeout 10000
+EOF2
+"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f >"$T/daemon.log" 2>&1 &
+DPID=$!
+pids+=($DPID)
+up=0
+for _ in $(seq 60); do
+	if grep -q "listening on" "$T/daemon.log"; then
+		up=1
+		break
+	fi
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.5
+done
+if [ $up = 1 ]; then ok daemon_starts; else
+	ko daemon_starts "$(tail -5 "$T/daemon.log" | tr '\n' ' ')"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+check ping client ping
+grep -q "OK ping 20151111tlspool-daemon" "$T/ping.out" || ko ping_identity "$(cat "$T/ping.out")"
+
+check starttls_echo client echo "$GOOD_PORT" localhost
+grep -q "OK echoed hello pool" "$T/starttls_echo.out" ||
+	ko starttls_echo_data "$(cat "$T/starttls_echo.out")"
+
+check other_ca_refused client refuse "$EVIL_PORT" localhost
+grep -q "^ERROR" "$T/other_ca_refused.out" && cat "$T/other_ca_refused.out" | sed 's/^/   reason: /'
+
+check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
+
+for m in short badancil badinfo filehandle; do
+	check "malformed_$m" client "$m"
+	sed 's/^/   reply: /' "$T/malformed_$m.out"
+done
+check ping_after_malformed client ping
+
+# ---- what the Windows build lacks fails closed ----
+cp "$T/daemon.conf" "$T/dane.conf"
+echo "dane_service_ports https=443" >>"$T/dane.conf"
+if ! timeout 60 "$WINE" "$DAEMON_EXE" -t -c "$(winpath "$T/dane.conf")" >"$T/dane.out" 2>&1 &&
+   grep -q "DANE is not available in the Windows build" "$T/dane.out"; then
+	ok dane_config_refused
+else
+	ko dane_config_refused "$(tail -3 "$T/dane.out" | tr '\n' ' ')"
+fi
+
+kill "$DPID" 2>/dev/null
+grep -q "malformed message" "$T/daemon.log" && ok daemon_logs_malformed ||
+	ko daemon_logs_malformed
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
