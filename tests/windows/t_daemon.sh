@@ -118,7 +118,7 @@ DPID=$!
 pids+=($DPID)
 up=0
 for _ in $(seq 60); do
-	if grep -q "listening on" "$T/daemon.log"; then
+	if grep -q "listening on" "$T/daemon.log" 2>/dev/null; then
 		up=1
 		break
 	fi
@@ -148,6 +148,38 @@ for m in short badancil badinfo filehandle; do
 	sed 's/^/   reply: /' "$T/malformed_$m.out"
 done
 check ping_after_malformed client ping
+
+# ---- the client library: tlstunnel.exe -c through the daemon ----
+# TLSTUNNEL_EXE and TLSPOOL_DLL (libtlspool-0.dll), when built.
+TLSTUNNEL_EXE=${TLSTUNNEL_EXE:-$(dirname "$DAEMON_EXE")/../tools/.libs/tlstunnel.exe}
+TLSPOOL_DLL=${TLSPOOL_DLL:-$(dirname "$DAEMON_EXE")/../lib/.libs/libtlspool-0.dll}
+if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
+	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
+	"$WINE" "$T/tlstunnel.exe" -c -p "$PIPE" -r localhost 127.0.0.1:0 \
+		"127.0.0.1:$GOOD_PORT" 2>"$T/tunnel.err" &
+	pids+=($!)
+	lport=
+	for _ in $(seq 200); do
+		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+			"$T/tunnel.err" | tr -d '\r')
+		[ -n "$lport" ] && break
+		sleep 0.1
+	done
+	check tlstunnel_echo python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+c.sendall(b"hello tunnel\n")
+got = b""
+while not got.endswith(b"\n"):
+	b = c.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != b"hello tunnel\n")' "${lport:-1}"
+else
+	echo "SKIP tlstunnel_echo (no $TLSTUNNEL_EXE or $TLSPOOL_DLL)"
+fi
 
 # ---- what the Windows build lacks fails closed ----
 cp "$T/daemon.conf" "$T/dane.conf"
