@@ -69,8 +69,17 @@ static void log_to_file(void)
 	if (dot == NULL)
 		dot = path + n;
 	wcscpy(dot, L".log");
-	if (_wfreopen(path, L"a", stderr) != NULL)
-		setvbuf(stderr, NULL, _IONBF, 0);
+	if (_wfreopen(path, L"a", stderr) == NULL) {
+		/* A service has no stderr to reopen (msvcrt fails on its
+		 * handle-less stream): open the file and put its stream in
+		 * stderr's place. */
+		FILE *f = _wfopen(path, L"a");
+
+		if (f == NULL)
+			return;
+		*stderr = *f;
+	}
+	setvbuf(stderr, NULL, _IONBF, 0);
 }
 
 static void WINAPI service_main(DWORD argc, WCHAR **argv)
