@@ -194,5 +194,39 @@ fi
 kill "$DPID" 2>/dev/null
 grep -q "malformed message" "$T/daemon.log" && ok daemon_logs_malformed ||
 	ko daemon_logs_malformed
+
+# ---- service mode: install, start, serve, stop (the SIGTERM path), remove ----
+# The service runs a copy beside its log file (tlspool-daemon.log).
+mkdir -p "$T/svc" "$T/svc/db"
+cp "$DAEMON_EXE" "$T/svc/tlspool-daemon.exe"
+{
+	grep -v '^dbenv_dir \|^socket_name ' "$T/daemon.conf"
+	echo "dbenv_dir $(winpath "$T/svc/db")"
+	echo "socket_name ${PIPE}-svc"
+} >"$T/svc/svc.conf"
+svc() { timeout 60 "$WINE" "$@" >>"$T/svc/cmd.out" 2>&1; }
+if svc "$T/svc/tlspool-daemon.exe" --install-service -c "$(winpath "$T/svc/svc.conf")"; then
+	ok service_install
+else
+	ko service_install "$(tail -2 "$T/svc/cmd.out")"
+fi
+svc net start tlspool
+PIPE_MAIN=$PIPE
+PIPE=${PIPE_MAIN}-svc
+check service_serves client ping
+PIPE=$PIPE_MAIN
+svc net stop tlspool
+for _ in $(seq 20); do
+	grep -q "stop requested: draining and stopping" \
+		"$T/svc/tlspool-daemon.log" 2>/dev/null && break
+	sleep 0.5
+done
+grep -q "stop requested: draining and stopping" "$T/svc/tlspool-daemon.log" 2>/dev/null &&
+	ok service_stop_logged || ko service_stop_logged "$(tail -3 "$T/svc/tlspool-daemon.log" 2>/dev/null)"
+if svc "$T/svc/tlspool-daemon.exe" --uninstall-service; then
+	ok service_uninstall
+else
+	ko service_uninstall "$(tail -2 "$T/svc/cmd.out")"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
