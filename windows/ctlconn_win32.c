@@ -158,7 +158,8 @@ static int take_socket(const struct ctlmsg_win32 *m, char *why, size_t len)
 
 	memcpy(&info, &m->pio_ancil_data.pioa_socket, sizeof(info));
 	s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
-		       FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
+		       FROM_PROTOCOL_INFO, &info, 0,
+		       WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
 	if (s == INVALID_SOCKET) {
 		snprintf(why, len, "the WSAPROTOCOL_INFOW describes no socket "
 			 "(WSA error %d)", WSAGetLastError());

@@ -53,6 +53,9 @@ static inline int tp_fchmod(int fd, unsigned mode)
 #define O_CLOEXEC _O_NOINHERIT
 #endif
 
+/* explicit_bzero: a wipe the compiler keeps. */
+#define explicit_bzero(p, n) SecureZeroMemory((p), (n))
+
 /* strndup is not in msvcrt. */
 static inline char *tp_strndup(const char *s, size_t n)
 {

@@ -4,8 +4,9 @@
  * --uninstall-service.
  *
  * The same modules as on Linux; the platform parts are the named pipe
- * (listener_win32.c, ctlconn_win32.c), the WSAPoll workers and what
- * doc/windows.md lists as unavailable.  Stopping (Ctrl+C, closing the
+ * (listener_win32.c, ctlconn_win32.c), the WSAPoll workers, the key
+ * process started as this executable with --key-process
+ * (keyproc_win32.c) and what doc/windows.md lists as unavailable.  Stopping (Ctrl+C, closing the
  * console, SERVICE_CONTROL_STOP or _SHUTDOWN) takes the path SIGTERM
  * takes on Linux: stop accepting, let sessions drain, close what is
  * left, stop the workers.  SERVICE_CONTROL_PARAMCHANGE reloads, as
@@ -87,17 +88,38 @@ static int load_config(const char *path, struct dconfig *c)
 	}
 	if (level_override >= 0)
 		c->log_level = level_override;
-	if (c->generate_identity)
-		tplog(LOG_WARNING, "generate_identity: %s",
-		      keyproc_strerror(KEYPROC_E_UNAVAILABLE));
 	return 0;
 }
 
-static int load_creds(struct dconfig *c, struct cred_store **store)
+/* Embedded defaults: a local CA and an identity for this host, made by
+ * the key process so that this process never holds the generated keys. */
+static int prepare_identity(struct dconfig *c, char *err, size_t errlen)
+{
+	char host[256];
+
+	if (!c->generate_identity)
+		return 0;
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (c->default_localid == NULL) {
+		c->default_localid = strdup(host);
+		if (c->default_localid == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return keyproc_idgen(c->state_dir, c->localid_dir, host, err, errlen);
+}
+
+static int load_creds(struct dconfig *c, struct cred_store **store,
+		      int make_identity)
 {
 	char err[512] = "";
-	int rc = onthefly_configure(c, err, sizeof(err));
+	int rc = make_identity ? prepare_identity(c, err, sizeof(err)) : 0;
 
+	if (rc == 0)
+		rc = onthefly_configure(c, err, sizeof(err));
 	if (rc == 0)
 		rc = cred_store_load_db(store, c, pdb, err, sizeof(err));
 	if (rc < 0)
@@ -118,13 +140,14 @@ static void reload(void)
 	struct dconfig *n = calloc(1, sizeof(*n));
 	struct cred_store *store = NULL;
 
-	if (n == NULL || load_config(cfg.config_file, n) < 0) {
+	if (n == NULL || !keyproc_available() ||
+	    load_config(cfg.config_file, n) < 0) {
 		tplog(LOG_ERR, "reload failed; keeping the running "
 		      "configuration");
 		free(n);
 		return;
 	}
-	if (load_creds(n, &store) < 0) {
+	if (load_creds(n, &store, 1) < 0) {
 		tplog(LOG_ERR, "reload failed; keeping the running "
 		      "configuration");
 		dconfig_free(n);
@@ -189,25 +212,62 @@ static const char *pipe_name(const struct dconfig *c)
 	return LISTENER_WIN32_DEFAULT_PIPE;
 }
 
+/* Until stopped: reloads, and the key process looked after (there is
+ * no SIGCHLD: its end is seen within a second). */
 static void wait_for_stop(void)
 {
 	HANDLE ev[2] = { stop_event, reload_event };
+	ULONGLONG restart_at = 0;
 
 	for (;;) {
-		DWORD w = WaitForMultipleObjects(2, ev, FALSE, INFINITE);
+		DWORD w = WaitForMultipleObjects(2, ev, FALSE, 1000);
+		int delay;
 
 		if (w == WAIT_OBJECT_0 + 1) {
 			reload();
 			continue;
 		}
-		tplog(LOG_NOTICE, "stop requested: draining and stopping");
-		return;
+		if (w == WAIT_OBJECT_0) {
+			tplog(LOG_NOTICE, "stop requested: draining and "
+			      "stopping");
+			return;
+		}
+		if (restart_at != 0 && GetTickCount64() < restart_at)
+			continue;
+		delay = restart_at != 0 ? keyproc_restart() : keyproc_reap();
+		restart_at = delay > 0 ? GetTickCount64() + 1000ULL * delay
+				       : 0;
 	}
+}
+
+/* The key process: this executable with --key-process. */
+static int start_keyproc(const struct dconfig *c)
+{
+	WCHAR wexe[MAX_PATH];
+	char exe[3 * MAX_PATH];
+	SYSTEM_INFO si;
+	struct keyproc_opts o = {
+		.exe = exe,
+		.log_level = c->log_level,
+		.log_stderr = 1,
+		.null_stdio = 0,
+	};
+	DWORD n = GetModuleFileNameW(NULL, wexe, MAX_PATH);
+
+	/* one connection per worker, one for the main thread */
+	GetSystemInfo(&si);
+	o.conns = (c->workers ? c->workers : si.dwNumberOfProcessors) + 1;
+	if (n == 0 || n >= MAX_PATH ||
+	    !WideCharToMultiByte(CP_UTF8, 0, wexe, -1, exe, sizeof(exe), NULL,
+				 NULL)) {
+		tplog(LOG_ERR, "key process: cannot name this executable");
+		return -ENOENT;
+	}
+	return keyproc_start(&o);
 }
 
 int daemon_win32_run(void (*started)(void))
 {
-	struct keyproc_opts o = { .conns = 1 };
 	struct cred_store *store = NULL;
 	char err[512];
 	int rc = 1;
@@ -219,11 +279,11 @@ int daemon_win32_run(void (*started)(void))
 	if (load_config(cfg.config_file, &cfg) < 0)
 		return 1;
 	tplog_set_level(cfg.log_level);
-	if (keyproc_start(&o) < 0)
+	if (start_keyproc(&cfg) < 0)
 		goto out_cfg;
 	if (open_policy(&cfg) < 0)
 		goto out_keyproc;
-	if (load_creds(&cfg, &store) < 0)
+	if (load_creds(&cfg, &store, 1) < 0)
 		goto out_policy;
 	ctlconn_set_facilities(cfg.facilities);
 	credwatch_apply(&cfg, store);
@@ -278,13 +338,17 @@ static int check_config(const char *path)
 
 	if (load_config(path, &c) < 0)
 		return 1;
-	rc = load_creds(&c, &store);
+	c.workers = 1;
+	rc = start_keyproc(&c);
+	if (rc == 0)
+		rc = load_creds(&c, &store, 0);
 	if (rc == 0) {
 		printf("%s: configuration OK, %zu local identities\n",
 		       path ? path : "embedded defaults", cred_count(store));
 		cred_store_unref(store);
 	}
 	onthefly_clear();
+	keyproc_stop();
 	dconfig_free(&c);
 	return rc < 0 ? 1 : 0;
 }
@@ -294,7 +358,10 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int foreground = 0, check = 0, service = 0, install = 0;
 	int uninstall = 0, opt, rc;
+	WSADATA wsa;
 
+	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
+		return keyproc_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		int *flag = strcmp(argv[i], "--service") == 0 ? &service :
 			    strcmp(argv[i], "--install-service") == 0 ? &install :
@@ -335,6 +402,8 @@ int main(int argc, char **argv)
 	if (uninstall)
 		return service_win32_uninstall();
 	tplog_init("tlspool-daemon", 1, LOG_NOTICE);
+	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+		return 1;
 	gnutls_global_init();
 	cfg.config_file = path ? strdup(path) : NULL;
 	if (check) {
@@ -347,5 +416,6 @@ int main(int argc, char **argv)
 	}
 	free(cfg.config_file);
 	gnutls_global_deinit();
+	WSACleanup();
 	return rc;
 }

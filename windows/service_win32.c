@@ -8,6 +8,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include <io.h>
 #include <stdio.h>
 #include <wchar.h>
 
@@ -80,6 +81,9 @@ static void log_to_file(void)
 		*stderr = *f;
 	}
 	setvbuf(stderr, NULL, _IONBF, 0);
+	/* the key process inherits it as its stderr */
+	SetStdHandle(STD_ERROR_HANDLE,
+		     (HANDLE)_get_osfhandle(_fileno(stderr)));
 }
 
 static void WINAPI service_main(DWORD argc, WCHAR **argv)
