@@ -8,6 +8,9 @@
  *   echo      STARTTLS as client to 127.0.0.1:PORT for REMOTEID; a line
  *             sent in clear must come back (gnutls-serv --echo)
  *   refuse    the same, expecting an ERROR reply (printed)
+ *   server    listen on 127.0.0.1:PORT, take one connection and hand it
+ *             over in the server role as REMOTEID (the local identity);
+ *             the first line read in clear is sent back
  *   ping      PING; prints the daemon's identity
  *   short     a 10-byte message
  *   badancil  pio_ancil_type 7
@@ -145,21 +148,46 @@ static int print_reply(const struct tlspool_command *r)
 	return 1;
 }
 
-static int starttls(int port, const char *remoteid, int want_ok)
+/* Listen on 127.0.0.1:port and take one connection. */
+static SOCKET tcp_accept(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), s;
+
+	sa.sin_port = htons((u_short)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l == INVALID_SOCKET ||
+	    bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(l, 1) != 0)
+		die("listen for the TLS client");
+	printf("OK listening\n");
+	s = accept(l, NULL, NULL);
+	if (s == INVALID_SOCKET)
+		die("accept the TLS client");
+	closesocket(l);
+	return s;
+}
+
+static int starttls(int port, const char *id, int want_ok, int server)
 {
 	struct tlspool_command c, r;
 	struct pioc_starttls *st = &c.pio_data.pioc_starttls;
-	SOCKET tls = tcp_connect(port), sv[2];
+	SOCKET tls = server ? tcp_accept(port) : tcp_connect(port), sv[2];
 	char buf[256];
 	int n;
 
 	memset(&c, 0, sizeof(c));
 	c.pio_reqid = 1;
 	c.pio_cmd = PIOC_STARTTLS_V2;
-	st->flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
-		    PIOF_STARTTLS_REMOTEROLE_SERVER;
+	st->flags = server ? PIOF_STARTTLS_LOCALROLE_SERVER |
+			     PIOF_STARTTLS_REMOTEROLE_CLIENT
+			   : PIOF_STARTTLS_LOCALROLE_CLIENT |
+			     PIOF_STARTTLS_REMOTEROLE_SERVER;
 	st->ipproto = IPPROTO_TCP;
-	snprintf(st->remoteid, sizeof(st->remoteid), "%s", remoteid);
+	if (server)
+		snprintf(st->localid, sizeof(st->localid), "%s", id);
+	else
+		snprintf(st->remoteid, sizeof(st->remoteid), "%s", id);
 	strcpy((char *)st->service, "generic");
 	st->timeout = 10000;
 	send_cmd(&c, tls);
@@ -177,6 +205,26 @@ static int starttls(int port, const char *remoteid, int want_ok)
 		return want_ok ? 1 : 0;
 	if (!want_ok || sv[0] == INVALID_SOCKET)
 		return 1;
+	if (server) {
+		int got = 0;
+
+		while (got < (int)sizeof(buf) - 1 &&
+		       (got == 0 || buf[got - 1] != '\n')) {
+			n = recv(sv[0], buf + got, sizeof(buf) - 1 - got, 0);
+			if (n <= 0)
+				die("receive in clear");
+			got += n;
+		}
+		buf[got] = '\0';
+		printf("OK received %s", buf);
+		if (send(sv[0], buf, got, 0) != got)
+			die("send in clear");
+		shutdown(sv[0], SD_SEND);
+		while (recv(sv[0], buf, sizeof(buf), 0) > 0)
+			;
+		closesocket(sv[0]);
+		return 0;
+	}
 	if (send(sv[0], "hello pool\n", 11, 0) != 11)
 		die("send in clear");
 	n = recv(sv[0], buf, sizeof(buf) - 1, 0);
@@ -239,9 +287,10 @@ int main(int argc, char **argv)
 		printf("OK ping %.30s\n", r.pio_data.pioc_ping.YYYYMMDD_producer);
 		return 0;
 	}
-	if ((strcmp(argv[2], "echo") == 0 || strcmp(argv[2], "refuse") == 0) &&
-	    argc == 5)
+	if ((strcmp(argv[2], "echo") == 0 || strcmp(argv[2], "refuse") == 0 ||
+	     strcmp(argv[2], "server") == 0) && argc == 5)
 		return starttls(atoi(argv[3]), argv[4],
-				strcmp(argv[2], "echo") == 0);
+				strcmp(argv[2], "refuse") != 0,
+				strcmp(argv[2], "server") == 0);
 	return malformed(argv[2]);
 }

@@ -66,9 +66,9 @@ ca() {
 	certtool --generate-self-signed --load-privkey "$T/$1.key" \
 		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
 }
-leaf() {	# leaf NAME CA
-	printf 'cn = "localhost"\ndns_name = "localhost"\nsigning_key\ntls_www_server\nexpiration_days = 2\n' \
-		>"$T/$1.tmpl"
+leaf() {	# leaf NAME CA [tls_www_client]
+	printf 'cn = "localhost"\ndns_name = "localhost"\nsigning_key\n%s\nexpiration_days = 2\n' \
+		"${3:-tls_www_server}" >"$T/$1.tmpl"
 	certtool --generate-privkey --key-type ecdsa --no-text \
 		--outfile "$T/$1.key" >/dev/null 2>&1 &&
 	certtool --generate-certificate --load-privkey "$T/$1.key" \
@@ -76,7 +76,8 @@ leaf() {	# leaf NAME CA
 		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 &&
 	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
 }
-ca ca && ca other && leaf good ca && leaf evil other ||
+ca ca && ca other && leaf good ca && leaf evil other &&
+	leaf app ca tls_www_client ||
 	{ echo "certtool failed"; echo "0 passed, 1 failed"; exit 1; }
 
 serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
@@ -101,6 +102,9 @@ serve evil && EVIL_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
 
 # ---- the daemon ----
 mkdir -p "$T/db" "$T/localid" "$T/state"
+# a server identity: its key is loaded by the key process only
+cp "$T/good.chain.pem" "$T/localid/localhost.pem"
+cp "$T/good.key" "$T/localid/localhost.key"
 cat >"$T/daemon.conf" <<EOF2
 socket_name $PIPE
 dbenv_dir $(winpath "$T/db")
@@ -142,6 +146,41 @@ check other_ca_refused client refuse "$EVIL_PORT" localhost
 grep -q "^ERROR" "$T/other_ca_refused.out" && cat "$T/other_ca_refused.out" | sed 's/^/   reason: /'
 
 check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
+
+# The server role: a Linux TLS client (Python's ssl, with a client
+# certificate from the CA) to a socket the Windows client hands over as
+# localhost; the server key signs in the key process.
+SPORT=$(free_port)
+client server "$SPORT" localhost >"$T/server_role.out" 2>&1 &
+CPID=$!
+pids+=($CPID)
+for _ in $(seq 100); do
+	grep -q "OK listening" "$T/server_role.out" 2>/dev/null && break
+	sleep 0.1
+done
+check server_role_tls python3 -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])),
+					     timeout=30),
+		    server_hostname="localhost")
+s.sendall(b"hello server\n")
+got = b""
+while not got.endswith(b"\n"):
+	b = s.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != b"hello server\n")' "$SPORT" "$T/ca.pem" "$T/app.pem" "$T/app.key"
+if wait "$CPID" && grep -q "OK received hello server" "$T/server_role.out"; then
+	ok server_role_client
+else
+	ko server_role_client "$(tr '\n' ' ' <"$T/server_role.out")"
+fi
+grep -q "key process started" "$T/daemon.log" && ok key_process_started ||
+	ko key_process_started
 
 for m in short badancil badinfo filehandle; do
 	check "malformed_$m" client "$m"
