@@ -150,15 +150,17 @@ check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
 # The server role: a Linux TLS client (Python's ssl, with a client
 # certificate from the CA) to a socket the Windows client hands over as
 # localhost; the server key signs in the key process.
-SPORT=$(free_port)
-client server "$SPORT" localhost >"$T/server_role.out" 2>&1 &
-CPID=$!
-pids+=($CPID)
-for _ in $(seq 100); do
-	grep -q "OK listening" "$T/server_role.out" 2>/dev/null && break
-	sleep 0.1
-done
-check server_role_tls python3 -c '
+server_role() {	# server_role NAME
+	local SPORT CPID
+	SPORT=$(free_port)
+	client server "$SPORT" localhost >"$T/$1.out" 2>&1 &
+	CPID=$!
+	pids+=($CPID)
+	for _ in $(seq 100); do
+		grep -q "OK listening" "$T/$1.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	check "$1_tls" python3 -c '
 import socket, ssl, sys
 ctx = ssl.create_default_context(cafile=sys.argv[2])
 ctx.load_cert_chain(sys.argv[3], sys.argv[4])
@@ -174,13 +176,31 @@ while not got.endswith(b"\n"):
 	got += b
 print(got)
 sys.exit(got != b"hello server\n")' "$SPORT" "$T/ca.pem" "$T/app.pem" "$T/app.key"
-if wait "$CPID" && grep -q "OK received hello server" "$T/server_role.out"; then
-	ok server_role_client
-else
-	ko server_role_client "$(tr '\n' ' ' <"$T/server_role.out")"
-fi
+	if wait "$CPID" && grep -q "OK received hello server" "$T/$1.out"; then
+		ok "$1_client"
+	else
+		ko "$1_client" "$(tr '\n' ' ' <"$T/$1.out")"
+	fi
+}
+server_role server_role
+
 grep -q "key process started" "$T/daemon.log" && ok key_process_started ||
 	ko key_process_started
+
+# The key process killed: the daemon sees it end, starts another and
+# loads the identity's key there again.
+kpid=$(sed -n 's/.*key process started (pid \([0-9]*\),.*/\1/p' "$T/daemon.log" |
+	tr -d '\r' | head -1)
+timeout 60 "$WINE" taskkill /f /pid "$kpid" >"$T/taskkill.out" 2>&1
+for _ in $(seq 40); do
+	grep -q "key process restarted" "$T/daemon.log" && break
+	sleep 0.5
+done
+grep -q "key process (pid $kpid) exited" "$T/daemon.log" &&
+	grep -q "key process restarted (pid [0-9]*), 1 keys loaded" "$T/daemon.log" &&
+	ok key_process_restarted ||
+	ko key_process_restarted "$(grep -a 'key process' "$T/daemon.log" | tail -3 | tr '\n' ' ')"
+server_role server_role_after_restart
 
 for m in short badancil badinfo filehandle; do
 	check "malformed_$m" client "$m"
