@@ -25,6 +25,7 @@ static struct {
 	pthread_cond_t cond;
 	pthread_t thread;
 	int running, stop;
+	clockid_t clock;		/* cond's: monotonic where supported */
 	struct policydb *db;
 	const struct dconfig *cfg;	/* in force */
 	struct cred_store *store;	/* in force (a reference) */
@@ -109,7 +110,7 @@ static void *watch(void *arg)
 		char err[512] = "";
 		int rc;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
+		clock_gettime(cw.clock, &ts);
 		ts.tv_nsec += CREDWATCH_INTERVAL_MS * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
@@ -151,9 +152,10 @@ int credwatch_start(struct policydb *db)
 		return -EINVAL;
 	if (pthread_condattr_init(&ca) != 0)
 		return -ENOMEM;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(&cw.cond, &ca);
+	/* winpthreads' conditions wait on the real-time clock only */
+	cw.clock = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 ?
+		   CLOCK_MONOTONIC : CLOCK_REALTIME;
+	rc = pthread_cond_init(&cw.cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if (rc != 0)
 		return -rc;

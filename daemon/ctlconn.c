@@ -1,5 +1,6 @@
 /* ctlconn -- one application's control connection to the daemon. */
 #include "ctlconn.h"
+#include "ctlconn_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,65 +9,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "codec.h"
 #include "ctlkey.h"
-#include "fdpass.h"
 #include "lidentry.h"
 #include "localcmd.h"
 #include "metrics.h"
 #include "pinentry.h"
 #include "session.h"
+#include "sockio.h"
 #include "tplog.h"
 #include "worker.h"
 
 /* PING answer: the API semantics date we implement, then who we are. */
 #define DAEMON_IDENTITY "20151111tlspool-daemon-" PACKAGE_VERSION
-
-/* Messages handled per readiness event before yielding to others. */
-#define BATCH 16
-
-struct outmsg {
-	struct outmsg *next;
-	struct tlspool_command cmd;
-};
-
-struct pending_cb {
-	uint16_t cbid;
-	struct session *s;		/* or, for a callback_fn: */
-	ctlconn_answer_fn fn;
-	void *arg;
-};
-
-struct ctlconn {
-	struct ctlconn *prev, *next;	/* all connections, under all_lock */
-	struct ev_source src;
-	struct worker *w;
-	atomic_int refs;
-	int closed;
-	uid_t uid;
-	char peer[64];
-	unsigned char in[sizeof(struct tlspool_command)];
-	size_t inlen;
-	int infd;
-	struct outmsg *out_head, *out_tail;
-	size_t out_off;
-	struct ctlkey_owner owner;
-	int write_error;		/* errno of a failed send, then closing */
-	/* Callbacks may be sent for sessions on any worker (a local
-	 * identity chooser serves all of them): the table has its lock,
-	 * and each entry holds a reference on its session. */
-	pthread_mutex_t cb_lock;
-	int cb_closed;
-	struct pending_cb *cbs;
-	size_t ncbs, capcbs;
-	uint16_t next_cbid;
-};
 
 static atomic_uint open_count;
 static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -134,33 +92,22 @@ void ctlconn_unref(struct ctlconn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&all_lock);
 	drop_output(c);
+	ctlconn_tp_free(c->tp);
 	pthread_mutex_destroy(&c->cb_lock);
 	free(c->cbs);
 	free(c);
 	atomic_fetch_sub(&open_count, 1);
 }
 
-static void update_watch(struct ctlconn *c)
-{
-	uint32_t ev = EPOLLIN | (c->out_head != NULL ? EPOLLOUT : 0);
-
-	if (!c->closed && ev != c->src.events)
-		worker_watch(c->w, &c->src, ev);
-}
-
 static void fail_callbacks(struct ctlconn *c);
 
-static void ctlconn_close(struct ctlconn *c, const char *why)
+void ctlconn_close(struct ctlconn *c, const char *why)
 {
 	if (c->closed)
 		return;
 	c->closed = 1;
 	tplog(LOG_INFO, "%s: control connection closed: %s", c->peer, why);
-	worker_unwatch(c->w, &c->src);
-	close(c->src.fd);
-	if (c->infd >= 0)
-		close(c->infd);
-	c->infd = -1;
+	ctlconn_tp_close(c);
 	lidentry_connection_gone(c);
 	pinentry_connection_gone(c);
 	fail_callbacks(c);
@@ -187,34 +134,22 @@ static void close_soon(struct ctlconn *c)
 		ctlconn_unref(c);
 }
 
-static void flush(struct ctlconn *c)
+void ctlconn_write_failed(struct ctlconn *c, int err)
 {
-	while (c->out_head != NULL && !c->closed && !c->write_error) {
-		struct outmsg *m = c->out_head;
-		const char *p = (const char *)&m->cmd + c->out_off;
-		ssize_t n = send(c->src.fd, p, sizeof(m->cmd) - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->write_error = err;
+	drop_output(c);
+	close_soon(c);
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n < 0) {
-			c->write_error = errno;
-			drop_output(c);
-			close_soon(c);
-			return;
-		}
-		c->out_off += (size_t)n;
-		if (c->out_off == sizeof(m->cmd)) {
-			c->out_head = m->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			c->out_off = 0;
-			free(m);
-		}
-	}
-	update_watch(c);
+void ctlconn_out_pop(struct ctlconn *c)
+{
+	struct outmsg *m = c->out_head;
+
+	c->out_head = m->next;
+	if (c->out_head == NULL)
+		c->out_tail = NULL;
+	c->out_off = 0;
+	free(m);
 }
 
 static void enqueue_local(struct ctlconn *c, struct outmsg *m)
@@ -229,7 +164,7 @@ static void enqueue_local(struct ctlconn *c, struct outmsg *m)
 	else
 		c->out_head = m;
 	c->out_tail = m;
-	flush(c);
+	ctlconn_tp_flush(c);
 }
 
 struct posted_msg {
@@ -466,10 +401,10 @@ static void do_metrics(struct ctlconn *c, const struct tlspool_command *req)
 	char *text;
 	size_t total;
 
-	if (c->uid != 0 && c->uid != geteuid()) {
+	if (!c->privileged) {
 		ctlconn_send_error(c, req->pio_reqid, EPERM,
-				   "metrics: uid %u may not read them",
-				   (unsigned)c->uid);
+				   "metrics: %s may not read them",
+				   c->peer);
 		return;
 	}
 	text = metrics_format();
@@ -499,10 +434,10 @@ static void do_pinentry(struct ctlconn *c, const struct tlspool_command *req)
 {
 	int rc;
 
-	if (c->uid != 0 && c->uid != geteuid()) {
+	if (!c->privileged) {
 		ctlconn_send_error(c, req->pio_reqid, EPERM,
-				   "PINENTRY: uid %u may not be the PIN service",
-				   (unsigned)c->uid);
+				   "PINENTRY: %s may not be the PIN service",
+				   c->peer);
 		return;
 	}
 	rc = pinentry_register(c, req->pio_reqid, &req->pio_data.pioc_pinentry);
@@ -606,56 +541,26 @@ static void dispatch(struct ctlconn *c, const struct tlspool_command *cmd,
 	dispatch_request(c, cmd, fd);
 }
 
-static void on_readable(struct ctlconn *c)
+void ctlconn_message(struct ctlconn *c, struct tlspool_command *cmd, int *fd)
 {
-	for (int i = 0; i < BATCH && !c->closed; i++) {
-		ssize_t n = fdpass_recv_some(c->src.fd, c->in + c->inlen,
-					     sizeof(c->in) - c->inlen, &c->infd);
-
-		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			return;
-		if (n <= 0) {
-			ctlconn_close(c, n == 0 ? "end of file" : strerror((int)-n));
-			return;
-		}
-		c->inlen += (size_t)n;
-		if (c->inlen < sizeof(c->in))
-			continue;
-		c->inlen = 0;
-		ctlconn_ref(c);
-		dispatch(c, (const struct tlspool_command *)c->in, &c->infd);
-		/* a PINENTRY answer held a PIN */
-		sodium_memzero(c->in, sizeof(c->in));
-		if (c->infd >= 0) {
-			close(c->infd);
-			c->infd = -1;
-		}
-		ctlconn_unref(c);
-	}
-}
-
-static void on_event(struct ev_source *src, uint32_t events)
-{
-	struct ctlconn *c = container_of(src, struct ctlconn, src);
-
 	ctlconn_ref(c);
-	if (events & EPOLLOUT)
-		flush(c);
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		on_readable(c);
+	dispatch(c, cmd, fd);
+	/* a PINENTRY answer held a PIN */
+	sodium_memzero(cmd, sizeof(*cmd));
+	if (*fd >= 0) {
+		sockio_close(*fd);
+		*fd = -1;
+	}
 	ctlconn_unref(c);
 }
 
-void ctlconn_accept(struct worker *w, int fd)
+struct ctlconn *ctlconn_new(struct worker *w)
 {
 	struct ctlconn *c = calloc(1, sizeof(*c));
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 
 	if (c == NULL) {
 		tplog(LOG_ERR, "out of memory for a control connection");
-		close(fd);
-		return;
+		return NULL;
 	}
 	atomic_fetch_add(&open_count, 1);
 	pthread_mutex_lock(&all_lock);
@@ -667,23 +572,9 @@ void ctlconn_accept(struct worker *w, int fd)
 	c->w = w;
 	c->refs = 1;
 	pthread_mutex_init(&c->cb_lock, NULL);
-	c->infd = -1;
-	c->src.fd = fd;
-	c->src.handle = on_event;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
-		snprintf(c->peer, sizeof(c->peer), "uid=%u pid=%d",
-			 (unsigned)cred.uid, (int)cred.pid);
-	} else {
-		c->uid = (uid_t)-1;
-		snprintf(c->peer, sizeof(c->peer), "uid=? pid=?");
-	}
-	tplog(LOG_INFO, "%s: control connection opened", c->peer);
-	if (worker_watch(w, &c->src, EPOLLIN) < 0) {
-		tplog(LOG_ERR, "%s: cannot watch control connection", c->peer);
-		close(fd);
-		ctlconn_unref(c);
-	}
+	c->uid = (uid_t)-1;
+	snprintf(c->peer, sizeof(c->peer), "uid=? pid=?");
+	return c;
 }
 
 void ctlconn_close_all(void)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <unbound.h>
 
 #include "tplog.h"
@@ -273,7 +272,7 @@ static struct dns_ctx *ctx_new(struct worker *w)
 		goto fail;
 	c->src.fd = ub_fd(c->ub);
 	c->src.handle = ctx_readable;
-	if (c->src.fd < 0 || worker_watch(w, &c->src, EPOLLIN) < 0) {
+	if (c->src.fd < 0 || worker_watch(w, &c->src, WORKER_IN) < 0) {
 		tplog(LOG_ERR, "DNSSEC: cannot watch the resolver");
 		ctx_free(c);
 		return NULL;

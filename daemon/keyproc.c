@@ -1,6 +1,8 @@
 /* keyproc -- the daemon's side of the key process: start and stop, the
  * pool of connections and its round trips, death and restart.  The
- * privkeys are in keyproc_key.c, the key process in keyproc_server.c.
+ * privkeys are in keyproc_key.c, the key process in keyproc_server.c, the
+ * channel and the child process in keyproc_posix.c (Windows:
+ * windows/keyproc_win32.c).
  *
  * Locks, always taken in this order: reg_lock (the registry of loaded
  * keys, replayed into a restarted key process), one connection's lock
@@ -10,25 +12,16 @@
  * asks for a PIN marks its connection slow while it waits, and
  * conn_acquire never blocks behind a slow one while another exists.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* close_range */
-#endif
 #include "keyproc.h"
 #include "keyproc_int.h"
 #include "tplog.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,62 +57,6 @@ static _Atomic(keyproc_pin_source) pin_source;
 
 /* ---- I/O --------------------------------------------------------------- */
 
-long kp_read_all(int fd, void *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = recv(fd, (char *)p + got, n - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		if (r == 0)
-			return got == 0 ? 0 : -EPIPE;
-		got += (size_t)r;
-	}
-	return (long)n;
-}
-
-int kp_write_all(int fd, const void *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Header and payload in one sendmsg where the socket takes it. */
-static int send_msg(int fd, const struct kp_hdr *h, const void *p)
-{
-	struct iovec iov[2] = { { (void *)h, sizeof(*h) },
-				{ (void *)p, h->len } };
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = h->len ? 2 : 1 };
-	ssize_t w;
-
-	do
-		w = sendmsg(fd, &m, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
-	if ((size_t)w < sizeof(*h)) {
-		int rc = kp_write_all(fd, (const char *)h + w,
-				      sizeof(*h) - (size_t)w);
-
-		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
-	}
-	w -= (ssize_t)sizeof(*h);
-	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
-}
-
 /* The answer to h (or, with ask, a PIN_NEED question inside it). */
 static int read_reply(int fd, const struct kp_hdr *h, struct kp_reply *r,
 		      int ask)
@@ -147,7 +84,7 @@ static int exchange(int fd, uint16_t op, const struct kp_out *req,
 			    atomic_fetch_add(&kp.seq, 1), 0 };
 	int rc;
 
-	rc = send_msg(fd, &h, req->buf);
+	rc = kp_send_msg(fd, &h, req->buf);
 	return rc < 0 ? rc : read_reply(fd, &h, r, 0);
 }
 
@@ -194,7 +131,7 @@ static int answer_pin(int fd, const struct kp_hdr *h, struct kp_reply *r,
 		return -ENOMEM;
 	kp_put_str(o, got);
 	a.len = (uint32_t)o->len;
-	rc = send_msg(fd, &a, o->buf);
+	rc = kp_send_msg(fd, &a, o->buf);
 	sodium_memzero(o, sizeof(*o));
 	free(o);
 	return rc;
@@ -209,7 +146,7 @@ static int exchange_ask(int fd, uint16_t op, const struct kp_out *req,
 	int rc;
 
 	got[0] = '\0';
-	rc = send_msg(fd, &h, req->buf);
+	rc = kp_send_msg(fd, &h, req->buf);
 	for (unsigned asked = 0; rc == 0; asked++) {
 		rc = read_reply(fd, &h, r, asked < KP_PIN_MAX_ASKS);
 		if (rc < 0 || r->h.op == op)
@@ -274,7 +211,7 @@ static void kill_child(void)
 {
 	pthread_mutex_lock(&kp.pid_lock);
 	if (kp.pid > 0)
-		kill(kp.pid, SIGKILL);
+		kp_child_kill(kp.pid);
 	pthread_mutex_unlock(&kp.pid_lock);
 }
 
@@ -339,58 +276,6 @@ unsigned keyproc_generation(void)
 	return atomic_load(&kp.generation);
 }
 
-static void set_timeouts(int fd, unsigned ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000),
-			      (suseconds_t)(ms % 1000) * 1000 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-/* ---- the child ----------------------------------------------------------- */
-
-static void close_from(int lo)
-{
-	if (close_range((unsigned)lo, ~0U, 0) == 0)
-		return;
-	for (int fd = lo; fd < 65536; fd++)
-		close(fd);
-}
-
-/* After fork: only async-signal-safe calls until exec (the daemon may
- * have threads).  Connections end up on fds 3..3+n-1, nothing else
- * stays open but stdio. */
-static void child(const int *ends, unsigned n, pid_t parent, char **argv)
-{
-	int tmp[MAX_CONNS], fds[MAX_CONNS], lo = 3 + (int)n;
-	sigset_t none;
-
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(127);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (kp.opts.null_stdio) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 ||
-		    dup2(fd, 2) < 0)
-			_exit(127);
-	}
-	for (unsigned i = 0; i < n; i++)
-		if ((tmp[i] = fcntl(ends[i], F_DUPFD_CLOEXEC, lo)) < 0)
-			_exit(127);
-	for (unsigned i = 0; i < n; i++)
-		if ((fds[i] = dup2(tmp[i], 3 + (int)i)) < 0)
-			_exit(127);
-	close_from(lo);
-	if (kp.exe != NULL) {
-		execv(kp.exe, argv);
-		_exit(127);
-	}
-	_exit(keyproc_serve(fds, n) < 0 ? 1 : 0);
-}
-
 /* Swap new connections in; the old ones (if any) are closed. */
 static void install(const int *ends, pid_t pid)
 {
@@ -402,7 +287,7 @@ static void install(const int *ends, pid_t pid)
 		kp.conns[i].fd = ends[i];
 		pthread_mutex_unlock(&kp.conns[i].lock);
 		if (old >= 0)
-			close(old);
+			kp_close(old);
 	}
 	pthread_mutex_lock(&kp.pid_lock);
 	kp.pid = pid;
@@ -412,40 +297,12 @@ static void install(const int *ends, pid_t pid)
 
 static int fork_child(void)
 {
-	int par[MAX_CONNS], chi[MAX_CONNS], sv[2], rc = 0;
-	char an[12], al[12], as[4];
-	char *argv[] = { "tlspool-keyproc", "--key-process", an, al, as, NULL };
-	unsigned made = 0;
-	pid_t pid, me = getpid();
+	int par[MAX_CONNS];
+	pid_t pid;
+	int rc = kp_child_start(&kp.opts, kp.exe, kp.n, par, &pid);
 
-	snprintf(an, sizeof(an), "%u", kp.n);
-	snprintf(al, sizeof(al), "%d", kp.opts.log_level);
-	snprintf(as, sizeof(as), "%d", kp.opts.log_stderr ? 1 : 0);
-	for (; made < kp.n; made++) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		par[made] = sv[0];
-		chi[made] = sv[1];
-		set_timeouts(sv[0], kp.opts.timeout_ms);
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (pid == 0)
-		child(chi, kp.n, me, argv);
-	for (unsigned i = 0; i < kp.n; i++)
-		close(chi[i]);
-	install(par, pid);
-	return 0;
-fail:
-	for (unsigned i = 0; i < made; i++) {
-		close(par[i]);
-		close(chi[i]);
-	}
+	if (rc == 0)
+		install(par, pid);
 	return rc;
 }
 
@@ -509,17 +366,6 @@ fail:
 	return rc;
 }
 
-static void wait_child(pid_t pid)
-{
-	for (int waited = 0; waited < 2000; waited += 10) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 void keyproc_stop(void)
 {
 	pid_t pid;
@@ -529,7 +375,7 @@ void keyproc_stop(void)
 	for (unsigned i = 0; kp.conns != NULL && i < kp.n; i++) {
 		pthread_mutex_lock(&kp.conns[i].lock);
 		if (kp.conns[i].fd >= 0)
-			close(kp.conns[i].fd);
+			kp_close(kp.conns[i].fd);
 		kp.conns[i].fd = -1;
 		pthread_mutex_unlock(&kp.conns[i].lock);
 	}
@@ -538,7 +384,7 @@ void keyproc_stop(void)
 	kp.pid = 0;
 	pthread_mutex_unlock(&kp.pid_lock);
 	if (pid > 0)
-		wait_child(pid);
+		kp_child_wait(pid);
 	for (unsigned i = 0; kp.conns != NULL && i < kp.n; i++)
 		pthread_mutex_destroy(&kp.conns[i].lock);
 	free(kp.conns);
@@ -599,24 +445,12 @@ int keyproc_restart(void)
 	return 0;
 }
 
-static void log_exit(pid_t pid, int st)
-{
-	if (WIFSIGNALED(st))
-		tplog(LOG_ERR, "key process (pid %d) killed by signal %d; "
-		      "handshakes needing a key are refused until it is back",
-		      (int)pid, WTERMSIG(st));
-	else
-		tplog(LOG_ERR, "key process (pid %d) exited with status %d; "
-		      "handshakes needing a key are refused until it is back",
-		      (int)pid, WEXITSTATUS(st));
-}
-
 int keyproc_reap(void)
 {
 	pid_t pid = keyproc_pid();
-	int st = 0;
+	char how[64];
 
-	if (pid <= 0 || waitpid(pid, &st, WNOHANG) != pid)
+	if (pid <= 0 || !kp_child_ended(pid, how, sizeof(how)))
 		return 0;
 	pthread_mutex_lock(&kp.pid_lock);
 	kp.pid = 0;
@@ -624,7 +458,8 @@ int keyproc_reap(void)
 	atomic_store(&kp.up, 0);
 	if (kp.stopping)
 		return 0;
-	log_exit(pid, st);
+	tplog(LOG_ERR, "key process (pid %d) %s; handshakes needing a key "
+	      "are refused until it is back", (int)pid, how);
 	if (time(NULL) - kp.started < QUICK_DEATH_S) {
 		unsigned d = next_backoff();
 

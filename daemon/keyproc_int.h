@@ -36,6 +36,7 @@
 #define TP_KEYPROC_INT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <string.h>
 #include <gnutls/abstract.h>
@@ -151,11 +152,39 @@ bad:
 		out[0] = '\0';
 }
 
+/* ---- the platform (keyproc_posix.c; windows/keyproc_win32.c) ---- */
+
 /* Exact reads and writes on a stream socket (EINTR retried, no SIGPIPE):
  * kp_read_all returns n, 0 at EOF before the first byte, -EPIPE at EOF
  * inside, or -errno (-EAGAIN after SO_RCVTIMEO); kp_write_all 0 or -errno. */
 long kp_read_all(int fd, void *p, size_t n);
 int kp_write_all(int fd, const void *p, size_t n);
+/* Header and payload, in one send where the socket takes it. */
+int kp_send_msg(int fd, const struct kp_hdr *h, const void *p);
+/* Wait up to ms for fd to be readable: 1, 0 at the timeout, -errno. */
+int kp_wait_readable(int fd, int ms);
+void kp_close(int fd);
+/* End both directions (the key process, when the daemon left). */
+void kp_shutdown(int fd);
+
+/* Start a key process with n connections (each with o->timeout_ms for
+ * reads and writes on the daemon's end): exe run with --key-process, or,
+ * exe NULL, the server in a forked child (POSIX only).  The daemon's
+ * ends in par[0..n-1], the child's id in *pid.  0 or -errno. */
+struct keyproc_opts;
+int kp_child_start(const struct keyproc_opts *o, const char *exe,
+		   unsigned n, int *par, pid_t *pid);
+void kp_child_kill(pid_t pid);
+/* Wait up to 2 s for it to end, then kill it, and reap it. */
+void kp_child_wait(pid_t pid);
+/* 1 when it has ended and is reaped (how: "exited with status N",
+ * "killed by signal N"), 0 while it runs. */
+int kp_child_ended(pid_t pid, char *how, size_t len);
+
+/* In the key process: remember the daemon (keyproc_serve, at start);
+ * switch to uid/gid (KP_KEEP: keep), 0 or -1 with errno. */
+void kp_note_parent(void);
+int kp_drop_privileges(uint32_t uid, uint32_t gid);
 
 /* ---- the daemon's side (keyproc.c, keyproc_key.c) ---- */
 

@@ -19,7 +19,6 @@
 #include "tplog.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,14 +135,13 @@ static int send_question(const struct kp_pin *p, unsigned wrong,
 static int read_answer(const struct kp_pin *p, char *pin, size_t size)
 {
 	uint8_t buf[2 + KP_PIN_MAX];
-	struct pollfd pf = { p->ask_fd, POLLIN, 0 };
 	struct kp_hdr h;
 	struct kp_in in;
 	int rc;
 
-	rc = poll(&pf, 1, ANSWER_WAIT_MS);
+	rc = kp_wait_readable(p->ask_fd, ANSWER_WAIT_MS);
 	if (rc <= 0)
-		return rc == 0 ? -ETIMEDOUT : -errno;
+		return rc == 0 ? -ETIMEDOUT : rc;
 	if (kp_read_all(p->ask_fd, &h, sizeof(h)) != (long)sizeof(h))
 		return -EPIPE;
 	if (h.op != KP_PIN_NEED || h.seq != p->ask_seq || h.flags != 0 ||

@@ -5,26 +5,20 @@
  * oversized or malformed one is answered with an error and the stream
  * stays in step; nothing the daemon sends can crash this process.  Keys
  * are reference counted, so a RELEASE while another connection signs
- * with the same key frees it only when that signature is done.
+ * with the same key frees it only when that signature is done.  Its
+ * entry point (keyproc_main) and what touches the operating system are
+ * in keyproc_posix.c (Windows: windows/keyproc_win32.c).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* setgroups */
-#endif
 #include "keyproc.h"
 #include "keyproc_int.h"
 #include "idgen.h"
 #include "tplog.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -55,7 +49,6 @@ static struct {
 static struct {
 	const int *fds;
 	unsigned n;
-	pid_t parent;		/* the daemon */
 } pool;
 
 /* ---- the key table ------------------------------------------------------ */
@@ -385,18 +378,12 @@ static int op_drop(struct kp_in *in)
 	pthread_mutex_unlock(&tab.lock);
 	if (again)
 		return GNUTLS_E_INVALID_REQUEST;
-	if (gid != KP_KEEP && (setgroups(0, NULL) < 0 || setgid(gid) < 0))
-		goto fail;
-	if (uid != KP_KEEP && setuid(uid) < 0)
-		goto fail;
-	/* a change of credentials clears the parent-death signal */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != pool.parent)
-		_exit(1);
+	if (kp_drop_privileges(uid, gid) < 0) {
+		tplog(LOG_ERR, "key process: cannot switch to uid %d gid %d: "
+		      "%s", (int)uid, (int)gid, strerror(errno));
+		return GNUTLS_E_INTERNAL_ERROR;
+	}
 	return 0;
-fail:
-	tplog(LOG_ERR, "key process: cannot switch to uid %d gid %d: %s",
-	      (int)uid, (int)gid, strerror(errno));
-	return GNUTLS_E_INTERNAL_ERROR;
 }
 
 /* The key table takes pk (the on-the-fly CA's leaf key). */
@@ -525,7 +512,7 @@ static int serve_one(int fd, struct conn_buf *b)
 static void stop_all(void)
 {
 	for (unsigned i = 0; i < pool.n; i++)
-		shutdown(pool.fds[i], SHUT_RDWR);
+		kp_shutdown(pool.fds[i]);
 }
 
 static void *conn_thread(void *arg)
@@ -550,7 +537,7 @@ int keyproc_serve(const int *fds, unsigned n)
 		return -EINVAL;
 	pool.fds = fds;
 	pool.n = n;
-	pool.parent = getppid();
+	kp_note_parent();
 	for (unsigned i = 1; i < n; i++) {
 		if (pthread_create(&th[i], NULL, conn_thread,
 				   (void *)(intptr_t)fds[i]) != 0) {
@@ -567,53 +554,4 @@ int keyproc_serve(const int *fds, unsigned n)
 	kp_ca_clear();
 	tab_clear();
 	return rc;
-}
-
-/* ---- the exec'd key process ------------------------------------------------- */
-
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
-int keyproc_main(int argc, char **argv)
-{
-	unsigned n, level, to_stderr;
-	int fds[MAX_CONNS], rc;
-	struct stat st;
-
-	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
-	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
-	    parse_uint(argv[4], 1, &to_stderr) < 0) {
-		fprintf(stderr, "tlspool key process: bad arguments\n");
-		return 2;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		fds[i] = 3 + (int)i;
-		if (fstat(fds[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
-			fprintf(stderr, "tlspool key process: fd %d is not "
-				"a socket\n", fds[i]);
-			return 2;
-		}
-	}
-	prctl(PR_SET_NAME, "tlspool-keyproc", 0, 0, 0);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
-	gnutls_global_init();
-	rc = keyproc_serve(fds, n);
-	gnutls_global_deinit();
-	for (unsigned i = 0; i < n; i++)
-		close(fds[i]);
-	return rc < 0 ? 1 : 0;
 }

@@ -4,18 +4,16 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 #include <gnutls/ocsp.h>
 
 #include "bgjob.h"
+#include "sockio.h"
 
 static atomic_uint timeout_ms = OCSP_TIMEOUT_DEFAULT_MS;
 
@@ -346,17 +344,18 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -errno. */
-static int wait_fd(int fd, short events, uint64_t deadline)
+/* Wait for fd to be readable (out: writable) until deadline: 1 ready,
+ * 0 timed out, -errno. */
+static int wait_fd(int fd, int out, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
 		uint64_t now = mono_ms();
 		int rc;
 
 		if (now >= deadline)
 			return 0;
-		rc = poll(&p, 1, (int)(deadline - now));
+		rc = out ? sockio_wait_out(fd, (int)(deadline - now))
+			 : sockio_wait_in(fd, (int)(deadline - now));
 		if (rc > 0)
 			return 1;
 		if (rc == 0)
@@ -369,31 +368,23 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 /* Connect to one address: fd, or -errno (-ETIMEDOUT at the deadline). */
 static int connect_one(const struct addrinfo *ai, uint64_t deadline)
 {
-	int fd, rc, err = 0;
-	socklen_t len = sizeof(err);
+	int fd, rc, err;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+	err = sockio_connect_start(ai, &fd);
+	if (err == 0)
 		return fd;
-	if (errno != EINPROGRESS) {
-		err = -errno;
-		goto fail;
-	}
-	rc = wait_fd(fd, POLLOUT, deadline);
+	if (err != -EINPROGRESS)
+		return err;
+	rc = wait_fd(fd, 1, deadline);
 	if (rc <= 0) {
 		err = rc == 0 ? -ETIMEDOUT : rc;
 		goto fail;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
+	err = sockio_connect_result(fd);
 	if (err == 0)
 		return fd;
-	err = -err;
 fail:
-	close(fd);
+	sockio_close(fd);
 	return err;
 }
 
@@ -429,7 +420,7 @@ static int resolve(const struct ocsp_url *u, struct addrinfo **res,
 static int send_all(int fd, const uint8_t *p, size_t n, uint64_t deadline)
 {
 	while (n > 0) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t k = sockio_send(fd, p, n);
 		int rc;
 
 		if (k > 0) {
@@ -439,7 +430,7 @@ static int send_all(int fd, const uint8_t *p, size_t n, uint64_t deadline)
 		}
 		if (k < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno;
-		rc = wait_fd(fd, POLLOUT, deadline);
+		rc = wait_fd(fd, 1, deadline);
 		if (rc <= 0)
 			return rc == 0 ? -ETIMEDOUT : rc;
 	}
@@ -458,12 +449,12 @@ static int read_response(int fd, uint8_t *buf, size_t *blen,
 		rc = ocsp_http_parse(buf, len, eof, &off, blen, why, whylen);
 		if (rc != -EAGAIN)
 			break;
-		rc = wait_fd(fd, POLLIN, deadline);
+		rc = wait_fd(fd, 0, deadline);
 		if (rc <= 0)
 			return rc == 0 ? -ETIMEDOUT : rc;
 		{
-			ssize_t k = recv(fd, buf + len,
-					 OCSP_RESPONSE_MAX + 1 - len, 0);
+			ssize_t k = sockio_recv(fd, buf + len,
+						OCSP_RESPONSE_MAX + 1 - len);
 
 			if (k < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
@@ -522,7 +513,7 @@ int ocsp_http_exchange(const struct ocsp_url *u, const gnutls_datum_t *req,
 				 : read_response(fd, buf, resplen, deadline,
 						 why, whylen);
 	}
-	close(fd);
+	sockio_close(fd);
 out:
 	if (rc == -ETIMEDOUT)
 		snprintf(why, whylen, "timed out after %u ms", tmo);

@@ -25,6 +25,7 @@ static uint16_t service_reqid;
 struct pin_wait {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	clockid_t clock;	/* cond's: monotonic where supported */
 	int refs;
 	int done;
 	int answered;		/* an answer came (not a cancel) */
@@ -123,7 +124,9 @@ static struct pin_wait *wait_new(void)
 	if (w == NULL)
 		return NULL;
 	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	/* winpthreads' conditions wait on the real-time clock only */
+	w->clock = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0 ?
+		   CLOCK_MONOTONIC : CLOCK_REALTIME;
 	pthread_cond_init(&w->cond, &a);
 	pthread_condattr_destroy(&a);
 	pthread_mutex_init(&w->lock, NULL);
@@ -163,7 +166,7 @@ static void wait_done(struct pin_wait *w, unsigned ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
+	clock_gettime(w->clock, &until);
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {

@@ -7,7 +7,7 @@
  *     records that are there without waiting, up to RELAY_BATCH of them,
  *     and one sendmsg/writev hands them to plainfd straight from GnuTLS's
  *     buffers (no copy).  While records are held, cryptfd is not read
- *     (EPOLLOUT on plainfd instead).  Close_notify or TCP EOF shuts
+ *     (WORKER_OUT on plainfd instead).  Close_notify or TCP EOF shuts
  *     plainfd's write side, after the records before it went out.
  *     Records GnuTLS has already decrypted are invisible to epoll: after
  *     a pump, pending data re-arms the zero-delay "kick" timer.
@@ -50,7 +50,7 @@
  * inside p2c_pump.  An idle relay holds none of them.
  *
  * Interest on each fd is recomputed after every step; an fd nobody waits
- * for is unwatched, so EPOLLHUP on it cannot make the loop spin.  A fatal
+ * for is unwatched, so WORKER_HUP on it cannot make the loop spin.  A fatal
  * error ends both directions at once (a fatal receive error only after
  * the records decrypted before it reached the app); a soft error (EOF
  * without close_notify, failed close_notify) ends one direction and is
@@ -59,15 +59,12 @@
 #include "relay.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
+#include "sockio.h"
 #include "tplog.h"
 #include "worker.h"
 
@@ -192,8 +189,6 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 			  int iovcnt)
 {
 	struct relay *r = ptr;
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = (size_t)iovcnt };
 	ssize_t total = 0, sent = 0;
 	int rc;
 
@@ -202,7 +197,8 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 	if (r->p2c_done)	/* write side shut: nothing may follow */
 		return total;
 	while (out_pending(r) == 0 && !r->corked) {
-		sent = sendmsg(r->crypt.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		sent = sockio_sendv(r->crypt.fd, (const struct iovec *)iov,
+				    iovcnt);
 		if (sent >= 0 || (errno != EINTR && errno != EAGAIN))
 			break;
 		if (errno == EAGAIN) {
@@ -212,7 +208,7 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 	}
 	if (sent < 0 || sent == total)
 		return sent;
-	rc = out_append(r, iov, iovcnt, (size_t)sent);
+	rc = out_append(r, (const struct iovec *)iov, iovcnt, (size_t)sent);
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
@@ -224,18 +220,16 @@ static ssize_t relay_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 static ssize_t fd_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 		       int iovcnt)
 {
-	struct msghdr mh = { .msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = (size_t)iovcnt };
-
-	return sendmsg((int)(intptr_t)ptr, &mh, MSG_NOSIGNAL);
+	return sockio_sendv((int)(intptr_t)ptr, (const struct iovec *)iov,
+			    iovcnt);
 }
 
 /* 1 drained, 0 blocked, -1 error */
 static int out_flush(struct relay *r)
 {
 	while (out_pending(r) > 0) {
-		ssize_t n = send(r->crypt.fd, r->out + r->out_off,
-				 out_pending(r), MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = sockio_send(r->crypt.fd, r->out + r->out_off,
+					out_pending(r));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -266,7 +260,6 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct relay *r = ptr;
 	struct iovec iov[2] = { { buf, len }, { r->ahead, RELAY_AHEAD } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	ssize_t got;
 
 	if (ahead_pending(r) > 0) {
@@ -278,7 +271,7 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	}
 	r->ahead_off = r->ahead_len = 0;
 	do
-		got = recvmsg(r->crypt.fd, &mh, MSG_DONTWAIT);
+		got = sockio_recvv(r->crypt.fd, iov, 2);
 	while (got < 0 && errno == EINTR);
 	if (got < 0) {
 		gnutls_transport_set_errno(r->s, errno);
@@ -292,9 +285,8 @@ static ssize_t relay_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 
 static int poll_in(int fd, unsigned int ms)
 {
-	struct pollfd pfd = { fd, POLLIN, 0 };
-
-	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	return sockio_wait_in(fd, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1
+							  : (int)ms);
 }
 
 static int relay_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
@@ -307,7 +299,7 @@ static int relay_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 /* The pull GnuTLS gets back when the relay lets go of the session. */
 static ssize_t fd_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
-	return recv((int)(intptr_t)ptr, buf, len, 0);
+	return sockio_recv((int)(intptr_t)ptr, buf, len);
 }
 
 static int fd_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
@@ -322,15 +314,12 @@ static ssize_t plain_writev(struct relay *r, struct iovec *iov, int iovcnt)
 	ssize_t rc;
 
 	if (!r->plain_not_sock) {
-		struct msghdr mh = { .msg_iov = iov,
-				     .msg_iovlen = (size_t)iovcnt };
-
-		rc = sendmsg(r->plain.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		rc = sockio_sendv(r->plain.fd, iov, iovcnt);
 		if (rc >= 0 || errno != ENOTSOCK)
 			return rc;
 		r->plain_not_sock = 1;
 	}
-	return writev(r->plain.fd, iov, iovcnt);
+	return sockio_writev(r->plain.fd, iov, iovcnt);
 }
 
 static void c2p_drop(struct relay *r)
@@ -396,7 +385,7 @@ static void c2p_eof(struct relay *r, int orderly)
 {
 	r->c2p_done = 1;
 	r->c2p_orderly = orderly ? 1 : 0;
-	if (shutdown(r->plain.fd, SHUT_WR) < 0 && errno != ENOTCONN &&
+	if (sockio_shutdown_wr(r->plain.fd) < 0 && errno != ENOTCONN &&
 	    errno != ENOTSOCK)
 		tplog(LOG_INFO, "relay: shutdown of the application side: %s",
 		      strerror(errno));
@@ -486,7 +475,7 @@ static void c2p_pump(struct relay *r)
 			break;
 	}
 	if (r->npkt > 0)
-		return;		/* plainfd's EPOLLOUT brings us back */
+		return;		/* plainfd's WORKER_OUT brings us back */
 	/* Records GnuTLS has decrypted, the header in r->ahead and an end
 	 * seen behind data never make cryptfd readable. */
 	if (!r->err && !r->c2p_done && out_pending(r) <= RELAY_OUT_SOFT &&
@@ -552,7 +541,7 @@ static int p2c_read(struct relay *r)
 		tplog(LOG_ERR, "relay: out of memory for a buffer");
 		return -1;
 	}
-	n = read(r->plain.fd, r->p2c_buf, RELAY_P2C_BUF);
+	n = sockio_read(r->plain.fd, r->p2c_buf, RELAY_P2C_BUF);
 	if (n > 0)
 		return p2c_send(r, (size_t)n);
 	if (n == 0) {
@@ -586,7 +575,7 @@ static void p2c_finish(struct relay *r)
 	if (out_pending(r) > 0)
 		return;
 	r->p2c_done = 1;
-	if (shutdown(r->crypt.fd, SHUT_WR) < 0 && errno != ENOTCONN)
+	if (sockio_shutdown_wr(r->crypt.fd) < 0 && errno != ENOTCONN)
 		tplog(LOG_INFO, "relay: shutdown of the TLS side: %s",
 		      strerror(errno));
 }
@@ -623,9 +612,9 @@ static uint32_t crypt_interest(const struct relay *r)
 
 	if (!r->c2p_done && r->npkt == 0 && !r->c2p_end_set &&
 	    out_pending(r) <= RELAY_OUT_SOFT)
-		ev |= EPOLLIN;
+		ev |= WORKER_IN;
 	if (out_pending(r) > 0)
-		ev |= EPOLLOUT;
+		ev |= WORKER_OUT;
 	return ev;
 }
 
@@ -634,9 +623,9 @@ static uint32_t plain_interest(const struct relay *r)
 	uint32_t ev = 0;
 
 	if (!r->p2c_eof && out_pending(r) == 0 && !c2p_fatal_waits(r))
-		ev |= EPOLLIN;
+		ev |= WORKER_IN;
 	if (!r->c2p_done && r->npkt > 0)
-		ev |= EPOLLOUT;
+		ev |= WORKER_OUT;
 	return ev;
 }
 
@@ -698,15 +687,15 @@ static void relay_settle(struct relay *r)
 static void crypt_handle(struct ev_source *src, uint32_t ev)
 {
 	struct relay *r = container_of(src, struct relay, crypt);
-	uint32_t bad = EPOLLERR | EPOLLHUP;
+	uint32_t bad = WORKER_ERR | WORKER_HUP;
 	int drained = 0;
 
-	if ((ev & (EPOLLOUT | bad)) && out_pending(r) > 0)
+	if ((ev & (WORKER_OUT | bad)) && out_pending(r) > 0)
 		drained = out_flush(r) > 0;
 	if (drained)
 		p2c_pump(r);	/* may read the app again, or finish */
 	/* After a drain c2p may resume with data already inside GnuTLS. */
-	if ((ev & (EPOLLIN | bad)) || drained)
+	if ((ev & (WORKER_IN | bad)) || drained)
 		c2p_pump(r);
 	relay_settle(r);
 }
@@ -714,11 +703,11 @@ static void crypt_handle(struct ev_source *src, uint32_t ev)
 static void plain_handle(struct ev_source *src, uint32_t ev)
 {
 	struct relay *r = container_of(src, struct relay, plain);
-	uint32_t bad = EPOLLERR | EPOLLHUP;
+	uint32_t bad = WORKER_ERR | WORKER_HUP;
 
-	if (ev & (EPOLLOUT | bad))
+	if (ev & (WORKER_OUT | bad))
 		c2p_pump(r);
-	if (ev & (EPOLLIN | bad))
+	if (ev & (WORKER_IN | bad))
 		p2c_pump(r);
 	relay_settle(r);
 }
@@ -753,9 +742,9 @@ struct relay *relay_start(struct worker *w, gnutls_session_t session,
 	r->plain.fd = plainfd;
 	r->plain.handle = plain_handle;
 	r->kick.fire = relay_kick;
-	if (worker_watch(w, &r->crypt, EPOLLIN) < 0)
+	if (worker_watch(w, &r->crypt, WORKER_IN) < 0)
 		goto fail_free;
-	if (worker_watch(w, &r->plain, EPOLLIN) < 0)
+	if (worker_watch(w, &r->plain, WORKER_IN) < 0)
 		goto fail_unwatch;
 	gnutls_transport_set_ptr(session, r);
 	gnutls_transport_set_vec_push_function(session, relay_push);

@@ -7,7 +7,7 @@
  * one received record, and a 64 KiB read buffer that exists only while a
  * batch is being encrypted.
  * Back-pressure: a direction stops reading its source while its sink is
- * full (EAGAIN) and resumes on EPOLLOUT; nothing is dropped because a
+ * full (EAGAIN) and resumes on WORKER_OUT; nothing is dropped because a
  * reader is slow.  Half-close passes through: EOF on plainfd sends
  * close_notify and shuts the TCP write side; close_notify or EOF from
  * the peer shuts plainfd's write side.  When both directions are done,

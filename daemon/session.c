@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <gnutls/x509.h>
 
 #include "codec.h"
@@ -24,6 +20,7 @@
 #include "ocsp_fetch.h"
 #include "polsel.h"
 #include "relay.h"
+#include "sockio.h"
 #include "tplog.h"
 
 static struct {
@@ -220,9 +217,9 @@ void session_end(struct session *s)
 		worker_unwatch(s->w, &s->src);
 	}
 	if (s->cryptfd >= 0)
-		close(s->cryptfd);
+		sockio_close(s->cryptfd);
 	if (s->plainfd >= 0)
-		close(s->plainfd);
+		sockio_close(s->plainfd);
 	s->cryptfd = s->plainfd = -1;
 	session_unref(s);
 }
@@ -333,7 +330,7 @@ static void callback_answer(struct session *s,
 
 	if (s->state == S_DONE) {
 		if (fd >= 0)
-			close(fd);
+			sockio_close(fd);
 		return;
 	}
 	session_ref(s);
@@ -351,7 +348,7 @@ static void callback_answer(struct session *s,
 	} else if (s->state == S_LIDENTRY_CB && !is_error &&
 		   cmd->pio_cmd == PIOC_LIDENTRY_CALLBACK_V2) {
 		if (fd >= 0)
-			close(fd);
+			sockio_close(fd);
 		session_lidentry_answered(s, &cmd->pio_data.pioc_lidentry);
 	} else if (s->state == S_PLAIN_CB && !is_error &&
 		   cmd->pio_cmd == PIOC_PLAINTEXT_CONNECT_V2 && fd >= 0) {
@@ -359,7 +356,7 @@ static void callback_answer(struct session *s,
 		session_go_relay(s);
 	} else {
 		if (fd >= 0)
-			close(fd);
+			sockio_close(fd);
 		session_fail(s, is_error ? EPERM : EPROTO,
 			     "application %s the %s callback",
 			     is_error ? "refused" : "gave no valid answer to",
@@ -404,7 +401,7 @@ void session_deliver_answer(struct session *s,
 	}
 	tplog(LOG_ERR, "out of memory handing an answer to a session");
 	if (fd >= 0)
-		close(fd);
+		sockio_close(fd);
 	session_unref(s);
 }
 

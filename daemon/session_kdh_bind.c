@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <gnutls/crypto.h>
 
 #include "bgjob.h"
@@ -136,8 +135,8 @@ void session_kbind_step(struct session *s)
 			n = gnutls_record_recv(s->tls, b->in + b->inlen,
 					       b->need - b->inlen);
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			session_watch_tls(s, b->phase == B_SEND ? EPOLLOUT
-								: EPOLLIN);
+			session_watch_tls(s, b->phase == B_SEND ? WORKER_OUT
+								: WORKER_IN);
 			return;
 		}
 		if (n <= 0) {

@@ -4,14 +4,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cred.h"
 #include "ctlconn.h"
@@ -21,6 +17,7 @@
 #include "priority.h"
 #include "relay.h"
 #include "session_rawpk.h"
+#include "sockio.h"
 #include "tplog.h"
 
 /* The ClientHello is read whole from its first record (16 KiB + the
@@ -30,40 +27,6 @@
 #define HELLO_RETRY_MS 10
 
 static void step_handshake(struct session *s);
-
-static int set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
-/* The fd must be a connected stream socket: a pipe or file is refused. */
-static int check_cryptfd(int fd, char *why, size_t whylen)
-{
-	struct stat st;
-	int type = 0;
-	socklen_t len = sizeof(type);
-	struct sockaddr_storage sa;
-	socklen_t salen = sizeof(sa);
-
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		snprintf(why, whylen, "the passed descriptor is not a socket");
-		return -ENOTSOCK;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_STREAM) {
-		snprintf(why, whylen, "the passed socket is not a stream socket");
-		return -EPROTOTYPE;
-	}
-	if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0) {
-		snprintf(why, whylen, "the passed socket is not connected");
-		return -ENOTCONN;
-	}
-	return set_nonblock(fd);
-}
 
 static int check_flags(uint32_t flags, char *why, size_t whylen)
 {
@@ -360,7 +323,7 @@ static void step_handshake(struct session *s)
 		handshake_done(s);
 	} else if (rc == GNUTLS_E_AGAIN) {
 		session_watch_tls(s, gnutls_record_get_direction(s->tls) ?
-				  EPOLLOUT : EPOLLIN);
+				  WORKER_OUT : WORKER_IN);
 	} else if (s->why[0] != '\0') {
 		gnutls_alert_send_appropriate(s->tls, rc);
 		session_fail(s, EACCES, "%s", s->why);
@@ -410,7 +373,7 @@ static void on_hello(struct ev_source *src, uint32_t events)
 	int rc;
 
 	(void)events;
-	n = recv(s->cryptfd, buf, sizeof(buf), MSG_PEEK);
+	n = sockio_peek(s->cryptfd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -485,7 +448,7 @@ void session_go_relay(struct session *s)
 	char *desc;
 	int rc;
 
-	rc = set_nonblock(s->plainfd);
+	rc = sockio_set_nonblock(s->plainfd);
 	if (rc < 0) {
 		session_fail(s, -rc, "plaintext descriptor unusable: %s",
 			     strerror(-rc));
@@ -529,18 +492,18 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 
 	rc = check_flags(st->flags, why, sizeof(why));
 	if (rc == 0)
-		rc = check_cryptfd(cryptfd, why, sizeof(why));
+		rc = sockio_check_stream(cryptfd, why, sizeof(why));
 	if (rc < 0) {
 		tplog(LOG_NOTICE, "%s: refused STARTTLS: %s", ctlconn_peer(ctl),
 		      why);
 		ctlconn_send_error(ctl, cmd->pio_reqid, -rc, "%s", why);
-		close(cryptfd);
+		sockio_close(cryptfd);
 		return;
 	}
 	s = session_new(ctl, cmd, cryptfd);
 	if (s == NULL) {
 		ctlconn_send_error(ctl, cmd->pio_reqid, ENOMEM, "out of memory");
-		close(cryptfd);
+		sockio_close(cryptfd);
 		return;
 	}
 	rc = ctlkey_register(&s->link, ctl, ctlconn_owner(ctl));
@@ -548,7 +511,7 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		ctlconn_send_error(ctl, cmd->pio_reqid, EEXIST,
 				   "control key already in use");
 		s->state = S_DONE;
-		close(s->cryptfd);
+		sockio_close(s->cryptfd);
 		session_unref(s);
 		return;
 	}
@@ -558,7 +521,7 @@ void session_start(struct ctlconn *ctl, const struct tlspool_command *cmd,
 		s->src.handle = on_hello;
 		s->retry.fire = on_hello_retry;
 		s->state = S_HELLO;
-		session_watch_tls(s, EPOLLIN);
+		session_watch_tls(s, WORKER_IN);
 		return;
 	}
 	if (s->server) {

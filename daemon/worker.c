@@ -1,17 +1,17 @@
 /* worker -- one event loop per thread: fd readiness, timers, posted calls.
  *
- * A worker is an epoll instance (level-triggered), a binary min-heap of
- * armed timers ordered by deadline, and a queue of posted calls that any
- * thread may append to; an eventfd in the epoll set wakes the loop when
- * the queue turns non-empty.
+ * A worker is a readiness backend (worker_int.h: epoll on Linux, WSAPoll
+ * on Windows), a binary min-heap of armed timers ordered by deadline, and
+ * a queue of posted calls that any thread may append to; the backend's
+ * wake-up ends its wait when the queue turns non-empty.
  *
- * Dispatch safety: one epoll_wait fills w->batch; while its entries are
- * dispatched, worker_unwatch clears every entry of that batch that still
- * points at the source being removed.  A handler may therefore unwatch
- * and free its own or any other object; a freed source is never
- * dispatched from the batch it was removed in.
+ * Dispatch safety is the backend's: while it dispatches one batch of
+ * ready sources, worker_unwatch removes the source from what is left of
+ * the batch, so a handler may unwatch and free its own or any other
+ * object.
  */
 #include "worker.h"
+#include "worker_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,14 +19,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "tplog.h"
-
-#define WORKER_BATCH 64
 
 struct posted {
 	struct posted *next;
@@ -35,8 +30,7 @@ struct posted {
 };
 
 struct worker {
-	int epfd;
-	int evfd;
+	struct worker_io *io;
 	atomic_int stop;
 	pthread_t thread;
 
@@ -45,11 +39,6 @@ struct worker {
 
 	struct ev_timer **heap;		/* heap[1..hlen]; heap[0] unused */
 	size_t hlen, hcap;
-
-	struct epoll_event batch[WORKER_BATCH];
-	int nbatch;			/* entries being dispatched, else 0 */
-
-	struct ev_source wake;		/* the eventfd */
 };
 
 static __thread struct worker *self;
@@ -71,39 +60,16 @@ struct worker *worker_self(void)
 	return self;
 }
 
-/* ---- fd watching ---- */
+/* ---- fd watching: the backend ---- */
 
 int worker_watch(struct worker *w, struct ev_source *src, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = src };
-	int op = src->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-
-	if (src->registered && src->events == events)
-		return 0;
-	if (epoll_ctl(w->epfd, op, src->fd, &ev) < 0) {
-		int err = errno;
-
-		tplog(LOG_ERR, "worker: epoll_ctl(fd %d): %s", src->fd,
-		      strerror(err));
-		return -err;
-	}
-	src->events = events;
-	src->registered = 1;
-	return 0;
+	return worker_io_watch(w->io, src, events);
 }
 
 void worker_unwatch(struct worker *w, struct ev_source *src)
 {
-	if (!src->registered)
-		return;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, src->fd, NULL) < 0)
-		tplog(LOG_WARNING, "worker: epoll_ctl(DEL fd %d): %s", src->fd,
-		      strerror(errno));
-	for (int i = 0; i < w->nbatch; i++)
-		if (w->batch[i].data.ptr == src)
-			w->batch[i].data.ptr = NULL;
-	src->registered = 0;
-	src->events = 0;
+	worker_io_unwatch(w->io, src);
 }
 
 /* ---- timers: binary min-heap, 1-based, heap_idx 0 = not armed ---- */
@@ -221,11 +187,7 @@ static int timers_timeout(struct worker *w)
 
 static void wake_up(struct worker *w)
 {
-	uint64_t one = 1;
-
-	/* EAGAIN means the counter is already non-zero: awake anyway */
-	if (write(w->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		tplog(LOG_ERR, "worker: eventfd write: %s", strerror(errno));
+	worker_io_wake(w->io);
 }
 
 int worker_post(struct worker *w, void (*fn)(void *arg), void *arg)
@@ -276,36 +238,7 @@ static void posted_run(struct worker *w)
 	}
 }
 
-static void wake_handle(struct ev_source *src, uint32_t events)
-{
-	struct worker *w = container_of(src, struct worker, wake);
-	uint64_t cnt;
-
-	(void)events;
-	/* Reset the counter before taking the queue, so that a post racing
-	 * with us either lands in this batch or wakes us again. */
-	if (read(w->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		tplog(LOG_ERR, "worker: eventfd read: %s", strerror(errno));
-	posted_run(w);
-}
-
 /* ---- the loop ---- */
-
-static void dispatch(struct worker *w, int n)
-{
-	w->nbatch = n;
-	for (int i = 0; i < n; i++) {
-		struct ev_source *src = w->batch[i].data.ptr;
-		uint32_t ev;
-
-		if (!src)	/* unwatched earlier in this batch */
-			continue;
-		ev = w->batch[i].events & (src->events | EPOLLERR | EPOLLHUP);
-		if (ev)
-			src->handle(src, ev);
-	}
-	w->nbatch = 0;
-}
 
 void worker_run(struct worker *w)
 {
@@ -313,17 +246,12 @@ void worker_run(struct worker *w)
 
 	self = w;
 	while (!atomic_load(&w->stop)) {
-		int n = epoll_wait(w->epfd, w->batch, WORKER_BATCH,
-				   timers_timeout(w));
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			tplog(LOG_CRIT, "worker: epoll_wait: %s",
-			      strerror(errno));
+		if (worker_io_wait(w->io, timers_timeout(w)) < 0)
 			break;
-		}
-		dispatch(w, n);
+		/* The backend consumed the wake-up before this takes the
+		 * queue, so a racing post is either taken now or wakes the
+		 * next wait. */
+		posted_run(w);
 		timers_run(w);
 	}
 	/* Calls posted before the stop still run. */
@@ -340,34 +268,27 @@ void worker_loop_stop(struct worker *w)
 struct worker *worker_create(void)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	int rc;
 
 	if (!w)
 		goto fail;
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0)
+	w->io = worker_io_create();
+	if (!w->io)
 		goto fail_free;
-	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->evfd < 0)
-		goto fail_ep;
-	if (pthread_mutex_init(&w->lock, NULL) != 0)
-		goto fail_ev;
-	w->wake.fd = w->evfd;
-	w->wake.handle = wake_handle;
-	if (worker_watch(w, &w->wake, EPOLLIN) < 0)
-		goto fail_mutex;
+	rc = pthread_mutex_init(&w->lock, NULL);
+	if (rc != 0) {
+		tplog(LOG_ERR, "worker: mutex: %s", strerror(rc));
+		goto fail_io;
+	}
 	atomic_init(&w->stop, 0);
 	return w;
 
-fail_mutex:
-	pthread_mutex_destroy(&w->lock);
-fail_ev:
-	close(w->evfd);
-fail_ep:
-	close(w->epfd);
+fail_io:
+	worker_io_destroy(w->io);
 fail_free:
 	free(w);
 fail:
-	tplog(LOG_ERR, "worker: cannot create a worker: %s", strerror(errno));
+	tplog(LOG_ERR, "worker: cannot create a worker");
 	return NULL;
 }
 
@@ -387,8 +308,7 @@ void worker_destroy(struct worker *w)
 	}
 	free(w->heap);
 	pthread_mutex_destroy(&w->lock);
-	close(w->evfd);
-	close(w->epfd);
+	worker_io_destroy(w->io);
 	free(w);
 }
 
@@ -423,11 +343,8 @@ int worker_start_all(unsigned n)
 
 	if (pool)
 		return -EALREADY;
-	if (n == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		n = cpus > 0 ? (unsigned)cpus : 1;
-	}
+	if (n == 0)
+		n = worker_io_ncpus();
 	pool = calloc(n, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;

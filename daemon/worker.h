@@ -12,11 +12,19 @@
 
 struct worker;
 
+/* Readiness bits for ev_source.events and handlers.  Their values are the
+ * epoll ones (the epoll backend passes them through unchanged); other
+ * backends translate. */
+#define WORKER_IN	0x001u
+#define WORKER_OUT	0x004u
+#define WORKER_ERR	0x008u
+#define WORKER_HUP	0x010u
+
 /* An fd watched by a worker; embed it in the owning object and recover
  * the object with container_of in the handler. */
 struct ev_source {
 	int fd;
-	uint32_t events;	/* EPOLLIN / EPOLLOUT currently watched */
+	uint32_t events;	/* WORKER_IN / WORKER_OUT currently watched */
 	int registered;
 	void (*handle)(struct ev_source *src, uint32_t events);
 };
@@ -47,12 +55,12 @@ struct worker *worker_next(void);
 /* The worker whose thread is calling, or NULL. */
 struct worker *worker_self(void);
 
-/* Watch src->fd for events (EPOLLIN/EPOLLOUT, level-triggered); events 0
+/* Watch src->fd for events (WORKER_IN/WORKER_OUT, level-triggered); events 0
  * keeps it registered but quiet.  0 or -errno.
  *
  * Rules for everything below but worker_post and worker_loop_stop: call
  * them on w's thread only (or before its loop runs).  A handler receives
- * the ready events masked to src->events plus EPOLLERR/EPOLLHUP; the
+ * the ready events masked to src->events plus WORKER_ERR/WORKER_HUP; the
  * kernel reports those two even for events 0, so a source that is not
  * interested in an fd that may hang up should worker_unwatch it rather
  * than watch it with 0, or its handler will be called on every turn.

@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -461,7 +460,7 @@ static void objs_setup(void *arg)
 	for (int i = 0; i < 2 * NPAIRS; i++)
 		os->o[i] = obj_new(os, i);
 	for (int i = 0; i < 2 * NPAIRS; i++)
-		if (worker_watch(os->w, &os->o[i]->src, EPOLLIN) != 0)
+		if (worker_watch(os->w, &os->o[i]->src, WORKER_IN) != 0)
 			abort();
 }
 
@@ -488,7 +487,7 @@ static void test_free_in_batch(void **state)
 	loop_end(&l);
 }
 
-/* events 0: registered and quiet; then EPOLLIN wakes it. */
+/* events 0: registered and quiet; then WORKER_IN wakes it. */
 struct quiet {
 	struct worker *w;
 	struct ev_source src;
@@ -502,7 +501,7 @@ static void quiet_handle(struct ev_source *src, uint32_t events)
 	char c;
 
 	q->calls++;
-	if (events & EPOLLIN)
+	if (events & WORKER_IN)
 		(void)!read(src->fd, &c, 1);
 }
 
@@ -518,7 +517,7 @@ static void quiet_in(void *arg)
 {
 	struct quiet *q = arg;
 
-	if (worker_watch(q->w, &q->src, EPOLLIN) != 0)
+	if (worker_watch(q->w, &q->src, WORKER_IN) != 0)
 		abort();
 }
 

@@ -1,0 +1,291 @@
+#!/bin/bash
+# The Windows daemon under wine: tlspool-daemon.exe serves a named pipe,
+# takes a socket connected to a Linux gnutls-serv --echo as a
+# WSAPROTOCOL_INFOW, validates the server against a CA made here and
+# relays clear text; a server from another CA is refused with the
+# daemon's reason; malformed messages get error replies and the daemon
+# serves the next client; what the Windows build lacks fails closed.
+#
+#   DAEMON_EXE  the daemon (default: _build/win64/windows/tlspool-daemon.exe)
+#   WINEPREFIX  (default /tmp/windaemon-wine)   KEEP_TMP=1 keeps the temp dir
+#
+# Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
+# failure.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
+export WINEPREFIX=${WINEPREFIX:-/tmp/windaemon-wine} WINEDEBUG=-all
+WINE=${WINE:-$(command -v wine64 || command -v wine)}
+CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
+T=$(mktemp -d /tmp/t_daemon.XXXXXX)
+PIPE='\\.\pipe\tlspool-test-'$$
+passed=0 failed=0
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+ko() {
+	echo "FAIL $1${2:+: $2}"
+	failed=$((failed + 1))
+}
+# check NAME COMMAND...: pass when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@" >"$T/$name.out" 2>&1; then
+		ok "$name"
+	else
+		ko "$name" "$(tail -3 "$T/$name.out" | tr '\n' ' ')"
+	fi
+}
+winpath() { echo "Z:$1" | tr / '\\'; }
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+
+[ -f "$DAEMON_EXE" ] || { echo "no $DAEMON_EXE"; echo "0 passed, 1 failed"; exit 1; }
+$CC -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$top/windows" \
+	"$top/tests/windows/pool_client.c" -o "$T/pool_client.exe" -lws2_32 ||
+	{ echo "cannot build pool_client.exe"; echo "0 passed, 1 failed"; exit 1; }
+
+# ---- two CAs, a server certificate from each ----
+ca() {
+	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 3\n' "$1" \
+		>"$T/$1.tmpl"
+	certtool --generate-privkey --key-type ecdsa --no-text \
+		--outfile "$T/$1.key" >/dev/null 2>&1 &&
+	certtool --generate-self-signed --load-privkey "$T/$1.key" \
+		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
+}
+leaf() {	# leaf NAME CA [tls_www_client]
+	printf 'cn = "localhost"\ndns_name = "localhost"\nsigning_key\n%s\nexpiration_days = 2\n' \
+		"${3:-tls_www_server}" >"$T/$1.tmpl"
+	certtool --generate-privkey --key-type ecdsa --no-text \
+		--outfile "$T/$1.key" >/dev/null 2>&1 &&
+	certtool --generate-certificate --load-privkey "$T/$1.key" \
+		--load-ca-certificate "$T/$2.pem" --load-ca-privkey "$T/$2.key" \
+		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 &&
+	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
+}
+ca ca && ca other && leaf good ca && leaf evil other &&
+	leaf app ca tls_www_client ||
+	{ echo "certtool failed"; echo "0 passed, 1 failed"; exit 1; }
+
+serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
+	local port
+	for _ in 1 2 3; do
+		port=$(free_port)
+		gnutls-serv --echo -p "$port" --x509certfile "$T/$1.chain.pem" \
+			--x509keyfile "$T/$1.key" >"$T/serv-$1.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 50); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				PORT=$port
+				return 0
+			fi
+			sleep 0.1
+		done
+	done
+	return 1
+}
+serve good && GOOD_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
+serve evil && EVIL_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
+
+# ---- the daemon ----
+mkdir -p "$T/db" "$T/localid" "$T/state"
+# a server identity: its key is loaded by the key process only
+cp "$T/good.chain.pem" "$T/localid/localhost.pem"
+cp "$T/good.key" "$T/localid/localhost.key"
+cat >"$T/daemon.conf" <<EOF2
+socket_name $PIPE
+dbenv_dir $(winpath "$T/db")
+localid_dir $(winpath "$T/localid")
+state_dir $(winpath "$T/state")
+trust_anchors $(winpath "$T/ca.pem")
+trust_system no
+log_level info
+log_stderr yes
+workers 2
+handshake_timeout 10000
+EOF2
+"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f >"$T/daemon.log" 2>&1 &
+DPID=$!
+pids+=($DPID)
+up=0
+for _ in $(seq 60); do
+	if grep -q "listening on" "$T/daemon.log" 2>/dev/null; then
+		up=1
+		break
+	fi
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.5
+done
+if [ $up = 1 ]; then ok daemon_starts; else
+	ko daemon_starts "$(tail -5 "$T/daemon.log" | tr '\n' ' ')"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+check ping client ping
+grep -q "OK ping 20151111tlspool-daemon" "$T/ping.out" || ko ping_identity "$(cat "$T/ping.out")"
+
+check starttls_echo client echo "$GOOD_PORT" localhost
+grep -q "OK echoed hello pool" "$T/starttls_echo.out" ||
+	ko starttls_echo_data "$(cat "$T/starttls_echo.out")"
+
+check other_ca_refused client refuse "$EVIL_PORT" localhost
+grep -q "^ERROR" "$T/other_ca_refused.out" && cat "$T/other_ca_refused.out" | sed 's/^/   reason: /'
+
+check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
+
+# The server role: a Linux TLS client (Python's ssl, with a client
+# certificate from the CA) to a socket the Windows client hands over as
+# localhost; the server key signs in the key process.
+server_role() {	# server_role NAME
+	local SPORT CPID
+	SPORT=$(free_port)
+	client server "$SPORT" localhost >"$T/$1.out" 2>&1 &
+	CPID=$!
+	pids+=($CPID)
+	for _ in $(seq 100); do
+		grep -q "OK listening" "$T/$1.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	check "$1_tls" python3 -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])),
+					     timeout=30),
+		    server_hostname="localhost")
+s.sendall(b"hello server\n")
+got = b""
+while not got.endswith(b"\n"):
+	b = s.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != b"hello server\n")' "$SPORT" "$T/ca.pem" "$T/app.pem" "$T/app.key"
+	if wait "$CPID" && grep -q "OK received hello server" "$T/$1.out"; then
+		ok "$1_client"
+	else
+		ko "$1_client" "$(tr '\n' ' ' <"$T/$1.out")"
+	fi
+}
+server_role server_role
+
+grep -q "key process started" "$T/daemon.log" && ok key_process_started ||
+	ko key_process_started
+
+# The key process killed: the daemon sees it end, starts another and
+# loads the identity's key there again.
+kpid=$(sed -n 's/.*key process started (pid \([0-9]*\),.*/\1/p' "$T/daemon.log" |
+	tr -d '\r' | head -1)
+timeout 60 "$WINE" taskkill /f /pid "$kpid" >"$T/taskkill.out" 2>&1
+for _ in $(seq 40); do
+	grep -q "key process restarted" "$T/daemon.log" && break
+	sleep 0.5
+done
+grep -q "key process (pid $kpid) exited" "$T/daemon.log" &&
+	grep -q "key process restarted (pid [0-9]*), 1 keys loaded" "$T/daemon.log" &&
+	ok key_process_restarted ||
+	ko key_process_restarted "$(grep -a 'key process' "$T/daemon.log" | tail -3 | tr '\n' ' ')"
+server_role server_role_after_restart
+
+for m in short badancil badinfo filehandle; do
+	check "malformed_$m" client "$m"
+	sed 's/^/   reply: /' "$T/malformed_$m.out"
+done
+check ping_after_malformed client ping
+
+# ---- the client library: tlstunnel.exe -c through the daemon ----
+# TLSTUNNEL_EXE and TLSPOOL_DLL (libtlspool-0.dll), when built.
+TLSTUNNEL_EXE=${TLSTUNNEL_EXE:-$(dirname "$DAEMON_EXE")/../tools/.libs/tlstunnel.exe}
+TLSPOOL_DLL=${TLSPOOL_DLL:-$(dirname "$DAEMON_EXE")/../lib/.libs/libtlspool-0.dll}
+if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
+	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
+	"$WINE" "$T/tlstunnel.exe" -c -p "$PIPE" -r localhost 127.0.0.1:0 \
+		"127.0.0.1:$GOOD_PORT" 2>"$T/tunnel.err" &
+	pids+=($!)
+	lport=
+	for _ in $(seq 200); do
+		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+			"$T/tunnel.err" | tr -d '\r')
+		[ -n "$lport" ] && break
+		sleep 0.1
+	done
+	check tlstunnel_echo python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+c.sendall(b"hello tunnel\n")
+got = b""
+while not got.endswith(b"\n"):
+	b = c.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != b"hello tunnel\n")' "${lport:-1}"
+else
+	echo "SKIP tlstunnel_echo (no $TLSTUNNEL_EXE or $TLSPOOL_DLL)"
+fi
+
+# ---- what the Windows build lacks fails closed ----
+cp "$T/daemon.conf" "$T/dane.conf"
+echo "dane_service_ports https=443" >>"$T/dane.conf"
+if ! timeout 60 "$WINE" "$DAEMON_EXE" -t -c "$(winpath "$T/dane.conf")" >"$T/dane.out" 2>&1 &&
+   grep -q "DANE is not available in the Windows build" "$T/dane.out"; then
+	ok dane_config_refused
+else
+	ko dane_config_refused "$(tail -3 "$T/dane.out" | tr '\n' ' ')"
+fi
+
+kill "$DPID" 2>/dev/null
+grep -q "malformed message" "$T/daemon.log" && ok daemon_logs_malformed ||
+	ko daemon_logs_malformed
+
+# ---- service mode: install, start, serve, stop (the SIGTERM path), remove ----
+# The service runs a copy beside its log file (tlspool-daemon.log).
+mkdir -p "$T/svc" "$T/svc/db"
+cp "$DAEMON_EXE" "$T/svc/tlspool-daemon.exe"
+{
+	grep -v '^dbenv_dir \|^socket_name ' "$T/daemon.conf"
+	echo "dbenv_dir $(winpath "$T/svc/db")"
+	echo "socket_name ${PIPE}-svc"
+} >"$T/svc/svc.conf"
+svc() { timeout 60 "$WINE" "$@" >>"$T/svc/cmd.out" 2>&1; }
+if svc "$T/svc/tlspool-daemon.exe" --install-service -c "$(winpath "$T/svc/svc.conf")"; then
+	ok service_install
+else
+	ko service_install "$(tail -2 "$T/svc/cmd.out")"
+fi
+svc net start tlspool
+PIPE_MAIN=$PIPE
+PIPE=${PIPE_MAIN}-svc
+check service_serves client ping
+PIPE=$PIPE_MAIN
+svc net stop tlspool
+for _ in $(seq 20); do
+	grep -q "stop requested: draining and stopping" \
+		"$T/svc/tlspool-daemon.log" 2>/dev/null && break
+	sleep 0.5
+done
+grep -q "stop requested: draining and stopping" "$T/svc/tlspool-daemon.log" 2>/dev/null &&
+	ok service_stop_logged || ko service_stop_logged "$(tail -3 "$T/svc/tlspool-daemon.log" 2>/dev/null)"
+if svc "$T/svc/tlspool-daemon.exe" --uninstall-service; then
+	ok service_uninstall
+else
+	ko service_uninstall "$(tail -2 "$T/svc/cmd.out")"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,6 @@
+/* sys/socket.h for the Windows daemon build: Winsock (windows/daemon_compat.h). */
+#ifndef TP_POSIX_SYS_SOCKET_H
+#define TP_POSIX_SYS_SOCKET_H
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#endif

@@ -1,0 +1,22 @@
+/* service_win32 -- tlspool-daemon.exe as a Windows service. */
+#ifndef TP_SERVICE_WIN32_H
+#define TP_SERVICE_WIN32_H
+
+#define SERVICE_WIN32_NAME L"tlspool"
+
+/* main_win32.c: run the daemon until daemon_win32_stop (started() once
+ * it serves); the exit status.  daemon_win32_reload: read the
+ * configuration again.  Any thread. */
+int daemon_win32_run(void (*started)(void));
+void daemon_win32_stop(void);
+void daemon_win32_reload(void);
+
+/* Connect to the SCM and run the service (--service); exit status. */
+int service_win32_dispatch(void);
+/* Register the service, started as "EXE --service [-c CONFIG]" with
+ * CONFIG made absolute; exit status, messages on stderr. */
+int service_win32_install(const char *config);
+/* Stop and delete it; exit status. */
+int service_win32_uninstall(void);
+
+#endif
