@@ -1,6 +1,6 @@
 #!/bin/bash
 # Cross-build the pool for 64-bit Windows with mingw-w64 into
-# _build/win64, staged (make install DESTDIR) in _build/win64/stage.
+# _build/win64, staged (make install-strip DESTDIR: the installer ships these) in _build/win64/stage.
 #
 #   windows/build.sh [configure args...]
 #
@@ -40,5 +40,5 @@ if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
 fi
 make -j2 >&2
 rm -rf "$stage"
-make install DESTDIR="$stage" >&2
+make install-strip DESTDIR="$stage" >&2
 echo "$stage"

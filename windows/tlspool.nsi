@@ -56,6 +56,16 @@ Function un.onInit
   SetShellVarContext all
 FunctionEnd
 
+; An upgrade replaces files a running service holds open: stop and remove
+; the service of the previous installation first.
+Section "-StopPrevious"
+  ${If} ${FileExists} "$INSTDIR\sbin\tlspool-daemon.exe"
+    nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --uninstall-service'
+    Pop $0
+    DetailPrint "previous service removed (exit $0)"
+  ${EndIf}
+SectionEnd
+
 Section "Client library and tools" SecClient
   SectionIn RO
   SetOutPath "$INSTDIR\bin"
@@ -83,15 +93,20 @@ Section "Daemon (Windows service)" SecDaemon
   SetOverwrite off
   File "/oname=tlspool.conf" "${STAGE}\etc\tlspool.conf"
   SetOverwrite on
-  ; Remove a service a previous version left, then register this one.
-  nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --uninstall-service'
-  Pop $0
   nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --install-service -c "${DATADIR}\tlspool.conf"'
   Pop $0
   ${If} $0 != 0
     DetailPrint "registering the service failed (exit $0)"
     SetErrorLevel 2
     Abort "registering the tlspool service failed (exit $0)"
+  ${EndIf}
+  ; Start it now (it also starts with Windows).  A service that does not
+  ; start is reported, not an installation failure: its log in
+  ; ${DATADIR} says why, and the configuration may need the administrator.
+  nsExec::ExecToLog '"$SYSDIR\sc.exe" start ${SERVICE}'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "the service did not start (sc exit $0): see ${DATADIR}\tlspool-daemon.log"
   ${EndIf}
 SectionEnd
 

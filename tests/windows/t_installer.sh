@@ -29,17 +29,22 @@ check "service runs the installed daemon with its configuration" \
 	wine_reg_match "$svckey" ImagePath 'tlspool-daemon\.exe.*-c.*tlspool\.conf'
 check "uninstall entry" wine_reg_has "$unkey" UninstallString
 
-wine net start tlspool >/dev/null 2>&1
-check "service starts" test $? -eq 0
+check "the installer started the service" wine_service_state tlspool RUNNING
 out=$(wine "$pf/bin/tlspool-ping.exe" 2>&1)
-check "ping through the service's pipe" grep -q 'tlspool' <<<"$out"
+check "ping through the service's pipe" grep -q 'tlspool-daemon' <<<"$out"
 wine net stop tlspool >/dev/null 2>&1
-check "service stops" test $? -eq 0
+check "service stops" wine_service_state tlspool STOPPED
+check "the service logs in ProgramData" \
+	grep -q 'stop requested' "$data/tlspool-daemon.log"
 
 # Keep a changed configuration over a reinstall.
 echo "# changed by the administrator" >>"$data/tlspool.conf"
+wine net start tlspool >/dev/null 2>&1
+check "service starts again" wine_service_state tlspool RUNNING
+# A reinstall over a running service (an upgrade).
 wine "$setup" /S
-check "reinstall exits 0" test $? -eq 0
+check "reinstall over the running service exits 0" test $? -eq 0
+check "service running after the reinstall" wine_service_state tlspool RUNNING
 check "reinstall keeps the administrator's configuration" \
 	grep -q 'changed by the administrator' "$data/tlspool.conf"
 

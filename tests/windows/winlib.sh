@@ -39,6 +39,18 @@ wine_reg_match() {	# wine_reg_match KEY VALUE REGEX
 	wine reg query "$1" /v "$2" 2>/dev/null | tr -d '\r' | grep -Eq "$3"
 }
 
+# wine_service_state NAME STATE: wait (up to 30 s) until the service is in
+# STATE (RUNNING, STOPPED) as sc query reports it.
+wine_service_state() {
+	local i
+	for i in $(seq 60); do
+		wine sc query "$1" 2>/dev/null | tr -d '\r' |
+			grep -Eq "STATE +: [0-9]+ +$2" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
 summary() {
 	echo "$win_passed passed, $win_failed failed"
 	[ "$win_failed" -eq 0 ]
