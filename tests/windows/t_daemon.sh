@@ -208,6 +208,19 @@ for m in short badancil badinfo filehandle; do
 done
 check ping_after_malformed client ping
 
+# A client that does not read its replies holds nothing but itself: the
+# next clients (one of them on its worker) are answered at once.
+client noread >"$T/noread.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+	grep -q "OK sent" "$T/noread.out" 2>/dev/null && break
+	sleep 0.1
+done
+sleep 1
+quick() { timeout 8 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+check ping_beside_nonreader_1 quick ping
+check ping_beside_nonreader_2 quick ping
+
 # ---- the client library: tlstunnel.exe -c through the daemon ----
 # TLSTUNNEL_EXE and TLSPOOL_DLL (libtlspool-0.dll), when built.
 TLSTUNNEL_EXE=${TLSTUNNEL_EXE:-$(dirname "$DAEMON_EXE")/../tools/.libs/tlstunnel.exe}
