@@ -7,6 +7,8 @@
 # serves the next client; what the Windows build lacks fails closed.
 #
 #   DAEMON_EXE  the daemon (default: _build/win64/windows/tlspool-daemon.exe)
+#   TLSPOOL_CTL a Linux tlspool-ctl that writes the policy rules for the
+#               fail-closed checks (default: the first _build/*/tools/tlspool-ctl)
 #   WINEPREFIX  (default /tmp/windaemon-wine)   KEEP_TMP=1 keeps the temp dir
 #
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
@@ -102,6 +104,23 @@ serve evil && EVIL_PORT=$PORT || { echo "gnutls-serv did not start"; exit 1; }
 
 # ---- the daemon ----
 mkdir -p "$T/db" "$T/localid" "$T/state"
+# Rules whose validation needs what the Windows build lacks, written by the
+# Linux tlspool-ctl; BerkeleyDB's database and log files are portable, its
+# region files (__db.*) are not and are made anew by the daemon.
+CTL=${TLSPOOL_CTL:-$(ls "$top"/_build/*/tools/tlspool-ctl 2>/dev/null | head -1)}
+have_rules=0
+if [ -n "$CTL" ] && [ -x "$CTL" ]; then
+	printf 'dbenv_dir %s\nlocalid_dir %s\nstate_dir %s\n' "$T/db" "$T/state" \
+		"$T/state" >"$T/ctl.conf"
+	if "$CTL" -c "$T/ctl.conf" policy set dane.localhost client --valexp D &&
+	   "$CTL" -c "$T/ctl.conf" policy set gdir.localhost client --valexp G &&
+	   "$CTL" -c "$T/ctl.conf" policy set krb.localhost client --valexp K &&
+	   "$CTL" -c "$T/ctl.conf" policy set krbonly.localhost client --kinds krb5
+	then
+		have_rules=1
+	fi >"$T/ctl.out" 2>&1
+	rm -f "$T"/db/__db.*
+fi
 # a server identity: its key is loaded by the key process only
 cp "$T/good.chain.pem" "$T/localid/localhost.pem"
 cp "$T/good.key" "$T/localid/localhost.key"
@@ -146,6 +165,28 @@ check other_ca_refused client refuse "$EVIL_PORT" localhost
 grep -q "^ERROR" "$T/other_ca_refused.out" && cat "$T/other_ca_refused.out" | sed 's/^/   reason: /'
 
 check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
+
+# What the Windows build lacks evaluates false, with the reason.
+refused_for() {	# refused_for NAME REMOTEID REASON
+	if client refuse "$GOOD_PORT" "$2" >"$T/$1.out" 2>&1 &&
+	   grep -qF "$3" "$T/$1.out"; then
+		ok "$1"
+	else
+		ko "$1" "$(cat "$T/$1.out")"
+	fi
+}
+if [ $have_rules = 1 ]; then
+	refused_for dane_fails_closed dane.localhost \
+		"validation D failed: D: DANE is not available in the Windows build"
+	refused_for gdir_fails_closed gdir.localhost \
+		"validation G failed: G: LDAP is not available in the Windows build"
+	refused_for kdh_fails_closed krb.localhost \
+		"validation K failed: K: TLS-KDH (Kerberos) is not available in the Windows build"
+	refused_for krb5_rule_refused krbonly.localhost \
+		"rule krbonly.localhost needs Kerberos credentials: TLS-KDH (Kerberos) is not available"
+else
+	echo "SKIP D/G/K fail-closed checks (no Linux tlspool-ctl: $(tail -1 "$T/ctl.out" 2>/dev/null))"
+fi
 
 # The server role: a Linux TLS client (Python's ssl, with a client
 # certificate from the CA) to a socket the Windows client hands over as
