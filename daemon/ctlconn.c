@@ -403,8 +403,8 @@ static void do_metrics(struct ctlconn *c, const struct tlspool_command *req)
 
 	if (!c->privileged) {
 		ctlconn_send_error(c, req->pio_reqid, EPERM,
-				   "metrics: %s may not read them",
-				   c->peer);
+				   "metrics: uid %u may not read them",
+				   (unsigned)c->uid);
 		return;
 	}
 	text = metrics_format();
@@ -436,8 +436,8 @@ static void do_pinentry(struct ctlconn *c, const struct tlspool_command *req)
 
 	if (!c->privileged) {
 		ctlconn_send_error(c, req->pio_reqid, EPERM,
-				   "PINENTRY: %s may not be the PIN service",
-				   c->peer);
+				   "PINENTRY: uid %u may not be the PIN service",
+				   (unsigned)c->uid);
 		return;
 	}
 	rc = pinentry_register(c, req->pio_reqid, &req->pio_data.pioc_pinentry);

@@ -6,11 +6,13 @@
  * whole messages, turns a passed WSAPROTOCOL_INFOW into a SOCKET and
  * posts message and socket to the connection's worker; malformed
  * messages get an ERROR reply there and the connection goes on.  Replies
- * are written by the worker (the only writer, so they never interleave)
- * with overlapped WriteFile, waiting for each to be taken by the pipe.
- * Closing disconnects the instance, which fails the reader's read; the
- * reader then posts its end, which closes the handle on the worker and
- * drops the reader's reference.
+ * go from the worker to a writer thread per connection (the only writer,
+ * so they never interleave), which waits for each WriteFile: a client
+ * that does not read holds its own writer, never the worker.  Closing
+ * disconnects the instance and wakes the writer, which fails the
+ * reader's read; each thread then ends and drops its reference, the
+ * reader after posting its end to the worker.  The handle is closed with
+ * the last reference.
  */
 #include "ctlconn_int.h"
 #include "ctlconn_win32.h"
@@ -18,6 +20,7 @@
 #include <sddl.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +39,20 @@ _Static_assert(offsetof(struct tlspool_command, pio_data) +
 	       sizeof(union pio_data) == CTLMSG_CMD_SIZE,
 	       "the command is 388 bytes");
 
+struct wmsg {
+	struct wmsg *next;
+	struct ctlmsg_win32 m;
+};
+
 struct ctlconn_tp {
 	struct ctlconn *c;
 	HANDLE pipe;
-	HANDLE thread;
+	HANDLE thread, writer;
 	HANDLE rd_event, wr_event;
+	HANDLE wr_wake;			/* auto-reset: queue grew or closing */
+	pthread_mutex_t wr_lock;	/* wq_head, wq_tail, closing */
+	struct wmsg *wq_head, *wq_tail;
+	int closing;
 	DWORD pid;
 };
 
@@ -63,52 +75,125 @@ void ctlconn_tp_free(struct ctlconn_tp *t)
 {
 	if (t == NULL)
 		return;
+	while (t->wq_head != NULL) {
+		struct wmsg *w = t->wq_head;
+
+		t->wq_head = w->next;
+		free(w);
+	}
+	pthread_mutex_destroy(&t->wr_lock);
 	handle_close(&t->pipe);
 	handle_close(&t->thread);
+	handle_close(&t->writer);
 	handle_close(&t->rd_event);
 	handle_close(&t->wr_event);
+	handle_close(&t->wr_wake);
 	free(t);
 }
 
-/* ---- writing, on the worker ---- */
+/* ---- writing: queued by the worker, written by the writer thread ---- */
 
-static int write_msg(struct ctlconn_tp *t, const struct tlspool_command *cmd)
+static int write_msg(struct ctlconn_tp *t, const struct ctlmsg_win32 *m)
 {
-	struct ctlmsg_win32 m;
 	OVERLAPPED ov;
 	DWORD put = 0;
 	BOOL ok;
 
-	memset(&m, 0, sizeof(m));
-	memcpy(m.cmd, cmd, sizeof(m.cmd));
-	m.pio_ancil_type = CTLMSG_ANCIL_NONE;
 	memset(&ov, 0, sizeof(ov));
 	ov.hEvent = t->wr_event;
-	ok = WriteFile(t->pipe, &m, sizeof(m), NULL, &ov);
+	ok = WriteFile(t->pipe, m, sizeof(*m), NULL, &ov);
 	if (ok || GetLastError() == ERROR_IO_PENDING)
 		ok = GetOverlappedResult(t->pipe, &ov, &put, TRUE);
-	return ok && put == sizeof(m) ? 0 : -EPIPE;
+	return ok && put == sizeof(*m) ? 0 : -EPIPE;
+}
+
+static void write_failed(void *arg)
+{
+	struct ctlconn *c = arg;
+
+	if (!c->closed)
+		ctlconn_write_failed(c, EPIPE);
+	ctlconn_unref(c);		/* the writer's */
+}
+
+static DWORD WINAPI writer(void *arg)
+{
+	struct ctlconn *c = arg;
+	struct ctlconn_tp *t = c->tp;
+
+	for (;;) {
+		struct wmsg *list, *w;
+		int closing;
+
+		WaitForSingleObject(t->wr_wake, INFINITE);
+		pthread_mutex_lock(&t->wr_lock);
+		list = t->wq_head;
+		t->wq_head = t->wq_tail = NULL;
+		closing = t->closing;
+		pthread_mutex_unlock(&t->wr_lock);
+		while ((w = list) != NULL) {
+			list = w->next;
+			if (!closing && write_msg(t, &w->m) < 0) {
+				tplog(LOG_INFO, "%s: writing to the pipe: "
+				      "error %lu", c->peer,
+				      (unsigned long)GetLastError());
+				closing = 1;
+				if (worker_post(c->w, write_failed, c) == 0)
+					c = NULL;	/* ref handed over */
+			}
+			free(w);
+		}
+		if (closing)
+			break;
+	}
+	if (c != NULL)
+		ctlconn_unref(c);
+	return 0;
 }
 
 void ctlconn_tp_flush(struct ctlconn *c)
 {
+	struct ctlconn_tp *t = c->tp;
+	int any = 0;
+
 	while (c->out_head != NULL && !c->closed && !c->write_error) {
-		if (write_msg(c->tp, &c->out_head->cmd) < 0) {
-			tplog(LOG_INFO, "%s: writing to the pipe: error %lu",
-			      c->peer, (unsigned long)GetLastError());
-			ctlconn_write_failed(c, EPIPE);
-			return;
+		struct wmsg *w = calloc(1, sizeof(*w));
+
+		if (w == NULL) {
+			tplog(LOG_ERR, "%s: out of memory for a reply",
+			      c->peer);
+			ctlconn_write_failed(c, ENOMEM);
+			break;
 		}
+		memcpy(w->m.cmd, &c->out_head->cmd, sizeof(w->m.cmd));
+		w->m.pio_ancil_type = CTLMSG_ANCIL_NONE;
 		ctlconn_out_pop(c);
+		pthread_mutex_lock(&t->wr_lock);
+		if (t->wq_tail != NULL)
+			t->wq_tail->next = w;
+		else
+			t->wq_head = w;
+		t->wq_tail = w;
+		pthread_mutex_unlock(&t->wr_lock);
+		any = 1;
 	}
+	if (any)
+		SetEvent(t->wr_wake);
 }
 
 void ctlconn_tp_close(struct ctlconn *c)
 {
-	/* The reader's pending and any later read fail; it then posts
-	 * reader_ended, which closes the handle. */
-	DisconnectNamedPipe(c->tp->pipe);
-	CancelIoEx(c->tp->pipe, NULL);
+	struct ctlconn_tp *t = c->tp;
+
+	/* The writer drops what is still queued (as closing the socket
+	 * does on POSIX) and ends; the reader's pending and any later read
+	 * fail, and it posts reader_ended. */
+	pthread_mutex_lock(&t->wr_lock);
+	t->closing = 1;
+	pthread_mutex_unlock(&t->wr_lock);
+	SetEvent(t->wr_wake);
+	DisconnectNamedPipe(t->pipe);
+	CancelIoEx(t->pipe, NULL);
 }
 
 /* ---- reading, on the reader thread ---- */
@@ -145,7 +230,6 @@ static void reader_ended(void *arg)
 	struct ctlconn *c = e->c;
 
 	ctlconn_close(c, e->why);
-	handle_close(&c->tp->pipe);
 	free(e);
 	ctlconn_unref(c);		/* the reader's */
 }
@@ -344,14 +428,26 @@ void ctlconn_win32_accept(struct worker *w, HANDLE pipe)
 	if (!GetNamedPipeClientProcessId(pipe, &t->pid))
 		t->pid = 0;
 	snprintf(c->peer, sizeof(c->peer), "pid=%lu", (unsigned long)t->pid);
+	pthread_mutex_init(&t->wr_lock, NULL);
 	t->rd_event = CreateEventW(NULL, TRUE, FALSE, NULL);
 	t->wr_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-	if (t->rd_event == NULL || t->wr_event == NULL)
+	t->wr_wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+	if (t->rd_event == NULL || t->wr_event == NULL || t->wr_wake == NULL)
 		goto fail;
+	ctlconn_ref(c);			/* the writer's */
+	t->writer = CreateThread(NULL, 0, writer, c, 0, NULL);
+	if (t->writer == NULL) {
+		ctlconn_unref(c);
+		goto fail;
+	}
 	ctlconn_ref(c);			/* the reader's */
 	t->thread = CreateThread(NULL, 0, reader, c, 0, NULL);
 	if (t->thread == NULL) {
 		ctlconn_unref(c);
+		pthread_mutex_lock(&t->wr_lock);
+		t->closing = 1;		/* the writer ends, dropping its ref */
+		pthread_mutex_unlock(&t->wr_lock);
+		SetEvent(t->wr_wake);
 		goto fail;
 	}
 	tplog(LOG_INFO, "%s: control connection opened", c->peer);

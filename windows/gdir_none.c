@@ -1,6 +1,7 @@
 /* gdir_none -- the global directory (valexp G and g) in the Windows
  * build: not available (OpenLDAP has no Windows build here).  G and g
- * evaluate false with the reason.  Replaces gdir.c, validate_gdir.c and
+ * evaluate false with the reason (short: it must fit in a reply with the
+ * rule's name).  Replaces gdir.c, validate_gdir.c and
  * session_gdir.c (doc/windows.md). */
 #include <errno.h>
 #include <stdio.h>
@@ -9,8 +10,7 @@
 #include "session_int.h"
 #include "validate.h"
 
-#define NO_GDIR "the global directory (LDAP) is not available in the " \
-	"Windows build"
+#define NO_GDIR "LDAP is not available in the Windows build"
 
 int validate_gdir(const struct validate_input *in,
 		  const gnutls_datum_t *chain, unsigned n, int relaxed,

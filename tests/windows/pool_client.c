@@ -12,6 +12,8 @@
  *             over in the server role as REMOTEID (the local identity);
  *             the first line read in clear is sent back
  *   ping      PING; prints the daemon's identity
+ *   noread    200 PINGs whose answers are never read (the pipe's buffer
+ *             fills), then 20 s of silence
  *   short     a 10-byte message
  *   badancil  pio_ancil_type 7
  *   badinfo   a WSAPROTOCOL_INFOW that describes no socket
@@ -275,6 +277,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	open_pipe(argv[1]);
+	if (strcmp(argv[2], "noread") == 0) {
+		memset(&c, 0, sizeof(c));
+		c.pio_cmd = PIOC_PING_V2;
+		for (int i = 0; i < 200; i++) {
+			c.pio_reqid = (uint16_t)(i + 1);
+			send_cmd(&c, INVALID_SOCKET);
+		}
+		printf("OK sent\n");
+		Sleep(20000);
+		return 0;
+	}
 	if (strcmp(argv[2], "ping") == 0) {
 		memset(&c, 0, sizeof(c));
 		c.pio_reqid = 3;
