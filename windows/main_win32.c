@@ -1,7 +1,7 @@
 /* tlspool-daemon.exe -- the pool on Windows: console mode (-f, or any
  * start from a command line) and service mode (--service, as the service
- * control manager starts it), plus --install-service and
- * --uninstall-service.
+ * control manager starts it), plus --install-service, --start-service,
+ * --stop-service and --uninstall-service.
  *
  * The same modules as on Linux; the platform parts are the named pipe
  * (listener_win32.c, ctlconn_win32.c), the WSAPoll workers, the key
@@ -52,6 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tlspool-daemon [-c CONFIG] [-f] [-t] [-l LEVEL]\n"
 		"       tlspool-daemon --install-service [-c CONFIG]\n"
+		"       tlspool-daemon --start-service | --stop-service\n"
 		"       tlspool-daemon --uninstall-service\n"
 		"  -c CONFIG  configuration file (default: embedded defaults)\n"
 		"  -f         console mode (the default from a command line):\n"
@@ -357,7 +358,7 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL;
 	int foreground = 0, check = 0, service = 0, install = 0;
-	int uninstall = 0, opt, rc;
+	int uninstall = 0, start = 0, stop = 0, opt, rc;
 	WSADATA wsa;
 
 	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
@@ -365,6 +366,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int *flag = strcmp(argv[i], "--service") == 0 ? &service :
 			    strcmp(argv[i], "--install-service") == 0 ? &install :
+			    strcmp(argv[i], "--start-service") == 0 ? &start :
+			    strcmp(argv[i], "--stop-service") == 0 ? &stop :
 			    strcmp(argv[i], "--uninstall-service") == 0 ?
 			    &uninstall : NULL;
 
@@ -392,13 +395,17 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || install + uninstall + service + check > 1) {
+	if (optind != argc || install + start + stop + uninstall + service + check > 1) {
 		usage(stderr);
 		return 2;
 	}
 	(void)foreground;	/* console mode is the default off-service */
 	if (install)
 		return service_win32_install(path);
+	if (start)
+		return service_win32_start();
+	if (stop)
+		return service_win32_stop();
 	if (uninstall)
 		return service_win32_uninstall();
 	tplog_init("tlspool-daemon", 1, LOG_NOTICE);
@@ -409,7 +416,7 @@ int main(int argc, char **argv)
 	if (check) {
 		rc = check_config(path);
 	} else if (service) {
-		rc = service_win32_dispatch();
+		rc = service_win32_dispatch(path);
 	} else {
 		SetConsoleCtrlHandler(on_console, TRUE);
 		rc = daemon_win32_run(NULL);

@@ -57,19 +57,29 @@ static void started(void)
 	set_state(SERVICE_RUNNING, 0);
 }
 
-/* stderr appended to tlspool-daemon.log beside the executable. */
-static void log_to_file(void)
+/* stderr appended to tlspool-daemon.log in the configuration file's
+ * folder (%ProgramData%\tlspool as installed: writable by the service,
+ * not under Program Files), or beside the executable without -c. */
+static void log_to_file(const char *config)
 {
 	WCHAR path[MAX_PATH + 32];
-	DWORD n = GetModuleFileNameW(NULL, path, MAX_PATH);
-	WCHAR *dot;
+	WCHAR *sep;
+	DWORD n;
 
+	if (config != NULL) {
+		WCHAR wconf[MAX_PATH];
+
+		if (!MultiByteToWideChar(CP_UTF8, 0, config, -1, wconf,
+					 MAX_PATH))
+			return;
+		n = GetFullPathNameW(wconf, MAX_PATH, path, NULL);
+	} else {
+		n = GetModuleFileNameW(NULL, path, MAX_PATH);
+	}
 	if (n == 0 || n >= MAX_PATH)
 		return;
-	dot = wcsrchr(path, L'.');
-	if (dot == NULL)
-		dot = path + n;
-	wcscpy(dot, L".log");
+	sep = wcsrchr(path, L'\\');
+	wcscpy(sep != NULL ? sep + 1 : path, L"tlspool-daemon.log");
 	if (_wfreopen(path, L"a", stderr) == NULL) {
 		/* A service has no stderr to reopen (msvcrt fails on its
 		 * handle-less stream): open the file and put its stream in
@@ -101,14 +111,14 @@ static void WINAPI service_main(DWORD argc, WCHAR **argv)
 	set_state(SERVICE_STOPPED, (DWORD)rc);
 }
 
-int service_win32_dispatch(void)
+int service_win32_dispatch(const char *config)
 {
 	SERVICE_TABLE_ENTRYW table[] = {
 		{ (WCHAR *)SERVICE_WIN32_NAME, service_main },
 		{ NULL, NULL },
 	};
 
-	log_to_file();
+	log_to_file(config);
 	if (!StartServiceCtrlDispatcherW(table)) {
 		tplog(LOG_ERR, "--service: not started by the service control "
 		      "manager (error %lu)", (unsigned long)GetLastError());
@@ -147,6 +157,19 @@ int service_win32_install(const char *config)
 			     SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
 			     SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd,
 			     NULL, NULL, NULL, NULL, NULL);
+	if (svc == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
+		/* An upgrade: the same service, this executable. */
+		svc = OpenServiceW(scm, SERVICE_WIN32_NAME,
+				   SERVICE_CHANGE_CONFIG);
+		if (svc != NULL &&
+		    !ChangeServiceConfigW(svc, SERVICE_WIN32_OWN_PROCESS,
+					  SERVICE_AUTO_START,
+					  SERVICE_ERROR_NORMAL, cmd, NULL,
+					  NULL, NULL, NULL, NULL, L"TLS Pool")) {
+			CloseServiceHandle(svc);
+			svc = NULL;
+		}
+	}
 	if (svc == NULL) {
 		CloseServiceHandle(scm);
 		goto fail;
@@ -154,7 +177,7 @@ int service_win32_install(const char *config)
 	ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
 	CloseServiceHandle(svc);
 	CloseServiceHandle(scm);
-	fprintf(stderr, "service tlspool installed: %ls\n", cmd);
+	fprintf(stderr, "service tlspool registered: %ls\n", cmd);
 	return 0;
 fail:
 	fprintf(stderr, "--install-service: error %lu\n",
@@ -162,9 +185,124 @@ fail:
 	return 1;
 }
 
-int service_win32_uninstall(void)
+/* Open the service for starting; a service manager still busy with a
+ * service just created (locked database; wine also reports it missing
+ * for a moment) is asked again for up to 30 s. */
+static SC_HANDLE service_open_start(SC_HANDLE scm)
+{
+	SC_HANDLE svc = NULL;
+
+	for (int i = 0; i < 60; i++) {
+		svc = OpenServiceW(scm, SERVICE_WIN32_NAME,
+				   SERVICE_START | SERVICE_QUERY_STATUS);
+		if (svc != NULL && (StartServiceW(svc, 0, NULL) ||
+		    GetLastError() == ERROR_SERVICE_ALREADY_RUNNING))
+			return svc;
+		if (GetLastError() != ERROR_SERVICE_DATABASE_LOCKED &&
+		    GetLastError() != ERROR_SERVICE_DOES_NOT_EXIST)
+			break;
+		if (svc != NULL)
+			CloseServiceHandle(svc);
+		svc = NULL;
+		Sleep(500);
+	}
+	if (svc != NULL) {
+		DWORD err = GetLastError();
+
+		CloseServiceHandle(svc);
+		SetLastError(err);
+	}
+	return NULL;
+}
+
+int service_win32_start(void)
 {
 	SERVICE_STATUS st;
+	SC_HANDLE scm, svc;
+	int rc = 1;
+
+	scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+	if (scm == NULL)
+		goto out;
+	svc = service_open_start(scm);
+	if (svc == NULL)
+		goto out_scm;
+	/* Up to 30 s for the daemon to report running (or to give up). */
+	for (int i = 0; i < 300 && QueryServiceStatus(svc, &st); i++) {
+		if (st.dwCurrentState == SERVICE_RUNNING) {
+			rc = 0;
+			break;
+		}
+		if (st.dwCurrentState == SERVICE_STOPPED) {
+			SetLastError(st.dwWin32ExitCode);
+			break;
+		}
+		Sleep(100);
+	}
+	CloseServiceHandle(svc);
+out_scm:
+	CloseServiceHandle(scm);
+out:
+	if (rc == 0)
+		fprintf(stderr, "service tlspool running\n");
+	else
+		fprintf(stderr, "--start-service: error %lu (its log: "
+			"tlspool-daemon.log beside the configuration)\n",
+			(unsigned long)GetLastError());
+	return rc;
+}
+
+/* Ask a running service to stop and wait (15 s at most) until it has. */
+static int service_stop_wait(SC_HANDLE svc)
+{
+	SERVICE_STATUS st;
+
+	if (!QueryServiceStatus(svc, &st))
+		return -1;
+	if (st.dwCurrentState == SERVICE_STOPPED)
+		return 0;
+	if (!ControlService(svc, SERVICE_CONTROL_STOP, &st) &&
+	    GetLastError() != ERROR_SERVICE_NOT_ACTIVE)
+		return -1;
+	for (int i = 0; i < 150; i++) {
+		if (!QueryServiceStatus(svc, &st))
+			return -1;
+		if (st.dwCurrentState == SERVICE_STOPPED)
+			return 0;
+		Sleep(100);
+	}
+	SetLastError(ERROR_SERVICE_REQUEST_TIMEOUT);
+	return -1;
+}
+
+int service_win32_stop(void)
+{
+	SC_HANDLE scm, svc;
+	int rc = 1;
+
+	scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+	if (scm == NULL)
+		goto out;
+	svc = OpenServiceW(scm, SERVICE_WIN32_NAME,
+			   SERVICE_STOP | SERVICE_QUERY_STATUS);
+	if (svc == NULL)
+		goto out_scm;
+	if (service_stop_wait(svc) == 0)
+		rc = 0;
+	CloseServiceHandle(svc);
+out_scm:
+	CloseServiceHandle(scm);
+out:
+	if (rc == 0)
+		fprintf(stderr, "service tlspool stopped\n");
+	else
+		fprintf(stderr, "--stop-service: error %lu\n",
+			(unsigned long)GetLastError());
+	return rc;
+}
+
+int service_win32_uninstall(void)
+{
 	SC_HANDLE scm, svc;
 	int rc = 1;
 
@@ -175,13 +313,11 @@ int service_win32_uninstall(void)
 			   DELETE | SERVICE_STOP | SERVICE_QUERY_STATUS);
 	if (svc == NULL)
 		goto out_scm;
-	if (ControlService(svc, SERVICE_CONTROL_STOP, &st)) {
-		for (int i = 0; i < 150 && QueryServiceStatus(svc, &st) &&
-		     st.dwCurrentState != SERVICE_STOPPED; i++)
-			Sleep(100);
-	}
+	if (service_stop_wait(svc) < 0)
+		goto out_svc;
 	if (DeleteService(svc))
 		rc = 0;
+out_svc:
 	CloseServiceHandle(svc);
 out_scm:
 	CloseServiceHandle(scm);

@@ -56,13 +56,14 @@ Function un.onInit
   SetShellVarContext all
 FunctionEnd
 
-; An upgrade replaces files a running service holds open: stop and remove
-; the service of the previous installation first.
+; An upgrade replaces files a running service holds open: stop the
+; service of the previous installation first (it is registered again,
+; with this version's command line, below).
 Section "-StopPrevious"
   ${If} ${FileExists} "$INSTDIR\sbin\tlspool-daemon.exe"
-    nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --uninstall-service'
+    nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --stop-service'
     Pop $0
-    DetailPrint "previous service removed (exit $0)"
+    DetailPrint "previous service stopped (exit $0)"
   ${EndIf}
 SectionEnd
 
@@ -103,10 +104,10 @@ Section "Daemon (Windows service)" SecDaemon
   ; Start it now (it also starts with Windows).  A service that does not
   ; start is reported, not an installation failure: its log in
   ; ${DATADIR} says why, and the configuration may need the administrator.
-  nsExec::ExecToLog '"$SYSDIR\sc.exe" start ${SERVICE}'
+  nsExec::ExecToLog '"$INSTDIR\sbin\tlspool-daemon.exe" --start-service'
   Pop $0
   ${If} $0 != 0
-    DetailPrint "the service did not start (sc exit $0): see ${DATADIR}\tlspool-daemon.log"
+    DetailPrint "the service did not start (exit $0): see ${DATADIR}\tlspool-daemon.log"
   ${EndIf}
 SectionEnd
 

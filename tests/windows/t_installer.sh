@@ -29,32 +29,41 @@ check "service runs the installed daemon with its configuration" \
 	wine_reg_match "$svckey" ImagePath 'tlspool-daemon\.exe.*-c.*tlspool\.conf'
 check "uninstall entry" wine_reg_has "$unkey" UninstallString
 
-check "the installer started the service" wine_service_state tlspool RUNNING
+check "the service runs (started by the installer, or at the next boot)" \
+	wine_service_running_or_boot tlspool
 out=$(wine "$pf/bin/tlspool-ping.exe" 2>&1)
 check "ping through the service's pipe" grep -q 'tlspool-daemon' <<<"$out"
-wine net stop tlspool >/dev/null 2>&1
-check "service stops" wine_service_state tlspool STOPPED
+daemon="C:\\Program Files\\TLS Pool\\sbin\\tlspool-daemon.exe"
+wine "$daemon" --stop-service >/dev/null 2>&1
+check "--stop-service stops it" wine_service_state tlspool STOPPED
 check "the service logs in ProgramData" \
 	grep -q 'stop requested' "$data/tlspool-daemon.log"
 
 # Keep a changed configuration over a reinstall.
 echo "# changed by the administrator" >>"$data/tlspool.conf"
-wine net start tlspool >/dev/null 2>&1
-check "service starts again" wine_service_state tlspool RUNNING
+wine "$daemon" --start-service >/dev/null 2>&1
+check "--start-service starts it again" wine_service_state tlspool RUNNING
 # A reinstall over a running service (an upgrade).
 wine "$setup" /S
 check "reinstall over the running service exits 0" test $? -eq 0
-check "service running after the reinstall" wine_service_state tlspool RUNNING
+check "service running after the reinstall" wine_service_running_or_boot tlspool
 check "reinstall keeps the administrator's configuration" \
 	grep -q 'changed by the administrator' "$data/tlspool.conf"
 
-# The uninstaller copies itself away and returns at once; _?= keeps it in
-# place so that wine waits for it, then its own file and the folder go.
-wine "$pf/uninstall.exe" /S "_?=C:\\Program Files\\TLS Pool"
-check "silent uninstall exits 0" test $? -eq 0
-rm -f "$pf/uninstall.exe"; rmdir "$pf" 2>/dev/null
+# (After a restart: see wine_service_running_or_boot.)
+wine_reboot
+check "service running after a restart" wine_service_state tlspool RUNNING
+# The uninstaller copies itself to the temp folder, starts that copy and
+# returns at once; wait (30 s at most) for the copy to finish its work.
+wine "$pf/uninstall.exe" /S
+check "silent uninstall starts" test $? -eq 0
+for _ in $(seq 60); do
+	[ -e "$pf" ] || break
+	sleep 0.5
+done
 check "no program files left" test ! -e "$pf"
 check "no configuration or data left" test ! -e "$data"
+wine_reboot
 check "service removed" not wine_reg_has "$svckey" ImagePath
 check "uninstall entry removed" not wine_reg_has "$unkey" UninstallString
 

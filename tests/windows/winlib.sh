@@ -11,6 +11,10 @@ wine_prefix_new() {
 	export WINEPREFIX="$WINE_TMP/prefix"
 	trap wine_prefix_end EXIT
 	wine wineboot -i >/dev/null 2>&1
+	# One wineserver (and services.exe) for the whole scenario: a new one
+	# per command would reload the service database from the registry
+	# file between commands.
+	wineserver -p
 }
 
 wine_prefix_end() {
@@ -49,6 +53,25 @@ wine_service_state() {
 		sleep 0.5
 	done
 	return 1
+}
+
+# wine_reboot: end every process of the prefix (its wineserver) and start
+# a new one, as a restart of Windows would.
+wine_reboot() {
+	wineserver -k >/dev/null 2>&1
+	wineserver -w >/dev/null 2>&1
+	wineserver -p
+	wine wineboot -r >/dev/null 2>&1
+}
+
+# wine_service_running_or_boot NAME: running now, or after a restart
+# (automatic start).  Wine's service manager sometimes refuses to start a
+# service in the session that created it (ERROR_SERVICE_DATABASE_LOCKED,
+# then "does not exist") until it restarts; Windows does not.
+wine_service_running_or_boot() {
+	wine_service_state "$1" RUNNING && return 0
+	wine_reboot
+	wine_service_state "$1" RUNNING
 }
 
 summary() {
