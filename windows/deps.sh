@@ -179,13 +179,15 @@ recipe_ldns() {
 	# signing/verification in ldns (libunbound validates) and no DANE
 	local make_args=lib install_args='install-h install-lib install-pc'
 	# edns.c alone includes no config.h, which brings in Winsock
-	# (socklen_t in ldns/net.h) on Windows
+	# (socklen_t in ldns/net.h) on Windows.  Winsock has inet_pton and
+	# inet_ntop (configure misses them): ldns's own copies would clash.
 	sed -i '0,/^#include <ldns\/ldns.h>/s//#include <ldns\/config.h>\n&/' \
 		"$TREE/edns.c"
 	build_autotools ldns . --without-ssl --disable-sha2 --disable-gost \
 		--disable-ecdsa --disable-dsa --disable-ed25519 --disable-ed448 \
 		--disable-dane --without-drill --without-examples \
-		--without-pyldns --without-p5-dns-ldns
+		--without-pyldns --without-p5-dns-ldns \
+		ac_cv_func_inet_pton=yes ac_cv_func_inet_ntop=yes
 }
 
 recipe_expat() {
@@ -204,6 +206,9 @@ recipe_unbound() {
 	perl -0pi -e 's/#ifdef USE_WINSOCK\n(\/\* For windows, the CA trust)/#if defined(USE_WINSOCK) \&\& defined(HAVE_SSL)\n$1/' \
 		"$TREE/util/net_help.c"
 	perl -0pi -e 's/#ifdef USE_WINSOCK\n(static long win_bio_cb)/#if defined(USE_WINSOCK) \&\& defined(HAVE_SSL)\n$1/' \
+		"$TREE/util/netevent.c"
+	# ... and without OpenSSL there is no BIO to hook (c->ssl is NULL)
+	perl -0pi -e 's/(\(char\*\)c->ev->ev\);\n\}\n#endif\n)/$1#if defined(USE_WINSOCK) \&\& !defined(HAVE_SSL)\nvoid comm_point_tcp_win_bio_cb(struct comm_point* ATTR_UNUSED(c),\n\tvoid* ATTR_UNUSED(thessl)) {}\n#endif\n/' \
 		"$TREE/util/netevent.c"
 	sed -i '0,/^#include "config.h"/s//&\n#include <time.h>/' \
 		"$TREE/validator/val_sigcrypt.c"
