@@ -8,9 +8,13 @@
 # Cases: 3 1 1 for a server of a CA the daemon does not trust (accepted
 # through DANE only), 3 1 1 that does not match (refused with the reason),
 # no TLSA in a secure zone (d falls back to I&T), a bogus signature
-# (refused), an insecure zone (falls back).
+# (refused), an insecure zone (falls back).  With a Linux tlspool-ctl
+# (CTL) a rule "valexp D" for .strict.dane.test is written into the policy
+# databases before the daemon starts (the files are portable; Linux's
+# environment regions are removed): there a missing TLSA refuses.
 #
 #   DAEMON_EXE  the daemon (default: _build/win64/windows/tlspool-daemon.exe)
+#   CTL         a Linux tlspool-ctl (default: the first _build/*/tools/ one)
 #   WINEPREFIX  (default /tmp/windns-wine)   KEEP_TMP=1 keeps the temp dir
 #
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
@@ -127,6 +131,10 @@ auth_zone() {	# auth_zone ZONE FILE
 	echo "_$E._tcp.h311 IN TLSA 3 1 1 $EVIL_SPKI"
 	echo "_$P._tcp.hgood IN TLSA 3 1 1 $GOOD_SPKI"
 	echo "_$P._tcp.hnone IN TLSA 3 1 1 $WRONG"
+	# a node of its own: a name below an empty non-terminal is bogus
+	# ("nameerror proof failed"), with Linux libunbound too
+	echo "strict IN A 127.0.0.1"
+	echo "_$E._tcp.h311.strict IN TLSA 3 1 1 $EVIL_SPKI"
 } >"$Z/dane.test"
 { zone_head bogus.test; echo "_$P._tcp.h IN TLSA 3 1 1 $GOOD_SPKI"; } >"$Z/bogus.test"
 { zone_head insec.test; echo "_$P._tcp.h IN TLSA 3 1 1 $WRONG"; } >"$Z/insec.test"
@@ -148,6 +156,18 @@ auth_zone insec.test "$Z/insec.test"
 
 # ---- the daemon ----
 mkdir -p "$T/db" "$T/localid" "$T/state"
+CTL=${CTL:-$(ls "$top"/_build/*/tools/tlspool-ctl 2>/dev/null | head -1)}
+strict=0
+if [ -x "$CTL" ]; then
+	printf 'dbenv_dir %s\n' "$T/db" >"$T/ctl.conf"
+	if "$CTL" -c "$T/ctl.conf" policy set .strict.dane.test client \
+		--valexp D >"$T/ctl.out" 2>&1; then
+		rm -f "$T"/db/__db.*	# Linux's regions; the daemon makes its own
+		strict=1
+	else
+		ko policy_rule_written "$(tail -2 "$T/ctl.out" | tr '\n' ' ')"
+	fi
+fi
 cat >"$T/daemon.conf" <<EOF2
 socket_name $PIPE
 dbenv_dir $(winpath "$T/db")
@@ -216,6 +236,14 @@ refused bogus_refused "$P" h.bogus.test "d: DNSSEC bogus at _$P._tcp.h.bogus.tes
 logged bogus_answer_logged "DNSSEC: _$P._tcp.h.bogus.test type 52: bogus"
 # an unsigned zone: insecure, falls back to the CA
 accepted insecure_falls_back "$P" h.insec.test
+# a rule with D: DANE or nothing
+if [ $strict = 1 ]; then
+	accepted D_311_untrusted_ca "$E" h311.strict.dane.test
+	refused D_no_tlsa_refused "$P" hnotlsa.strict.dane.test \
+		"D: no TLSA record at _$P._tcp.hnotlsa.strict.dane.test"
+else
+	echo "SKIP D_311_untrusted_ca D_no_tlsa_refused (no Linux tlspool-ctl: CTL)"
+fi
 # the answers are cached per worker: a second lookup is immediate
 accepted dane_311_again "$E" h311.dane.test
 
