@@ -8,7 +8,8 @@
 # Cases: 3 1 1 for a server of a CA the daemon does not trust (accepted
 # through DANE only), 3 1 1 that does not match (refused with the reason),
 # no TLSA in a secure zone (d falls back to I&T), a bogus signature
-# (refused), an insecure zone (falls back).  With a Linux tlspool-ctl
+# (refused), an insecure zone (falls back); the signed zone once more
+# through dnssec_forwarder, served by a Linux nsd.  With a Linux tlspool-ctl
 # (CTL) a rule "valexp D" for .strict.dane.test is written into the policy
 # databases before the daemon starts (the files are portable; Linux's
 # environment regions are removed): there a missing TLSA refuses.
@@ -182,19 +183,20 @@ log_stderr yes
 workers 2
 handshake_timeout 10000
 EOF2
-"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f >"$T/daemon.log" 2>&1 &
-DPID=$!
-pids+=($DPID)
-up=0
-for _ in $(seq 60); do
-	if grep -q "listening on" "$T/daemon.log" 2>/dev/null; then
-		up=1
-		break
-	fi
-	kill -0 "$DPID" 2>/dev/null || break
-	sleep 0.5
-done
-if [ $up = 1 ]; then ok daemon_starts_with_dnssec; else
+start_daemon() {	# start_daemon CONF LOG: sets DPID, 0 once it listens
+	"$WINE" "$DAEMON_EXE" -c "$(winpath "$1")" -f >"$2" 2>&1 &
+	DPID=$!
+	pids+=($DPID)
+	for _ in $(seq 60); do
+		grep -q "listening on" "$2" 2>/dev/null && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+if start_daemon "$T/daemon.conf" "$T/daemon.log"; then
+	ok daemon_starts_with_dnssec
+else
 	ko daemon_starts_with_dnssec "$(tail -5 "$T/daemon.log" | tr '\n' ' ')"
 	echo "$passed passed, $failed failed"
 	exit 1
@@ -255,5 +257,58 @@ else
 fi
 
 kill "$DPID" 2>/dev/null
+
+# ---- through a forwarder: nsd serves the signed zone on Linux, the
+# daemon's libunbound asks it over UDP from Windows and validates ----
+if command -v nsd >/dev/null; then
+	NP=$(free_port)
+	cat >"$Z/nsd.conf" <<EOF2
+server:
+	ip-address: 127.0.0.1@$NP
+	username: ""
+	chroot: ""
+	zonesdir: "$Z"
+	pidfile: "$Z/nsd.pid"
+	zonelistfile: "$Z/nsd.zonelist"
+	xfrdfile: "$Z/nsd.xfrd"
+	xfrdir: "$Z"
+	logfile: "$Z/nsd.log"
+	database: ""
+	server-count: 1
+remote-control:
+	control-enable: no
+zone:
+	name: "dane.test."
+	zonefile: "$Z/dane.test.signed"
+EOF2
+	nsd -d -c "$Z/nsd.conf" >"$Z/nsd.out" 2>&1 &
+	pids+=($!)
+	{
+		echo "server:"
+		echo "	local-zone: \"test.\" nodefault"
+		grep "$(cat "$Z/dane.test.ksk")" "$Z/anchors.conf"
+	} >"$Z/fwd.conf"
+	PIPE=${PIPE}-fwd
+	{
+		grep -v '^socket_name \|^dnssec_config \|^dbenv_dir ' "$T/daemon.conf"
+		echo "socket_name $PIPE"
+		echo "dbenv_dir $(winpath "$T/db2")"
+		echo "dnssec_config $(winpath "$Z/fwd.conf")"
+		echo "dnssec_forwarder 127.0.0.1@$NP"
+	} >"$T/fwd.conf"
+	mkdir -p "$T/db2"
+	if start_daemon "$T/fwd.conf" "$T/fwd.log"; then
+		accepted fwd_311_untrusted_ca "$E" h311.dane.test
+		refused fwd_311_no_match "$P" hnone.dane.test \
+			"d: _$P._tcp.hnone.dane.test: no TLSA record matches"
+		grep -aq "DNSSEC: _$E._tcp.h311.dane.test type 52: secure" "$T/fwd.log" &&
+			ok fwd_secure_logged || ko fwd_secure_logged "$(grep -a DNSSEC "$T/fwd.log" | tail -2)"
+		kill "$DPID" 2>/dev/null
+	else
+		ko fwd_daemon_starts "$(tail -5 "$T/fwd.log" | tr '\n' ' ')"
+	fi
+else
+	echo "SKIP fwd_* (no nsd)"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
