@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unbound.h>
 
+#include "dnssec_watch.h"
 #include "tplog.h"
 #include "worker.h"
 
@@ -23,7 +24,7 @@ struct dns_ctx {
 	struct dns_ctx *next;	/* all contexts, for dnssec_shutdown */
 	struct worker *w;
 	struct ub_ctx *ub;
-	struct ev_source src;
+	struct dnssec_watch *watch;	/* answers ready: ctx_ready */
 	unsigned gen;		/* settings it was made from */
 	unsigned pending;	/* queries not yet answered */
 	int retired;		/* settings changed: free when idle */
@@ -194,8 +195,7 @@ static void ctx_free(struct dns_ctx *c)
 			break;
 		}
 	pthread_mutex_unlock(&set.lock);
-	if (c->src.registered && c->w != NULL)
-		worker_unwatch(c->w, &c->src);
+	dnssec_watch_stop(c->watch, c->w == NULL);
 	if (c->ub != NULL)
 		ub_ctx_delete(c->ub);
 	for (unsigned i = 0; c->cache != NULL && i < DNSSEC_CACHE_MAX; i++)
@@ -204,19 +204,22 @@ static void ctx_free(struct dns_ctx *c)
 	free(c);
 }
 
-static void ctx_readable(struct ev_source *src, uint32_t events)
+/* The watch's ready call (dnssec_watch.h): 1 while answers are due. */
+static int ctx_ready(void *arg)
 {
-	struct dns_ctx *c = container_of(src, struct dns_ctx, src);
+	struct dns_ctx *c = arg;
 	int rc;
 
-	(void)events;
 	c->processing = 1;
 	rc = ub_process(c->ub);
 	c->processing = 0;
 	if (rc != 0)
 		tplog(LOG_WARNING, "DNSSEC: resolver: %s", ub_strerror(rc));
-	if (c->retired && c->pending == 0)
+	if (c->retired && c->pending == 0) {
 		ctx_free(c);
+		return 0;
+	}
+	return c->pending > 0;
 }
 
 static int ub_setup(struct ub_ctx *ub, const char *rootkey,
@@ -270,9 +273,7 @@ static struct dns_ctx *ctx_new(struct worker *w)
 	pthread_mutex_unlock(&set.lock);
 	if (rc < 0)
 		goto fail;
-	c->src.fd = ub_fd(c->ub);
-	c->src.handle = ctx_readable;
-	if (c->src.fd < 0 || worker_watch(w, &c->src, WORKER_IN) < 0) {
+	if (dnssec_watch_start(w, c->ub, ctx_ready, c, &c->watch) < 0) {
 		tplog(LOG_ERR, "DNSSEC: cannot watch the resolver");
 		ctx_free(c);
 		return NULL;
@@ -317,7 +318,6 @@ void dnssec_shutdown(void)
 		if (c == NULL)
 			break;
 		c->w = NULL;		/* the workers are gone */
-		c->src.registered = 0;
 		ctx_free(c);
 	}
 	pthread_mutex_lock(&set.lock);
@@ -441,5 +441,6 @@ int dnssec_lookup(struct worker *w, const char *name, int rrtype,
 		return -EIO;
 	}
 	c->pending++;
+	dnssec_watch_asked(c->watch);
 	return 0;
 }

@@ -16,10 +16,10 @@ PREFIX=$CACHE/$HOST
 SRC=$CACHE/src
 STAMPS=$CACHE/stamps
 JOBS=${JOBS:-2}
-PACKAGES=(gmp nettle libtasn1-6 gnutls28 libsodium db5.3)
+PACKAGES=(gmp nettle libtasn1-6 gnutls28 libsodium db5.3 ldns expat unbound)
 TOOLS=(gcc make gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
 	mingw-w64-tools dpkg-dev pkgconf m4 xz-utils autoconf automake libtool
-	wine wine64)
+	wine wine64 bison flex)	# bison, flex: unbound (Debian patches its grammar)
 
 die() { echo "deps.sh: $*" >&2; exit 1; }
 
@@ -172,6 +172,50 @@ recipe_db5.3() {
 	sed -i 's/<WinIoCtl\.h>/<winioctl.h>/' "$TREE/src/dbinc/win_db.h"
 	build_autotools db5.3 build_unix --enable-mingw --disable-replication \
 		--disable-cxx --disable-java --disable-tcl --disable-sql
+}
+
+recipe_ldns() {
+	# RR and packet parsing only: without OpenSSL there is no DNSSEC
+	# signing/verification in ldns (libunbound validates) and no DANE
+	local make_args=lib install_args='install-h install-lib install-pc'
+	# edns.c alone includes no config.h, which brings in Winsock
+	# (socklen_t in ldns/net.h) on Windows.  Winsock has inet_pton and
+	# inet_ntop (configure misses them): ldns's own copies would clash.
+	sed -i '0,/^#include <ldns\/ldns.h>/s//#include <ldns\/config.h>\n&/' \
+		"$TREE/edns.c"
+	build_autotools ldns . --without-ssl --disable-sha2 --disable-gost \
+		--disable-ecdsa --disable-dsa --disable-ed25519 --disable-ed448 \
+		--disable-dane --without-drill --without-examples \
+		--without-pyldns --without-p5-dns-ldns \
+		ac_cv_func_inet_pton=yes ac_cv_func_inet_ntop=yes
+}
+
+recipe_expat() {
+	# unbound's configure insists on expat.h, but only unbound-anchor
+	# uses expat and libunbound does not: the headers are enough (the
+	# source ships no configure, so this also saves an autoreconf)
+	install -m644 "$TREE"/expat/lib/expat.h \
+		"$TREE"/expat/lib/expat_external.h "$PREFIX/include/"
+}
+
+recipe_unbound() {
+	# libunbound only, with nettle for the DNSSEC crypto; Windows threads
+	local make_args=lib install_args=install-lib
+	# Its Windows-only code assumes OpenSSL (the CA store, the TCP BIO
+	# callback) and val_sigcrypt.c gets <time.h> only through OpenSSL
+	perl -0pi -e 's/#ifdef USE_WINSOCK\n(\/\* For windows, the CA trust)/#if defined(USE_WINSOCK) \&\& defined(HAVE_SSL)\n$1/' \
+		"$TREE/util/net_help.c"
+	perl -0pi -e 's/#ifdef USE_WINSOCK\n(static long win_bio_cb)/#if defined(USE_WINSOCK) \&\& defined(HAVE_SSL)\n$1/' \
+		"$TREE/util/netevent.c"
+	# ... and without OpenSSL there is no BIO to hook (c->ssl is NULL)
+	perl -0pi -e 's/(\(char\*\)c->ev->ev\);\n\}\n#endif\n)/$1#if defined(USE_WINSOCK) \&\& !defined(HAVE_SSL)\nvoid comm_point_tcp_win_bio_cb(struct comm_point* ATTR_UNUSED(c),\n\tvoid* ATTR_UNUSED(thessl)) {}\n#endif\n/' \
+		"$TREE/util/netevent.c"
+	sed -i '0,/^#include "config.h"/s//&\n#include <time.h>/' \
+		"$TREE/validator/val_sigcrypt.c"
+	build_autotools unbound . --with-libunbound-only \
+		--with-nettle="$PREFIX" --with-libexpat="$PREFIX" \
+		--without-pthreads --without-solaris-threads --disable-flto \
+		--disable-gost --with-pyunbound=no --with-pythonmodule=no
 }
 
 # Build PKG at VERSION unless its stamp already says so.
