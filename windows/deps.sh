@@ -179,14 +179,16 @@ recipe_openldap() {
 	# found in GnuTLS's gnulib objects but not declared by mingw (the
 	# library's Winsock/FD_SETSIZE paths are meant); with ws2_32 already
 	# in LIBS the winsock check says "none" and leaves out HAVE_WINSOCK2
-	# (ws2tcpip.h: getaddrinfo, IPv6).
+	# (ws2tcpip.h: getaddrinfo, IPv6); the memcmp check cannot run when
+	# cross-compiling and would ask for liblutil's replacement.
 	build_autotools openldap . --with-tls=gnutls --without-cyrus-sasl \
 		--disable-slapd --disable-backends --disable-overlays \
 		--without-systemd CC="$h-gcc" AR="$h-ar" RANLIB="$h-ranlib" \
 		STRIP="$h-strip" LIBS="$(pkg-config --static --libs gnutls)" \
 		ac_cv_header_regex_h=yes ac_cv_search_regfree='none required' \
 		ol_cv_c_posix_regex=yes ac_cv_func_fcntl=no \
-		ac_cv_func_getdtablesize=no ol_cv_winsock=ws2_32
+		ac_cv_func_getdtablesize=no ol_cv_winsock=ws2_32 \
+		ac_cv_func_memcmp_working=yes
 	# configure makes the .pc files, the Makefiles do not install them
 	install -m644 libraries/liblber/lber.pc libraries/libldap/ldap.pc \
 		"$PREFIX/lib/pkgconfig/"
