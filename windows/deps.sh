@@ -173,6 +173,15 @@ recipe_openldap() {
 	sed -i 's/keyhash\.bv_val, &keyhash\.bv_len )/keyhash.bv_val, (size_t[]){ keyhash.bv_len } )/' \
 		"$TREE/libraries/libldap/tls_g.c"
 	grep -q '(size_t\[\]){ keyhash.bv_len }' "$TREE/libraries/libldap/tls_g.c"
+	# No ldap.conf, ldaprc or LDAP* environment variables (as if LDAPNOINIT
+	# were set): the compiled-in ldap.conf path is under the cache prefix,
+	# i.e. \var\cache\... on the current drive, which any local user may
+	# create, and ldaprc is read from the working and home directories;
+	# options there (e.g. SOCKET_BIND_ADDRESSES) reach the daemon's LDAP
+	# handles.  The pool sets the options it needs on each handle.
+	sed -i 's/if( getenv("LDAPNOINIT") != NULL ) {/if( 1 ) {/' \
+		"$TREE/libraries/libldap/init.c"
+	grep -q '^	if( 1 ) {$' "$TREE/libraries/libldap/init.c"
 	# Its configure looks for "cc" first, so the tools are named.  LIBS:
 	# the static GnuTLS needs its dependencies for the gnutls_init check.
 	# Cache answers: regex is for slapd only; fcntl and getdtablesize are

@@ -7,8 +7,8 @@
 # Windows build yet.  Cases: the peer's certificate is the user's, another
 # one is stored, no such user, no such base, the directory's certificate
 # from another CA, no trust anchors, a name the certificate does not
-# have, the anchors as a directory, nothing listening, a server that
-# never answers (the timeout).  Then the daemon (when built, and a Linux
+# have, the anchors as a directory, an ldaprc ignored, nothing listening,
+# a server that never answers (the timeout).  Then the daemon (when built, and a Linux
 # tlspool-ctl to write its policy): G and g refused, "DNSSEC is not
 # available in the Windows build".
 #
@@ -249,6 +249,13 @@ fetch no_anchors UNAVAILABLE "StartTLS: " \
 	localhost "$DIR" alice@dir.test - "$(winpath "$T/alice.der")"
 fetch wrong_name UNAVAILABLE "StartTLS: " \
 	127.0.0.1 "$DIR" alice@dir.test "$CA" "$(winpath "$T/alice.der")"
+# libldap reads no ldaprc (here: in the working directory; this one
+# would make every connection fail), ldap.conf or LDAP* variables.
+mkdir -p "$T/rc" && echo "SOCKET_BIND_ADDRESSES 192.0.2.1" >"$T/rc/ldaprc"
+cd "$T/rc" || bail "no $T/rc"
+fetch ldaprc_ignored MATCH "holds the certificate" \
+	localhost "$DIR" alice@dir.test "$CA" "$(winpath "$T/alice.der")"
+cd "$top" || bail "no $top"
 fetch nothing_listening UNAVAILABLE "ldap://localhost:$CLOSED: StartTLS: " \
 	localhost "$CLOSED" alice@dir.test "$CA" "$(winpath "$T/alice.der")"
 fetch silent_server UNAVAILABLE "ldap://localhost:$SILENT: StartTLS: " \
