@@ -7,8 +7,9 @@
 # Windows build yet.  Cases: the peer's certificate is the user's, another
 # one is stored, no such user, no such base, the directory's certificate
 # from another CA, no trust anchors, a name the certificate does not
-# have, the anchors as a directory, an ldaprc ignored, nothing listening,
-# a server that never answers (the timeout).  Then the daemon (when built, and a Linux
+# have, the anchors as a directory, ten queries at once on helper
+# threads, an ldaprc ignored, nothing listening, a server that never
+# answers (the timeout).  Then the daemon (when built, and a Linux
 # tlspool-ctl to write its policy): G and g refused, "DNSSEC is not
 # available in the Windows build".
 #
@@ -249,6 +250,19 @@ fetch no_anchors UNAVAILABLE "StartTLS: " \
 	localhost "$DIR" alice@dir.test - "$(winpath "$T/alice.der")"
 fetch wrong_name UNAVAILABLE "StartTLS: " \
 	127.0.0.1 "$DIR" alice@dir.test "$CA" "$(winpath "$T/alice.der")"
+# Ten at once through gdir_start (helper threads): at most GDIR_THREADS
+# (8) run, every one started finds the certificate, the others are BUSY.
+timeout 60 "$WINE" "$T/gdir_fetch.exe" -n 10 localhost "$DIR" alice@dir.test \
+	"$CA" "$(winpath "$T/alice.der")" >"$T/many.out" 2>"$T/many.err"
+m=$(grep -c '^MATCH [0-9]* directory localhost holds' "$T/many.out")
+b=$(grep -c '^BUSY ' "$T/many.out")
+echo "   concurrent: $m MATCH, $b BUSY"
+if [ "$m" -ge 8 ] && [ $((m + b)) = 10 ]; then
+	ok concurrent
+else
+	ko concurrent "$(tr -d '\r' <"$T/many.out" | sort | uniq -c | head -3 | tr '\n' ' ')"
+fi
+
 # libldap reads no ldaprc (here: in the working directory; this one
 # would make every connection fail), ldap.conf or LDAP* variables.
 mkdir -p "$T/rc" && echo "SOCKET_BIND_ADDRESSES 192.0.2.1" >"$T/rc/ldaprc"
