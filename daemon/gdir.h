@@ -66,7 +66,8 @@ int gdir_base_filter(const char *id, char *base, size_t blen, char *filter,
 		     size_t flen);
 /* The best SRV record (lowest priority, then highest weight) of a DNS
  * answer in wire form: 0 with host (no final dot) and port; -ENOENT
- * when there is none or it says "no service" ("."), -EBADMSG. */
+ * when there is none or it says "no service" ("."), -EBADMSG.  In
+ * gdir_srv.c (ldns). */
 int gdir_parse_srv(const uint8_t *wire, size_t len, char *host,
 		   size_t hostlen, unsigned *port);
 

@@ -12,9 +12,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <ldns/ldns.h>
 
 #include "tplog.h"
+
+/* The SRV type (RFC 2782), ldns's LDNS_RR_TYPE_SRV: this file needs no
+ * DNS library (the Windows build has none yet, windows/dane_none.c). */
+#define RR_TYPE_SRV 33
 
 static void wait_validate(struct session *s, int state)
 {
@@ -53,7 +56,7 @@ void session_ask_gdir_srv(struct session *s, const char *name)
 
 	memset(&a, 0, sizeof(a));
 	wait_validate(s, GDIR_ST_SRV_ASKING);
-	rc = dnssec_lookup(s->w, name, LDNS_RR_TYPE_SRV, srv_answered, s, &a);
+	rc = dnssec_lookup(s->w, name, RR_TYPE_SRV, srv_answered, s, &a);
 	if (rc == 0) {
 		tplog(LOG_INFO, "%s: looking up SRV %s", s->peer, name);
 		return;

@@ -16,7 +16,7 @@ PREFIX=$CACHE/$HOST
 SRC=$CACHE/src
 STAMPS=$CACHE/stamps
 JOBS=${JOBS:-2}
-PACKAGES=(gmp nettle libtasn1-6 gnutls28 libsodium db5.3 ldns expat unbound)
+PACKAGES=(gmp nettle libtasn1-6 gnutls28 openldap libsodium db5.3 ldns expat unbound)
 TOOLS=(gcc make gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
 	mingw-w64-tools dpkg-dev pkgconf m4 xz-utils autoconf automake libtool
 	wine wine64 bison flex)	# bison, flex: unbound (Debian patches its grammar)
@@ -154,6 +154,53 @@ recipe_gnutls28() {
 	# 3.7.9's configure already puts them there, this is only a guard.
 	sed -i '/^Libs.private:/{/-lcrypt32/!s/$/ -lcrypt32 -lncrypt -lbcrypt -lws2_32/}' \
 		"$PREFIX/lib/pkgconfig/gnutls.pc"
+}
+
+recipe_openldap() {
+	# Only the client libraries (libldap, liblber) and their headers, TLS
+	# through the GnuTLS above, no SASL, no slapd.  PROGRAMS= skips the
+	# libraries' test programs (they need liblutil, which is not built).
+	local make_dirs='include libraries/liblber libraries/libldap' \
+		make_args='PROGRAMS=' install_args='PROGRAMS= install' h=$HOST
+	# BILLION is a long (32 bits on Windows): 10 * BILLION overflows in
+	# the emulated gettimeofday that the LDAP timeouts are measured with
+	sed -i 's/^#define BILLION\t1000000000L$/&L/' \
+		"$TREE/libraries/libldap/util-int.c"
+	grep -q '^#define BILLION.1000000000LL$' \
+		"$TREE/libraries/libldap/util-int.c"
+	# gnutls_fingerprint takes a size_t *, bv_len is a 32-bit ber_len_t
+	# here; the hash length is already in bv_len and does not change
+	sed -i 's/keyhash\.bv_val, &keyhash\.bv_len )/keyhash.bv_val, (size_t[]){ keyhash.bv_len } )/' \
+		"$TREE/libraries/libldap/tls_g.c"
+	grep -q '(size_t\[\]){ keyhash.bv_len }' "$TREE/libraries/libldap/tls_g.c"
+	# No ldap.conf, ldaprc or LDAP* environment variables (as if LDAPNOINIT
+	# were set): the compiled-in ldap.conf path is under the cache prefix,
+	# i.e. \var\cache\... on the current drive, which any local user may
+	# create, and ldaprc is read from the working and home directories;
+	# options there (e.g. SOCKET_BIND_ADDRESSES) reach the daemon's LDAP
+	# handles.  The pool sets the options it needs on each handle.
+	sed -i 's/if( getenv("LDAPNOINIT") != NULL ) {/if( 1 ) {/' \
+		"$TREE/libraries/libldap/init.c"
+	grep -q '^	if( 1 ) {$' "$TREE/libraries/libldap/init.c"
+	# Its configure looks for "cc" first, so the tools are named.  LIBS:
+	# the static GnuTLS needs its dependencies for the gnutls_init check.
+	# Cache answers: regex is for slapd only; fcntl and getdtablesize are
+	# found in GnuTLS's gnulib objects but not declared by mingw (the
+	# library's Winsock/FD_SETSIZE paths are meant); with ws2_32 already
+	# in LIBS the winsock check says "none" and leaves out HAVE_WINSOCK2
+	# (ws2tcpip.h: getaddrinfo, IPv6); the memcmp check cannot run when
+	# cross-compiling and would ask for liblutil's replacement.
+	build_autotools openldap . --with-tls=gnutls --without-cyrus-sasl \
+		--disable-slapd --disable-backends --disable-overlays \
+		--without-systemd CC="$h-gcc" AR="$h-ar" RANLIB="$h-ranlib" \
+		STRIP="$h-strip" LIBS="$(pkg-config --static --libs gnutls)" \
+		ac_cv_header_regex_h=yes ac_cv_search_regfree='none required' \
+		ol_cv_c_posix_regex=yes ac_cv_func_fcntl=no \
+		ac_cv_func_getdtablesize=no ol_cv_winsock=ws2_32 \
+		ac_cv_func_memcmp_working=yes
+	# configure makes the .pc files, the Makefiles do not install them
+	install -m644 libraries/liblber/lber.pc libraries/libldap/ldap.pc \
+		"$PREFIX/lib/pkgconfig/"
 }
 
 recipe_libsodium() {
