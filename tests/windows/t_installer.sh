@@ -4,9 +4,14 @@
 # service starts and answers a ping over the pipe; a silent uninstall
 # removes the service, every file and every registry value.
 #   tests/windows/t_installer.sh SETUP.EXE
+#   tests/windows/t_installer.sh --build STAGE   (makes STAGE/../tlspool-setup.exe first)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/winlib.sh"
+if [ "${1:-}" = --build ]; then
+	bash "$here/../../windows/installer.sh" "$2" "$2/../tlspool-setup.exe" || exit 1
+	set -- "$2/../tlspool-setup.exe"
+fi
 setup=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 
 wine_prefix_new installer
