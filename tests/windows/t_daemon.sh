@@ -122,8 +122,7 @@ have_rules=0
 if [ -n "$CTL" ] && [ -x "$CTL" ]; then
 	printf 'dbenv_dir %s\nlocalid_dir %s\nstate_dir %s\n' "$T/db" "$T/state" \
 		"$T/state" >"$T/ctl.conf"
-	if "$CTL" -c "$T/ctl.conf" policy set gdir.localhost client --valexp G &&
-	   "$CTL" -c "$T/ctl.conf" policy set krb.localhost client --valexp K &&
+	if "$CTL" -c "$T/ctl.conf" policy set krb.localhost client --valexp K &&
 	   "$CTL" -c "$T/ctl.conf" policy set krbonly.localhost client --kinds krb5
 	then
 		have_rules=1
@@ -185,8 +184,6 @@ refused_for() {	# refused_for NAME REMOTEID REASON
 	fi
 }
 if [ $have_rules = 1 ]; then
-	refused_for gdir_fails_closed gdir.localhost \
-		"validation G failed: G: LDAP is not available in the Windows build"
 	refused_for kdh_fails_closed krb.localhost \
 		"validation K failed: K: TLS-KDH (Kerberos) is not available in the Windows build"
 	refused_for krb5_rule_refused krbonly.localhost \
