@@ -206,19 +206,29 @@ recipe_krb5() {
 	# linked into a static library
 	sed -i 's/^#if (defined(_WIN32))$/#if defined(_WIN32) \&\& !defined(__MINGW32__)/' \
 		lib/krb5/krb/init_ctx.c
+	# upstream bug in the _WIN32 branch: the directory argument is missing
+	sed -i 's/"%s\\\\krb5\.rcache2")/"%s\\\\krb5.rcache2", dir)/' \
+		lib/krb5/rcache/rc_dfl.c
+	grep -q 'krb5.rcache2", dir)' lib/krb5/rcache/rc_dfl.c
 	printf '\n#ifdef __MINGW32__\n/* static mingw build: no win_glue.c */\nHINSTANCE get_lib_instance(void) { return GetModuleHandle(NULL); }\n#endif\n' \
 		>>lib/krb5/os/expand_path.c
 	# run-time tests answered for the cross build: gcc has constructors,
 	# mingw has no regcomp and no positional printf; no dirent.h (the
-	# _WIN32 code brings its own), secure_getenv is getenv on _WIN32
+	# _WIN32 code brings its own), secure_getenv is getenv on _WIN32;
+	# ws2_32 has getaddrinfo & co. (link tests miss them: WINAPI), else
+	# krb5's IPv4-only stand-in refuses AI_NUMERICSERV (EINVAL)
 	./configure --host="$HOST" --prefix="$PREFIX" --enable-static \
 		--disable-shared --disable-rpath --without-system-verto \
 		--without-ldap --without-keyutils --without-libedit \
 		--without-readline --without-lmdb --disable-pkinit \
-		--without-netlib krb5_cv_attr_constructor_destructor=yes,yes \
+		--without-netlib --with-crypto-impl=builtin --with-tls-impl=no \
+		--without-spake-openssl \
+		krb5_cv_attr_constructor_destructor=yes,yes \
 		ac_cv_func_regcomp=no ac_cv_printf_positional=no \
 		ac_cv_header_dirent_dirent_h=no ac_cv_header_dirent_h=no \
-		ac_cv_func_secure_getenv=yes
+		ac_cv_func_secure_getenv=yes ac_cv_func_getaddrinfo=yes \
+		ac_cv_func_getnameinfo=yes ac_cv_func_inet_ntop=yes \
+		ac_cv_func_inet_pton=yes
 	# the _WIN32 code expects autoconf.h (= win-mac.h there) to pull in
 	# the Windows headers; objbase.h's "interface" macro breaks plugin.c
 	cat >>include/autoconf.h <<'EOF'
