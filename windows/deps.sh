@@ -206,6 +206,13 @@ recipe_krb5() {
 	# linked into a static library
 	sed -i 's/^#if (defined(_WIN32))$/#if defined(_WIN32) \&\& !defined(__MINGW32__)/' \
 		lib/krb5/krb/init_ctx.c
+	# plugins.c's _WIN32 opendir/readdir/closedir stand-ins are internal
+	# to the DLL; in a static library they would replace mingw's
+	sed -i -e 's/^DIR \* opendir(const char \*dir)$/static &/' \
+		-e 's/^struct dirent \* readdir(DIR \*dp)$/static &/' \
+		-e 's/^int closedir(DIR \*dp)$/static &/' util/support/plugins.c
+	[ "$(grep -c '^static \(DIR \* opendir\|struct dirent \* readdir\|int closedir\)(' \
+		util/support/plugins.c)" = 3 ]
 	# upstream bug in the _WIN32 branch: the directory argument is missing
 	sed -i 's/"%s\\\\krb5\.rcache2")/"%s\\\\krb5.rcache2", dir)/' \
 		lib/krb5/rcache/rc_dfl.c
