@@ -49,7 +49,7 @@ ko() {
 	failed=$((failed + 1))
 }
 bail() { echo "$1"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-winpath() { echo "Z:$1" | tr / '\\'; }
+winpath() { echo "Z:$1" | sed 's|/|\\|g'; }
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -113,12 +113,13 @@ export KRB5RCACHEDIR=$KRB/rcache KRB5CCNAME=FILE:$KRB/cc.default
 kdb5_util create -s -P masterpw -r EXAMPLE.COM >"$KRB/create.out" 2>&1 ||
 	bail "kdb5_util create: $(tail -2 "$KRB/create.out")"
 krb5kdc -n -P "$KRB/kdc.pid" -r EXAMPLE.COM >"$KRB/krb5kdc.out" 2>&1 &
-pids+=($!)
+pids+=("$!")
 kadm() { kadmin.local -r EXAMPLE.COM -q "$1" >>"$KRB/kadmin.out" 2>&1; }
-kadm "addprinc -pw alicepw alice" && kadm "addprinc -pw bobpw bob" &&
+if ! { kadm "addprinc -pw alicepw alice" && kadm "addprinc -pw bobpw bob" &&
 	kadm "addprinc -randkey generic/srv.example.com" &&
-	kadm "ktadd -k $KRB/server.keytab generic/srv.example.com" ||
+	kadm "ktadd -k $KRB/server.keytab generic/srv.example.com"; }; then
 	bail "kadmin.local: $(tail -2 "$KRB/kadmin.out")"
+fi
 printf 'addent -password -p generic/srv.example.com@EXAMPLE.COM -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
 	"$KRB/wrong.keytab" | ktutil >"$KRB/ktutil.out" 2>&1 ||
 	bail "ktutil: $(tail -2 "$KRB/ktutil.out")"
@@ -126,10 +127,12 @@ for _ in $(seq 50); do
 	(exec 3<>"/dev/tcp/127.0.0.1/$KDC_PORT") 2>/dev/null && break
 	sleep 0.1
 done
-echo alicepw | kinit -c "FILE:$KRB/cc.alice" alice >"$KRB/kinit.out" 2>&1 &&
-	echo bobpw | kinit -c "FILE:$KRB/cc.bob" bob >>"$KRB/kinit.out" 2>&1 &&
-	ok realm_and_tickets ||
+if echo alicepw | kinit -c "FILE:$KRB/cc.alice" alice >"$KRB/kinit.out" 2>&1 &&
+   echo bobpw | kinit -c "FILE:$KRB/cc.bob" bob >>"$KRB/kinit.out" 2>&1; then
+	ok realm_and_tickets
+else
 	bail "kinit: $(tail -2 "$KRB/kinit.out") $(tail -2 "$KRB/krb5kdc.out")"
+fi
 
 # ---- the Windows daemons ----
 # start_daemon NAME ROLE POLICY-ARGS... CONFIG-LINES...: writes NAME's
@@ -164,7 +167,7 @@ start_daemon() {
 		"$WINE" "$DAEMON_EXE" -c "$(winpath "$d/daemon.conf")" -f \
 		>"$d/daemon.log" 2>&1 &
 	pid=$!
-	pids+=($pid)
+	pids+=("$pid")
 	for _ in $(seq 60); do
 		grep -q "listening on" "$d/daemon.log" 2>/dev/null &&
 			{ ok "${n}_starts"; return 0; }
@@ -186,7 +189,7 @@ serve() {
 	SPORT=$(free_port)
 	client "$1" server "$SPORT" srv.example.com ${3:+"$3"} >"$2" 2>&1 &
 	SERVE_PID=$!
-	pids+=($SERVE_PID)
+	pids+=("$SERVE_PID")
 	for _ in $(seq 100); do
 		grep -q "OK listening" "$2" 2>/dev/null && return 0
 		sleep 0.1
@@ -208,21 +211,31 @@ else
 	ko kdh_pool_to_pool "$(tr '\r\n' '  ' <"$T/cli1.out")"
 fi
 wait "$SERVE_PID" 2>/dev/null
-grep -q "OK received hello pool" "$T/srv1.out" && ok kdh_server_side_data ||
+if grep -q "OK received hello pool" "$T/srv1.out"; then
+	ok kdh_server_side_data
+else
 	ko kdh_server_side_data "$(tr '\r\n' '  ' <"$T/srv1.out")"
+fi
 has "$logC" "TLS-KDH ticket for generic/srv.example.com@EXAMPLE.COM as alice@EXAMPLE.COM" \
 	client_fetched_ticket
 has "$logS" "TLS-KDH accepted: client alice@EXAMPLE.COM, service generic/srv.example.com@EXAMPLE.COM" \
 	server_accepted_apreq
-klist -c "FILE:$KRB/cc.alice" 2>/dev/null | grep -q "generic/srv.example.com@EXAMPLE.COM" &&
-	ok ticket_stored_in_ccache || ko ticket_stored_in_ccache "$(klist -c "FILE:$KRB/cc.alice" 2>&1 | tail -3)"
+if klist -c "FILE:$KRB/cc.alice" 2>/dev/null |
+   grep -q "generic/srv.example.com@EXAMPLE.COM"; then
+	ok ticket_stored_in_ccache
+else
+	ko ticket_stored_in_ccache "$(klist -c "FILE:$KRB/cc.alice" 2>&1 | tail -3)"
+fi
 
 # ---- the Linux kdh_peer (bob) against the Windows server ----
 serve S "$T/srv2.out"
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" generic srv.example.com \
 	EXAMPLE.COM "$MAP" >"$T/peer.out" 2>&1
-grep -q "conn 1: ok hrr=0 kx=ECDHE-PSK" "$T/peer.out" && ok linux_peer_to_windows ||
+if grep -q "conn 1: ok hrr=0 kx=ECDHE-PSK" "$T/peer.out"; then
+	ok linux_peer_to_windows
+else
 	ko linux_peer_to_windows "$(cat "$T/peer.out")"
+fi
 has "$logS" "TLS-KDH accepted: client bob@EXAMPLE.COM" server_accepted_bob
 wait "$SERVE_PID" 2>/dev/null
 
@@ -230,8 +243,12 @@ wait "$SERVE_PID" 2>/dev/null
 serve S "$T/srv3.out" 2
 KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" generic srv.example.com \
 	EXAMPLE.COM "$MAP" --twice >"$T/replay.out" 2>&1
-grep -q "conn 1: ok" "$T/replay.out" && grep -q "conn 2: failed" "$T/replay.out" &&
-	ok replay_refused || ko replay_refused "$(tr '\n' ' ' <"$T/replay.out")"
+if grep -q "conn 1: ok" "$T/replay.out" &&
+   grep -q "conn 2: failed" "$T/replay.out"; then
+	ok replay_refused
+else
+	ko replay_refused "$(tr '\n' ' ' <"$T/replay.out")"
+fi
 has "$logS" "TLS-KDH: AP-REQ refused: .*[Rr]eplay" replay_reason_logged
 kill "$SERVE_PID" 2>/dev/null
 
@@ -239,10 +256,12 @@ kill "$SERVE_PID" 2>/dev/null
 start_daemon W server krb5 "kerberos_server_keytab FILE:$(winpath "$KRB/wrong.keytab")" &&
 {
 	serve W "$T/srv5.out"
-	KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" generic srv.example.com \
-		EXAMPLE.COM "$MAP" >"$T/wrongkt.out" 2>&1 &&
-		ko wrong_keytab_refused "accepted: $(cat "$T/wrongkt.out")" ||
+	if KRB5CCNAME=FILE:$KRB/cc.bob "$KDH_PEER" "$SPORT" generic \
+		srv.example.com EXAMPLE.COM "$MAP" >"$T/wrongkt.out" 2>&1; then
+		ko wrong_keytab_refused "accepted: $(cat "$T/wrongkt.out")"
+	else
 		ok wrong_keytab_refused
+	fi
 	has "$T/W/daemon.log" "TLS-KDH: AP-REQ refused: " wrong_keytab_reason_logged
 	kill "$SERVE_PID" 2>/dev/null
 }
@@ -252,8 +271,11 @@ DMAP=OTHER.ORG=other.org start_daemon M client krb5 \
 {
 	serve S "$T/srv6.out"
 	client M echo "$SPORT" srv.example.com >"$T/cli6.out" 2>&1
-	grep -q "^ERROR" "$T/cli6.out" && ok unmapped_realm_refused ||
+	if grep -q "^ERROR" "$T/cli6.out"; then
+		ok unmapped_realm_refused
+	else
 		ko unmapped_realm_refused "$(tr '\r\n' '  ' <"$T/cli6.out")"
+	fi
 	sed 's/^/   reason: /' "$T/cli6.out" | grep reason: | grep ERROR
 	kill "$SERVE_PID" 2>/dev/null
 }
