@@ -186,6 +186,7 @@ recipe_krb5() {
 	# no res_search on Windows (the MSVC build uses DnsQuery) -> no DNS
 	sed -i 's/^enable_dns=yes$/enable_dns=no/' configure
 	# the shared-library platform check also fails static-only builds
+	# shellcheck disable=SC2016  # configure's shell text, literally
 	sed -i 's/^if test "\$SHLIBEXT" = ".so-nobuild"; then$/if test "$SHLIBEXT" = ".so-nobuild" \&\& test "x$enable_shared" = xyes; then/' configure
 	# threads.c tests _WIN32 before pthreads, k5-thread.h the reverse
 	sed -i 's/^#elif defined(_WIN32)$/#elif defined(_WIN32) \&\& !defined(HAVE_PTHREAD)/' \
