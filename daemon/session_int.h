@@ -3,6 +3,7 @@
 #ifndef TP_SESSION_INT_H
 #define TP_SESSION_INT_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <gnutls/gnutls.h>
@@ -198,6 +199,6 @@ void session_kbind_free(struct session *s);
 /* The Kerberos configuration as it is now, the cache for s's uid. */
 struct kdh_map;
 int session_kdh_conf(const struct session *s, struct kdh_map *m,
-		     char keytab[4096], char ccache[4096]);
+		     char keytab[PATH_MAX], char ccache[PATH_MAX]);
 
 #endif

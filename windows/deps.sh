@@ -16,7 +16,7 @@ PREFIX=$CACHE/$HOST
 SRC=$CACHE/src
 STAMPS=$CACHE/stamps
 JOBS=${JOBS:-2}
-PACKAGES=(gmp nettle libtasn1-6 gnutls28 openldap libsodium db5.3 ldns expat unbound)
+PACKAGES=(gmp nettle libtasn1-6 gnutls28 openldap libsodium db5.3 ldns expat unbound krb5)
 TOOLS=(gcc make gcc-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64
 	mingw-w64-tools dpkg-dev pkgconf m4 xz-utils autoconf automake libtool
 	wine wine64 bison flex)	# bison, flex: unbound (Debian patches its grammar)
@@ -263,6 +263,107 @@ recipe_unbound() {
 		--with-nettle="$PREFIX" --with-libexpat="$PREFIX" \
 		--without-pthreads --without-solaris-threads --disable-flto \
 		--disable-gost --with-pyunbound=no --with-pythonmodule=no
+# MIT krb5 (libkrb5, k5crypto, krb5support, com_err; no GSSAPI, KDC or
+# tools).  Upstream builds Windows with nmake/MSVC, where autoconf.h is a
+# copy of win-mac.h; its autoconf build does cross-configure for mingw, and
+# the _WIN32 code then compiles with the small fixes below.  Threads are
+# winpthreads (k5-thread.h picks pthreads first), the file ccache and
+# keytab are the portable ones; no CCAPI/MSLSA ccache, no DNS lookups.
+recipe_krb5() {
+	local s=$TREE/src w lib
+	cd "$s"
+	# no res_search on Windows (the MSVC build uses DnsQuery) -> no DNS
+	sed -i 's/^enable_dns=yes$/enable_dns=no/' configure
+	# the shared-library platform check also fails static-only builds
+	# shellcheck disable=SC2016  # configure's shell text, literally
+	sed -i 's/^if test "\$SHLIBEXT" = ".so-nobuild"; then$/if test "$SHLIBEXT" = ".so-nobuild" \&\& test "x$enable_shared" = xyes; then/' configure
+	# threads.c tests _WIN32 before pthreads, k5-thread.h the reverse
+	sed -i 's/^#elif defined(_WIN32)$/#elif defined(_WIN32) \&\& !defined(HAVE_PTHREAD)/' \
+		util/support/threads.c
+	# MSVC spellings of header names
+	sed -i 's|<sys\\types\.h>|<sys/types.h>|; s|<sys\\stat\.h>|<sys/stat.h>|' \
+		include/win-mac.h
+	sed -i 's/<Shlobj\.h>/<shlobj.h>/' lib/krb5/os/init_os_ctx.c
+	# CCAPI (krbcc32.dll) and the MSLSA ccache are not built
+	sed -i 's/^#if defined(_WIN32) || defined(USE_CCAPI)$/#if defined(USE_CCAPI)/' \
+		lib/krb5/krb5_libinit.c
+	sed -i '/^#ifdef _WIN32$/{N;s/^#ifdef _WIN32\nextern const krb5_cc_ops krb5_lcc_ops;/#if 0 \/* mingw: no MSLSA ccache *\/\nextern const krb5_cc_ops krb5_lcc_ops;/}' \
+		lib/krb5/ccache/ccbase.c
+	# K&R definition disagreeing with its prototype (MSVC accepts it)
+	sed -i '/^krb5_read_password(context, prompt, prompt2, return_pwd, size_return)$/,/^{/s/^    int \*size_return;/    unsigned int *size_return;/' \
+		lib/krb5/os/read_pwd.c
+	# win_glue.c (the DLL's DllMain, version check, CCAPI loader) is not
+	# linked into a static library
+	sed -i 's/^#if (defined(_WIN32))$/#if defined(_WIN32) \&\& !defined(__MINGW32__)/' \
+		lib/krb5/krb/init_ctx.c
+	# plugins.c's _WIN32 opendir/readdir/closedir stand-ins are internal
+	# to the DLL; in a static library they would replace mingw's
+	sed -i -e 's/^DIR \* opendir(const char \*dir)$/static &/' \
+		-e 's/^struct dirent \* readdir(DIR \*dp)$/static &/' \
+		-e 's/^int closedir(DIR \*dp)$/static &/' util/support/plugins.c
+	[ "$(grep -c '^static \(DIR \* opendir\|struct dirent \* readdir\|int closedir\)(' \
+		util/support/plugins.c)" = 3 ]
+	# upstream bug in the _WIN32 branch: the directory argument is missing
+	sed -i 's/"%s\\\\krb5\.rcache2")/"%s\\\\krb5.rcache2", dir)/' \
+		lib/krb5/rcache/rc_dfl.c
+	grep -q 'krb5.rcache2", dir)' lib/krb5/rcache/rc_dfl.c
+	printf '\n#ifdef __MINGW32__\n/* static mingw build: no win_glue.c */\nHINSTANCE get_lib_instance(void) { return GetModuleHandle(NULL); }\n#endif\n' \
+		>>lib/krb5/os/expand_path.c
+	# run-time tests answered for the cross build: gcc has constructors,
+	# mingw has no regcomp and no positional printf; no dirent.h (the
+	# _WIN32 code brings its own), secure_getenv is getenv on _WIN32;
+	# ws2_32 has getaddrinfo & co. (link tests miss them: WINAPI), else
+	# krb5's IPv4-only stand-in refuses AI_NUMERICSERV (EINVAL)
+	./configure --host="$HOST" --prefix="$PREFIX" --enable-static \
+		--disable-shared --disable-rpath --without-system-verto \
+		--without-ldap --without-keyutils --without-libedit \
+		--without-readline --without-lmdb --disable-pkinit \
+		--without-netlib --with-crypto-impl=builtin --with-tls-impl=no \
+		--without-spake-openssl \
+		krb5_cv_attr_constructor_destructor=yes,yes \
+		ac_cv_func_regcomp=no ac_cv_printf_positional=no \
+		ac_cv_header_dirent_dirent_h=no ac_cv_header_dirent_h=no \
+		ac_cv_func_secure_getenv=yes ac_cv_func_getaddrinfo=yes \
+		ac_cv_func_getnameinfo=yes ac_cv_func_inet_ntop=yes \
+		ac_cv_func_inet_pton=yes
+	# the _WIN32 code expects autoconf.h (= win-mac.h there) to pull in
+	# the Windows headers; objbase.h's "interface" macro breaks plugin.c
+	cat >>include/autoconf.h <<'EOF'
+#ifdef _WIN32
+#include <stdint.h>
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#undef interface
+#endif
+EOF
+	# winsock's char * socket options etc.: keep only the errors that
+	# matter for 64-bit correctness
+	w='-Werror=implicit-function-declaration -Werror=int-conversion -Werror=implicit-int'
+	for d in util/support util/et util/profile include lib/crypto lib/krb5; do
+		make -C "$d" -j"$JOBS" WARN_CFLAGS="$w"
+	done
+	for lib in krb5 k5crypto com_err krb5support; do
+		install -m644 "lib/lib$lib.a" "$PREFIX/lib/"
+	done
+	install -d "$PREFIX/include/krb5"
+	install -m644 include/krb5.h include/win-mac.h include/profile.h \
+		util/et/com_err.h "$PREFIX/include/"
+	install -m644 include/krb5/krb5.h include/krb5/*_plugin.h \
+		include/krb5/plugin.h "$PREFIX/include/krb5/"
+	cat >"$PREFIX/lib/pkgconfig/krb5.pc" <<EOF
+prefix=$PREFIX
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: krb5
+Description: MIT Kerberos (static, mingw-w64)
+Version: $(awk '$2 ~ /^KRB5_(MAJOR|MINOR)_RELEASE$|^KRB5_PATCHLEVEL$/ {
+	v = v (v == "" ? "" : ".") $3 } END { print v }' patchlevel.h)
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lkrb5 -lk5crypto -lcom_err
+Libs.private: -lkrb5support -lws2_32 -lsecur32 -ladvapi32 -lshell32 -lole32
+EOF
 }
 
 # Build PKG at VERSION unless its stamp already says so.

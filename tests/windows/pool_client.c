@@ -4,13 +4,15 @@
  * WSAPROTOCOL_INFOW, answer PLAINTEXT_CONNECT with one end of a loopback
  * socket pair, then talk in clear through the other end.
  *
- * usage: pool_client PIPE MODE [PORT REMOTEID]
+ * usage: pool_client PIPE MODE [PORT REMOTEID [COUNT]]
  *   echo      STARTTLS as client to 127.0.0.1:PORT for REMOTEID; a line
  *             sent in clear must come back (gnutls-serv --echo)
  *   refuse    the same, expecting an ERROR reply (printed)
  *   server    listen on 127.0.0.1:PORT, take one connection and hand it
  *             over in the server role as REMOTEID (the local identity);
- *             the first line read in clear is sent back
+ *             the first line read in clear is sent back.  An extra COUNT
+ *             argument serves that many connections one after another
+ *             on the same listener (t_kdh.sh's replayed AP-REQ)
  *   ping      PING; prints the daemon's identity
  *   noread    200 PINGs whose answers are never read (the pipe's buffer
  *             fills), then 20 s of silence
@@ -150,23 +152,30 @@ static int print_reply(const struct tlspool_command *r)
 	return 1;
 }
 
-/* Listen on 127.0.0.1:port and take one connection. */
+/* Listen on 127.0.0.1:port and take one connection; the listener stays
+ * open while more connections are to be served. */
+static int serve_more;
 static SOCKET tcp_accept(int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), s;
+	static SOCKET l = INVALID_SOCKET;
+	SOCKET s;
 
 	sa.sin_port = htons((u_short)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l == INVALID_SOCKET ||
-	    bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(l, 1) != 0)
-		die("listen for the TLS client");
-	printf("OK listening\n");
+	if (l == INVALID_SOCKET) {
+		l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+		if (l == INVALID_SOCKET ||
+		    bind(l, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    listen(l, 1) != 0)
+			die("listen for the TLS client");
+		printf("OK listening\n");
+	}
 	s = accept(l, NULL, NULL);
 	if (s == INVALID_SOCKET)
 		die("accept the TLS client");
-	closesocket(l);
+	if (--serve_more <= 0)
+		closesocket(l);
 	return s;
 }
 
@@ -299,6 +308,13 @@ int main(int argc, char **argv)
 			return print_reply(&r), 1;
 		printf("OK ping %.30s\n", r.pio_data.pioc_ping.YYYYMMDD_producer);
 		return 0;
+	}
+	if (strcmp(argv[2], "server") == 0 && argc == 6) {
+		int n = atoi(argv[5]), rc = 0;
+
+		for (serve_more = n; n > 0; n--)
+			rc |= starttls(atoi(argv[3]), argv[4], 1, 1);
+		return rc;
 	}
 	if ((strcmp(argv[2], "echo") == 0 || strcmp(argv[2], "refuse") == 0 ||
 	     strcmp(argv[2], "server") == 0) && argc == 5)
