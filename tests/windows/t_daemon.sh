@@ -184,10 +184,12 @@ refused_for() {	# refused_for NAME REMOTEID REASON
 	fi
 }
 if [ $have_rules = 1 ]; then
-	refused_for dane_fails_closed dane.localhost \
-		"validation D failed: D: DANE is not available in the Windows build"
-	refused_for gdir_fails_closed gdir.localhost \
-		"validation G failed: G: LDAP is not available in the Windows build"
+	# D and G are the real modules now (t_dane.sh, t_gdir.sh): here,
+	# without dnssec_config, no TLSA is secure; G needs a user@domain.
+	refused_for dane_rule_applies dane.localhost \
+		"validation D failed: D: TLSA at _${GOOD_PORT}._tcp.dane.localhost is insecure"
+	refused_for gdir_rule_applies gdir.localhost \
+		"validation G failed: G: \"gdir.localhost\" is no user@domain"
 	refused_for kdh_fails_closed krb.localhost \
 		"validation K failed: K: TLS-KDH (Kerberos) is not available in the Windows build"
 	refused_for krb5_rule_refused krbonly.localhost \
