@@ -79,6 +79,7 @@ step windows-client bash tests/windows/run.sh "$W/stage"
 step windows-daemon bash tests/windows/t_daemon.sh
 step windows-dane bash tests/windows/t_dane.sh
 step windows-gdir bash tests/windows/t_gdir.sh
+step windows-kdh env BUILD="$B" bash tests/windows/t_kdh.sh
 step windows-installer bash tests/windows/t_installer.sh --build "$W/stage"
 
 echo

@@ -1,7 +1,8 @@
 /* gdir_fetch -- the global directory's LDAP exchange (daemon/gdir.c,
  * gdir_run: StartTLS, the directory's certificate checked, the search,
- * the certificates compared) on Windows, without the SRV step (which
- * needs DNSSEC).  Built and run under wine by tests/windows/t_gdir.sh.
+ * the certificates compared) on Windows, without the SRV step (the
+ * daemon cases of tests/windows/t_gdir.sh cover that).  Built and run
+ * under wine by tests/windows/t_gdir.sh.
  *
  *   gdir_fetch [-n N] HOST PORT USER@DOMAIN CAFILE|- PEER.der
  *

@@ -315,7 +315,7 @@ EOF2
 		ko fwd_daemon_starts "$(tail -5 "$T/fwd.log" | tr '\n' ' ')"
 	fi
 else
-	echo "SKIP fwd_* (no nsd)"
+	ko fwd_cases "no nsd (scripts/deps.sh installs it)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

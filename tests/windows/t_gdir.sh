@@ -1,19 +1,25 @@
 #!/bin/bash
 # The global directory's LDAP exchange (valexp G/g, daemon/gdir.c) on
-# Windows: tests/windows/gdir_fetch.c, built here against the cross-built
-# libldap, under wine asks a Linux slapd on 127.0.0.1 (StartTLS, its
-# certificate from a CA made here; userCertificate;binary values) as the
-# daemon would after the SRV step, which needs DNSSEC and is not in the
-# Windows build yet.  Cases: the peer's certificate is the user's, another
-# one is stored, no such user, no such base, the directory's certificate
-# from another CA, no trust anchors, a name the certificate does not
-# have, the anchors as a directory, ten queries at once on helper
-# threads, an ldaprc ignored, nothing listening, a server that never
-# answers (the timeout).  Then the daemon (when built, and a Linux
-# tlspool-ctl to write its policy): G and g refused, "DNSSEC is not
-# available in the Windows build".
+# Windows.  First tests/windows/gdir_fetch.c, built here against the
+# cross-built libldap and ldns, under wine asks a Linux slapd on 127.0.0.1
+# (StartTLS, its certificate from a CA made here; userCertificate;binary
+# values) as the daemon does after the SRV step.  Cases: the peer's
+# certificate is the user's, another one is stored, no such user, no such
+# base, the directory's certificate from another CA, no trust anchors, a
+# name the certificate does not have, the anchors as a directory, ten
+# queries at once on helper threads, an ldaprc ignored, nothing
+# listening, a server that never answers (the timeout).  Then the daemon
+# end to end (when built, and a Linux tlspool-ctl to write its rules):
+# the SRV record _ldap._tcp.<domain> in zones signed at test time and
+# loaded by its libunbound (dnssec_config), the directory that slapd,
+# a Linux gnutls-serv with alice's certificate: G accepts alice (match),
+# refuses bob (another certificate) and erin (none stored); g accepts
+# carol (not in the directory), refuses dave (another certificate); a
+# DNSSEC-secure "no SRV" refuses G and passes g; an unsigned SRV and a
+# directory of an untrusted CA refuse G.
 #
-#   WINEPREFIX  (default /tmp/winldap-wine)   KEEP_TMP=1 keeps the temp dir
+#   WINEPREFIX  (default: a new one in the temp dir, removed at the end)
+#   KEEP_TMP=1 keeps the temp dir
 #   TLSPOOL_WIN_CACHE  the deps cache (default /var/cache/tlspool-win)
 #   DAEMON_EXE  (default _build/win64/windows/tlspool-daemon.exe)
 #   CTL         a Linux tlspool-ctl (default: one under _build/)
@@ -22,11 +28,16 @@
 # failure.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export WINEPREFIX=${WINEPREFIX:-/tmp/winldap-wine} WINEDEBUG=-all
 WINE=${WINE:-$(command -v wine64 || command -v wine)}
 HOST=x86_64-w64-mingw32
 PREFIX=${TLSPOOL_WIN_CACHE:-/var/cache/tlspool-win}/$HOST
 T=$(mktemp -d /tmp/t_gdir.XXXXXX)
+own_prefix=
+if [ -z "${WINEPREFIX:-}" ]; then
+	own_prefix=$T/wine
+	export WINEPREFIX=$own_prefix
+fi
+export WINEDEBUG=-all
 passed=0 failed=0
 pids=()
 
@@ -35,6 +46,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
 	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -62,10 +74,11 @@ command -v slapd >/dev/null || bail "slapd missing (package slapd)"
 ${HOST}-gcc -std=gnu11 -Wall -Wextra -Werror -Wno-format -pthread \
 	-include "$top/windows/daemon_compat.h" -I"$top/windows/posix" \
 	-I"$top/include" -I"$top/lib" -I"$top/daemon" -I"$top/windows" \
-	-I"$PREFIX/include" "$top/daemon/gdir.c" "$top/windows/gdir_srv_none.c" \
+	$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --cflags ldap ldns) \
+	"$top/daemon/gdir.c" "$top/daemon/gdir_srv.c" \
 	"$top/windows/gnutls_static_win32.c" "$top/tests/windows/gdir_fetch.c" \
 	-o "$T/gdir_fetch.exe" -static \
-	$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static --libs ldap) \
+	$(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig pkg-config --static --libs ldap ldns) \
 	-lws2_32 -lcrypt32 -lncrypt -lbcrypt >"$T/cc.out" 2>&1 ||
 	bail "cannot build gdir_fetch.exe: $(head -5 "$T/cc.out")"
 
@@ -176,6 +189,14 @@ slapd_start() {
 		mail: bob@dir.test
 		userCertificate;binary:< file://$T/other.der
 
+		dn: uid=dave,dc=dir,dc=test
+		objectClass: inetOrgPerson
+		uid: dave
+		cn: dave
+		sn: dave
+		mail: dave@dir.test
+		userCertificate;binary:< file://$T/other.der
+
 		dn: uid=erin,dc=dir,dc=test
 		objectClass: inetOrgPerson
 		uid: erin
@@ -282,65 +303,160 @@ else
 	ko silent_server_timeout "took ${secs:-?} s"
 fi
 
-# ---- the daemon: G and g fail closed at the SRV step (no DNSSEC) ----
-# The policy is written by the Linux tlspool-ctl into a fresh BerkeleyDB
-# environment; without its region files the Windows daemon recovers the
-# environment (DB_RECOVER) over the same database files and log.
+# ---- the daemon: G and g end to end ----
+# The SRV record _ldap._tcp.<domain> is in zones signed here (ldns-keygen,
+# ldns-signzone) that the daemon's libunbound loads as auth-zones
+# (dnssec_config, Z:\ paths), as in t_dane.sh; its target "localhost."
+# is resolved by libldap through the Windows resolver (wine: the
+# prefix's hosts file).  The policy rules are written by the Linux
+# tlspool-ctl into a fresh BerkeleyDB environment; without its region
+# files the Windows daemon recovers the environment (DB_RECOVER) over the
+# same database files and log.  The TLS server is a Linux gnutls-serv
+# with alice's certificate.
 DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
-CTL=${CTL:-$(find "$top/_build" -path '*/tools/tlspool-ctl' -not -path '*/win64/*' 2>/dev/null | head -1)}
-if [ -f "$DAEMON_EXE" ] && [ -x "${CTL:-/nonexistent}" ]; then
-	mkdir -p "$T/db" "$T/localid" "$T/state"
-	"$CTL" -d "$T/db" policy set @.test client --valexp G >"$T/ctl.out" 2>&1 &&
-		"$CTL" -d "$T/db" policy set @.example client --valexp g \
-			>>"$T/ctl.out" 2>&1 || ko policy_set "$(tail -2 "$T/ctl.out")"
-	rm -f "$T"/db/__db.*
-	PIPE='\\.\pipe\tlspool-gdir-'$$
-	cat >"$T/daemon.conf" <<-EOF
-		socket_name $PIPE
-		dbenv_dir $(winpath "$T/db")
-		localid_dir $(winpath "$T/localid")
-		state_dir $(winpath "$T/state")
-		trust_anchors $(winpath "$T/ca.pem")
-		trust_system no
-		log_level info
-		log_stderr yes
-		workers 2
-		handshake_timeout 10000
-	EOF
-	SERV=$(free_port)
-	gnutls-serv --echo -p "$SERV" --x509certfile "$T/ldap.pem" \
-		--x509keyfile "$T/ldap.key" >"$T/serv.log" 2>&1 &
-	pids+=($!)
-	"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f \
-		>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	pids+=("$DPID")
-	for _ in $(seq 60); do
-		grep -q "listening on" "$T/daemon.log" 2>/dev/null && break
-		sleep 0.5
-	done
-	${HOST}-gcc -std=gnu11 -Wall -Wextra -Werror -I"$top/include" \
-		-I"$top/windows" "$top/tests/windows/pool_client.c" \
-		-o "$T/pool_client.exe" -lws2_32 || ko pool_client_build
-	wait_port "$SERV" || ko gnutls_serv
-	# refused NAME REMOTEID REASON
-	refused() {
-		timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" refuse "$SERV" \
-			"$2" >"$T/$1.out" 2>&1
-		echo "   $1: $(tr -d '\r' <"$T/$1.out")"
-		if grep -q "^ERROR" "$T/$1.out" &&
-		   grep -qF "$3" "$T/daemon.log"; then
-			ok "$1"
-		else
-			ko "$1" "$(tail -3 "$T/daemon.log" | tr '\n' ' ')"
-		fi
-	}
-	refused daemon_G_fails_closed alice@dir.test "G: SRV _ldap._tcp.dir.test: no answer: DNSSEC is not available in the Windows build"
-	refused daemon_g_fails_closed carol@dir.example "g: SRV _ldap._tcp.dir.example: no answer: DNSSEC is not available in the Windows build"
-	kill "$DPID" 2>/dev/null
-else
-	echo "SKIP daemon_G_fails_closed (no $DAEMON_EXE or Linux tlspool-ctl; CTL=...)"
+CTL=${CTL:-$top/_build/main/tools/tlspool-ctl}
+daemon_cases="G_match G_mismatch G_no_cert g_no_entry g_mismatch G_no_srv g_no_srv G_unsigned_srv G_rogue_directory"
+if [ ! -f "$DAEMON_EXE" ] || [ ! -x "${CTL:-/nonexistent}" ]; then
+	ko daemon_cases "no $DAEMON_EXE or Linux tlspool-ctl (CTL=$CTL): $daemon_cases not run"
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit
 fi
+command -v ldns-signzone >/dev/null || bail "ldns-signzone missing (package ldnsutils)"
+${HOST}-gcc -std=gnu11 -Wall -Wextra -Werror -I"$top/include" \
+	-I"$top/windows" "$top/tests/windows/pool_client.c" \
+	-o "$T/pool_client.exe" -lws2_32 || bail "cannot build pool_client.exe"
+
+Z=$T/zones
+mkdir -p "$Z"
+zone_head() {
+	printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n' \
+		"$1" "$1" "$1" "$1"
+}
+sign_zone() {	# sign_zone ZONE: ZONE.signed, the KSK's DS a trust anchor
+	( cd "$Z" &&
+		ksk=$(ldns-keygen -a ECDSAP256SHA256 -k "$1") &&
+		zsk=$(ldns-keygen -a ECDSAP256SHA256 "$1") &&
+		ldns-signzone -f "$1.signed" "$1" "$ksk" "$zsk" &&
+		echo "$ksk" >"$1.ksk" ) >"$Z/$1.sign.out" 2>&1 || return 1
+	echo "	trust-anchor-file: \"Z:$Z/$(cat "$Z/$1.ksk").ds\"" \
+		>>"$Z/anchors.conf"
+}
+auth_zone() {	# auth_zone ZONE FILE
+	printf 'auth-zone:\n\tname: "%s."\n\tzonefile: "Z:%s"\n\tfor-upstream: yes\n\tfor-downstream: no\n\tfallback-enabled: no\n' \
+		"$1" "$2" >>"$Z/authzones.conf"
+}
+{ zone_head dir.test; echo "_ldap._tcp IN SRV 0 0 $DIR localhost."; } >"$Z/dir.test"
+{ zone_head rogue.test; echo "_ldap._tcp IN SRV 0 0 $ROGUE localhost."; } >"$Z/rogue.test"
+{ zone_head plain.test; echo "_ldap._tcp IN SRV 0 0 $DIR localhost."; } >"$Z/plain.test"
+sign_zone dir.test && sign_zone rogue.test ||
+	bail "ldns-signzone failed: $(cat "$Z"/*.sign.out | tail -3)"
+auth_zone dir.test "$Z/dir.test.signed"
+auth_zone rogue.test "$Z/rogue.test.signed"
+auth_zone plain.test "$Z/plain.test"
+{
+	echo "server:"
+	echo "	module-config: \"validator iterator\""
+	echo "	local-zone: \"test.\" nodefault"
+	echo "	use-syslog: no"
+	echo "	verbosity: 0"
+	cat "$Z/anchors.conf" "$Z/authzones.conf"
+} >"$Z/unbound.conf"
+
+# G for every user in .test; g for some (a rule per user is more
+# concrete than the domain's).
+mkdir -p "$T/db" "$T/localid" "$T/state"
+printf 'dbenv_dir %s\n' "$T/db" >"$T/ctl.conf"
+{
+	"$CTL" -c "$T/ctl.conf" policy set @.test client --valexp G &&
+	for u in carol@dir.test dave@dir.test frank@sub.dir.test; do
+		"$CTL" -c "$T/ctl.conf" policy set "$u" client --valexp g ||
+			exit 1
+	done
+} >"$T/ctl.out" 2>&1 || bail "tlspool-ctl policy set: $(tail -2 "$T/ctl.out")"
+rm -f "$T"/db/__db.*	# Linux's regions; the daemon makes its own
+PIPE='\\.\pipe\tlspool-gdir-'$$
+cat >"$T/daemon.conf" <<-EOF
+	socket_name $PIPE
+	dbenv_dir $(winpath "$T/db")
+	localid_dir $(winpath "$T/localid")
+	state_dir $(winpath "$T/state")
+	trust_anchors $(winpath "$T/ca.pem")
+	trust_system no
+	dnssec_config $(winpath "$Z/unbound.conf")
+	log_level info
+	log_stderr yes
+	workers 2
+	handshake_timeout 10000
+EOF
+for _ in 1 2 3; do
+	SERV=$(free_port)
+	gnutls-serv --echo -p "$SERV" --x509certfile "$T/alice.pem" \
+		--x509keyfile "$T/alice.key" >"$T/serv.log" 2>&1 &
+	pids+=($!)
+	wait_port "$SERV" && break
+done
+wait_port "$SERV" || bail "gnutls-serv did not start: $(tail -2 "$T/serv.log")"
+"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f \
+	>"$T/daemon.log" 2>&1 &
+DPID=$!
+pids+=("$DPID")
+for _ in $(seq 60); do
+	grep -q "listening on" "$T/daemon.log" 2>/dev/null && break
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.5
+done
+grep -q "listening on" "$T/daemon.log" ||
+	bail "the daemon did not start: $(tail -5 "$T/daemon.log" | tr '\n' ' ')"
+
+client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+# accepted NAME REMOTEID LOGGED: the echo works and the daemon logged
+# LOGGED (the directory's answer).  refused NAME REMOTEID REASON: the client gets
+# an ERROR that begins the reason (the wire's error text is cut at 128
+# bytes), the daemon's "refused" line for REMOTEID has all of it.
+accepted() {
+	local t0=$SECONDS
+	if client echo "$SERV" "$2" >"$T/$1.out" 2>&1 &&
+	   grep -q "OK echoed hello pool" "$T/$1.out" &&
+	   grep -aqF "$3" "$T/daemon.log"; then
+		ok "$1 ($((SECONDS - t0)) s)"
+	else
+		ko "$1" "$(tr -d '\r' <"$T/$1.out" | tr '\n' ' '); log: $3?"
+	fi
+}
+refused() {
+	if client refuse "$SERV" "$2" >"$T/$1.out" 2>&1 &&
+	   grep -a "^ERROR" "$T/$1.out" | grep -qF "${3:0:40}" &&
+	   grep -a "refused client role, .* remote=\"$2\": " "$T/daemon.log" |
+		grep -qF "$3"; then
+		ok "$1"
+		grep -a "^ERROR" "$T/$1.out" | tr -d '\r' | sed 's/^/   reason: /'
+	else
+		ko "$1" "wanted \"$3\"; $(tr -d '\r' <"$T/$1.out" | tr '\n' ' ')"
+	fi
+}
+accepted G_match alice@dir.test \
+	"directory localhost holds the certificate for (mail=alice@dir.test)"
+if grep -aq "DNSSEC: _ldap._tcp.dir.test type 33: secure" "$T/daemon.log"; then
+	ok G_srv_secure_logged
+else
+	ko G_srv_secure_logged "$(grep -a DNSSEC "$T/daemon.log" | tail -2 | tr '\n' ' ')"
+fi
+refused G_mismatch bob@dir.test \
+	"G: directory localhost: none of the 1 certificates for (mail=bob@dir.test) is the peer's"
+refused G_no_cert erin@dir.test \
+	"G: directory localhost: no certificate for (mail=erin@dir.test)"
+accepted g_no_entry carol@dir.test \
+	"directory localhost: no certificate for (mail=carol@dir.test)"
+refused g_mismatch dave@dir.test \
+	"g: directory localhost: none of the 1 certificates for (mail=dave@dir.test)"
+refused G_no_srv dave@sub.dir.test "G: no global directory for sub.dir.test"
+accepted g_no_srv frank@sub.dir.test "no global directory for sub.dir.test"
+refused G_unsigned_srv alice@plain.test "G: SRV _ldap._tcp.plain.test is insecure"
+refused G_rogue_directory alice@rogue.test \
+	"G: directory ldap://localhost:$ROGUE: StartTLS: "
+if kill -0 "$DPID" 2>/dev/null; then ok daemon_alive; else ko daemon_alive; fi
+kill "$DPID" 2>/dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

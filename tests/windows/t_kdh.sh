@@ -13,7 +13,8 @@
 #   DAEMON_EXE  (default: _build/win64/windows/tlspool-daemon.exe)
 #   BUILD       a Linux build with tools/tlspool-ctl and the integration
 #               helpers (default: _build/main)
-#   WINEPREFIX  (default /tmp/winkrb5-wine)   KEEP_TMP=1 keeps the temp dir
+#   WINEPREFIX  (default: a new one in the temp dir, removed at the end)
+#   KEEP_TMP=1 keeps the temp dir
 #
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
 # failure.
@@ -21,12 +22,17 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
 BUILD=${BUILD:-$top/_build/main}
-export WINEPREFIX=${WINEPREFIX:-/tmp/winkrb5-wine} WINEDEBUG=-all
 WINE=${WINE:-$(command -v wine64 || command -v wine)}
 CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
 CTL=$BUILD/tools/tlspool-ctl
 KDH_PEER=$BUILD/tests/integration/kdh_peer
 T=$(mktemp -d /tmp/t_kdh.XXXXXX)
+own_prefix=
+if [ -z "${WINEPREFIX:-}" ]; then
+	own_prefix=$T/wine
+	export WINEPREFIX=$own_prefix
+fi
+export WINEDEBUG=-all
 KRB=$T/krb5
 PIPE='\\.\pipe\tlspool-kdh-'$$
 MAP=EXAMPLE.COM=example.com
@@ -39,6 +45,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
 	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
 }
 trap cleanup EXIT
