@@ -5,7 +5,8 @@
  * at most one socket attached.  POSIX (lib/poolconn_posix.c): an AF_UNIX
  * stream socket, the socket as SCM_RIGHTS (lib/fdpass.c).  Windows
  * (windows/poolconn_win32.c): a named pipe in message mode, the socket as
- * a WSAPROTOCOL_INFOW for the pipe server's process in pio_ancil_data.
+ * a WSAPROTOCOL_INFOW for the pipe server's process in pio_ancil_data, or
+ * as our own handle value when we may not open that process.
  *
  * All functions return 0 (or the documented count) or -errno; none of
  * them sets errno except where said.

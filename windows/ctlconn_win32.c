@@ -3,9 +3,11 @@
  * mode, one message = struct ctlmsg_win32.
  *
  * A pipe cannot be WSAPoll-ed, so a reader thread per connection reads
- * whole messages, turns a passed WSAPROTOCOL_INFOW into a SOCKET and
- * posts message and socket to the connection's worker; malformed
- * messages get an ERROR reply there and the connection goes on.  Replies
+ * whole messages, turns a passed WSAPROTOCOL_INFOW (pio_ancil_type 1) or
+ * socket handle of the client (pio_ancil_type 2, see take_handle) into a
+ * SOCKET and posts message and socket to the connection's worker;
+ * malformed messages and refused handovers get an ERROR reply there and
+ * the connection goes on.  Replies
  * go from the worker to a writer thread per connection (the only writer,
  * so they never interleave), which waits for each WriteFile: a client
  * that does not read holds its own writer, never the worker.  Closing
@@ -54,6 +56,8 @@ struct ctlconn_tp {
 	struct wmsg *wq_head, *wq_tail;
 	int closing;
 	DWORD pid;
+	HANDLE proc;			/* the client, PROCESS_DUP_HANDLE only */
+	DWORD proc_err;			/* why proc is NULL */
 };
 
 struct inmsg {
@@ -61,7 +65,8 @@ struct inmsg {
 	struct tlspool_command cmd;
 	int fd;
 	int bad;			/* errno of a malformed message */
-	char why[100];
+	const char *kind;		/* what was bad: NULL = the message */
+	char why[112];
 };
 
 static void handle_close(HANDLE *h)
@@ -88,6 +93,7 @@ void ctlconn_tp_free(struct ctlconn_tp *t)
 	handle_close(&t->rd_event);
 	handle_close(&t->wr_event);
 	handle_close(&t->wr_wake);
+	handle_close(&t->proc);
 	free(t);
 }
 
@@ -206,6 +212,11 @@ static void msg_posted(void *arg)
 	if (c->closed) {
 		if (im->fd >= 0)
 			sockio_close(im->fd);
+	} else if (im->bad && im->kind != NULL) {
+		tplog(LOG_NOTICE, "%s: %s refused: %s", c->peer, im->kind,
+		      im->why);
+		ctlconn_send_error(c, im->cmd.pio_reqid, im->bad, "%s: %s",
+				   im->kind, im->why);
 	} else if (im->bad) {
 		tplog(LOG_NOTICE, "%s: malformed message: %s", c->peer,
 		      im->why);
@@ -252,6 +263,111 @@ static int take_socket(const struct ctlmsg_win32 *m, char *why, size_t len)
 	return (int)(intptr_t)s;
 }
 
+/* The handle dup taken from the client (v, its value there) as a socket
+ * of ours, or -errno (why filled); dup is closed either way.  Winsock
+ * learns of it through WSADuplicateSocketW for our own process, which
+ * also fails for anything that is not a socket (wine's ws2_32 serves no
+ * socket it did not make or receive that way). */
+static int adopt_socket(HANDLE dup, unsigned long long v, char *why,
+			size_t len)
+{
+	WSAPROTOCOL_INFOW info;
+	SOCKET s;
+	DWORD ftype;
+	int type, tlen = sizeof(type), werr;
+
+	/* Sockets are FILE_TYPE_PIPE (as pipes are): anything else is
+	 * refused before winsock sends it a request. */
+	ftype = GetFileType(dup);
+	if (ftype != FILE_TYPE_PIPE) {
+		CloseHandle(dup);	/* not a socket: not ours to keep */
+		snprintf(why, len, "handle 0x%llx is not a socket (file type "
+			 "%lu)", v, (unsigned long)ftype);
+		return -ENOTSOCK;
+	}
+	if (WSADuplicateSocketW((SOCKET)(uintptr_t)dup, GetCurrentProcessId(),
+				&info) != 0) {
+		werr = WSAGetLastError();
+		CloseHandle(dup);
+		snprintf(why, len, "handle 0x%llx is not a socket (WSA error "
+			 "%d)", v, werr);
+		return -ENOTSOCK;
+	}
+	s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+		       FROM_PROTOCOL_INFO, &info, 0,
+		       WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+	werr = WSAGetLastError();
+	/* Winsock may know dup now (Windows adopts foreign socket
+	 * handles); where it does not, it is a plain handle. */
+	if (closesocket((SOCKET)(uintptr_t)dup) != 0)
+		CloseHandle(dup);
+	if (s == INVALID_SOCKET) {
+		snprintf(why, len, "handle 0x%llx gives no socket (WSA error "
+			 "%d)", v, werr);
+		return -ENOTSOCK;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &tlen) != 0) {
+		werr = WSAGetLastError();
+		closesocket(s);
+		snprintf(why, len, "handle 0x%llx is not a socket (WSA error "
+			 "%d)", v, werr);
+		return -ENOTSOCK;
+	}
+	return (int)(intptr_t)s;
+}
+
+/* The socket the client names by its own handle value (pio_ancil_type
+ * 2), for a client that may not open our process (a service's, under
+ * LocalSystem) and so cannot use WSADuplicateSocketW.  We take handles
+ * only from the process at the other end of this pipe instance, as the
+ * kernel reported it at connect time (t->proc, opened then: the pid
+ * cannot be reused while we hold it), never from a pid in a message; the
+ * client can only make us take what it holds itself.  What we take must
+ * be a socket; anything else is closed again.  A socket or -errno (why
+ * filled). */
+static int take_handle(struct ctlconn *c, const struct ctlmsg_win32 *m,
+		       char *why, size_t len)
+{
+	struct ctlconn_tp *t = c->tp;
+	HANDLE src, dup = NULL;
+	unsigned long long v;
+	DWORD err;
+	int fd;
+
+	memcpy(&src, &m->pio_ancil_data.pioa_filehandle, sizeof(src));
+	v = (unsigned long long)(uintptr_t)src;
+	if ((intptr_t)src <= 0 || (v & 3) != 0) {
+		/* NULL, a pseudo handle (current process, thread, token)
+		 * or not a kernel handle value */
+		snprintf(why, len, "0x%llx is not a handle value", v);
+		return -EBADF;
+	}
+	if (t->proc == NULL) {
+		snprintf(why, len, "cannot open the client process (pid %lu): "
+			 "error %lu", (unsigned long)t->pid,
+			 (unsigned long)t->proc_err);
+		return t->proc_err == ERROR_ACCESS_DENIED ? -EACCES : -ESRCH;
+	}
+	if (!DuplicateHandle(t->proc, src, GetCurrentProcess(), &dup, 0,
+			     FALSE, DUPLICATE_SAME_ACCESS)) {
+		err = GetLastError();
+		if (err == ERROR_INVALID_HANDLE)
+			snprintf(why, len, "handle 0x%llx is not open in the "
+				 "client process (pid %lu)", v,
+				 (unsigned long)t->pid);
+		else
+			snprintf(why, len, "cannot take handle 0x%llx from the "
+				 "client process (pid %lu): error %lu", v,
+				 (unsigned long)t->pid, (unsigned long)err);
+		return -EBADF;
+	}
+	fd = adopt_socket(dup, v, why, len);
+	if (fd >= 0)
+		tplog(LOG_INFO, "%s: took socket handle 0x%llx from the client",
+		      c->peer, v);
+	return fd;
+}
+
 /* Check one message read whole (got bytes) into im. */
 static void parse(const struct ctlmsg_win32 *m, DWORD got, struct inmsg *im)
 {
@@ -277,9 +393,13 @@ static void parse(const struct ctlmsg_win32 *m, DWORD got, struct inmsg *im)
 			im->fd = fd;
 		return;
 	case CTLMSG_ANCIL_FILEHANDLE:
-		im->bad = EINVAL;
-		snprintf(im->why, sizeof(im->why), "the pool takes sockets, "
-			 "not file handles (pio_ancil_type 2)");
+		fd = take_handle(im->c, m, im->why, sizeof(im->why));
+		if (fd < 0) {
+			im->bad = -fd;
+			im->kind = "socket handover";
+		} else {
+			im->fd = fd;
+		}
 		return;
 	default:
 		im->bad = EPROTO;
@@ -427,6 +547,13 @@ void ctlconn_win32_accept(struct worker *w, HANDLE pipe)
 	t->pipe = pipe;
 	if (!GetNamedPipeClientProcessId(pipe, &t->pid))
 		t->pid = 0;
+	/* For socket handles passed by value (take_handle): opened now,
+	 * so that the pid means this client for as long as we serve it. */
+	t->proc = t->pid != 0 ? OpenProcess(PROCESS_DUP_HANDLE, FALSE, t->pid)
+			      : NULL;
+	if (t->proc == NULL)
+		t->proc_err = t->pid != 0 ? GetLastError()
+					  : ERROR_INVALID_PARAMETER;
 	snprintf(c->peer, sizeof(c->peer), "pid=%lu", (unsigned long)t->pid);
 	pthread_mutex_init(&t->wr_lock, NULL);
 	t->rd_event = CreateEventW(NULL, TRUE, FALSE, NULL);

@@ -18,7 +18,7 @@
 enum ctlmsg_ancil {
 	CTLMSG_ANCIL_NONE = 0,
 	CTLMSG_ANCIL_SOCKET = 1,	/* WSAPROTOCOL_INFOW from WSADuplicateSocketW */
-	CTLMSG_ANCIL_FILEHANDLE = 2,	/* not accepted by the daemon */
+	CTLMSG_ANCIL_FILEHANDLE = 2,	/* the client's own handle of a socket */
 };
 
 #pragma pack(push, 2)

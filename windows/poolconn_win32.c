@@ -4,6 +4,15 @@
  * WSADuplicateSocketW made for the pipe server's process, in
  * pio_ancil_data (ANCIL_TYPE_SOCKET).
  *
+ * WSADuplicateSocketW needs PROCESS_DUP_HANDLE on the daemon's process,
+ * which an ordinary user does not get on a service running as
+ * LocalSystem.  Then (or when TLSPOOL_SOCKET_HANDOVER=handle) the socket
+ * travels as our own handle value (ANCIL_TYPE_FILEHANDLE) and the daemon
+ * duplicates it out of our process.  The value sent is that of a private
+ * duplicate, held until a message for the same request comes back (the
+ * daemon takes it when it reads the message, before it answers), so the
+ * caller may close its socket right after poolconn_send as on POSIX.
+ *
  * The pipe is opened for overlapped I/O so that one thread can wait in
  * ReadFile while others write.  Every wait also watches the connection's
  * "shut" event: poolconn_shutdown sets it (and cancels pending I/O), so
@@ -30,11 +39,33 @@ _Static_assert(TLSPOOL_MSGLEN == 390 + sizeof(WSAPROTOCOL_INFOW),
 #define POOLCONN_BUSY_WAIT_MS 1000
 #define POOLCONN_BUSY_TRIES 5
 
+/* A socket handle sent by value, held until its request is answered. */
+struct poolconn_held {
+	struct poolconn_held *next;
+	uint16_t reqid;
+	HANDLE h;
+};
+
 struct poolconn {
 	HANDLE pipe;
 	HANDLE shut;		/* manual-reset event: shut down */
 	ULONG server_pid;	/* receives our sockets */
+	bool by_handle;		/* sockets as handle values (sender only) */
+	SRWLOCK held_lock;	/* held: sender and reader */
+	struct poolconn_held *held;
 };
+
+/* TLSPOOL_SOCKET_HANDOVER=handle: always pass sockets by handle value
+ * (tests; a client the daemon cannot be opened by).  Anything else or
+ * unset: WSADuplicateSocketW, by handle value when that is refused. */
+static bool poolconn_force_handle(void)
+{
+	char v[16];
+	DWORD n = GetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", v,
+					  sizeof(v));
+
+	return n > 0 && n < sizeof(v) && _stricmp(v, "handle") == 0;
+}
 
 static INIT_ONCE poolconn_wsa_once = INIT_ONCE_STATIC_INIT;
 
@@ -114,6 +145,8 @@ int poolconn_connect(const char *path, struct poolconn **pcp)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	InitializeSRWLock(&pc->held_lock);
+	pc->by_handle = poolconn_force_handle();
 	*pcp = pc;
 	return 0;
 fail:
@@ -163,24 +196,112 @@ out:
 	return err == 0 ? 0 : -win32err_errno(err);
 }
 
+/* Did WSADuplicateSocketW fail (with err) because we may not open the
+ * daemon's process?  The documented errors have no access error (the
+ * provider may say WSAEINVAL), so ask the process itself. */
+static bool poolconn_dup_denied(struct poolconn *pc, int err)
+{
+	HANDLE p;
+
+	if (err == WSAEACCES)
+		return true;
+	if (err == WSAENOTSOCK || err == WSANOTINITIALISED)
+		return false;
+	p = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pc->server_pid);
+	if (p != NULL) {
+		CloseHandle(p);
+		return false;
+	}
+	return GetLastError() == ERROR_ACCESS_DENIED;
+}
+
+/* Close the held handles of reqid (all when all), after the daemon's
+ * answer or with the connection. */
+static void poolconn_release(struct poolconn *pc, uint16_t reqid, bool all)
+{
+	struct poolconn_held **pp, *h, *done = NULL;
+
+	AcquireSRWLockExclusive(&pc->held_lock);
+	for (pp = &pc->held; (h = *pp) != NULL;) {
+		if (all || h->reqid == reqid) {
+			*pp = h->next;
+			h->next = done;
+			done = h;
+		} else {
+			pp = &h->next;
+		}
+	}
+	ReleaseSRWLockExclusive(&pc->held_lock);
+	while ((h = done) != NULL) {
+		done = h->next;
+		CloseHandle(h->h);	/* a plain handle: winsock never saw it */
+		free(h);
+	}
+}
+
+/* Put a private duplicate of sock in msg as ANCIL_TYPE_FILEHANDLE and hold
+ * it (before the message goes out, so no answer can overtake it).
+ * The held entry or NULL with *rc set. */
+static struct poolconn_held *poolconn_hold(struct poolconn *pc,
+					   struct tlspool_command *msg,
+					   poolconn_sock_t sock, int *rc)
+{
+	struct poolconn_held *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	if (poolconn_sock_check(sock) < 0 ||
+	    !DuplicateHandle(GetCurrentProcess(), (HANDLE)sock,
+			     GetCurrentProcess(), &h->h, 0, FALSE,
+			     DUPLICATE_SAME_ACCESS)) {
+		free(h);
+		*rc = -EBADF;	/* nothing sent */
+		return NULL;
+	}
+	h->reqid = msg->pio_reqid;
+	msg->pio_ancil_type = ANCIL_TYPE_FILEHANDLE;
+	msg->pio_ancil_data.pioa_filehandle = h->h;
+	AcquireSRWLockExclusive(&pc->held_lock);
+	h->next = pc->held;
+	pc->held = h;
+	ReleaseSRWLockExclusive(&pc->held_lock);
+	return h;
+}
+
 int poolconn_send(struct poolconn *pc, const struct tlspool_command *cmd,
 		  poolconn_sock_t sock)
 {
 	struct tlspool_command msg = *cmd;
 	DWORD n;
-	int rc;
+	int rc = 0;
 
 	msg.pio_ancil_type = ANCIL_TYPE_NONE;
 	memset(&msg.pio_ancil_data, 0, sizeof(msg.pio_ancil_data));
-	if (sock != POOLCONN_NOSOCK) {
+	if (sock != POOLCONN_NOSOCK && !pc->by_handle) {
 		if (WSADuplicateSocketW(sock, pc->server_pid,
-					&msg.pio_ancil_data.pioa_socket) != 0)
-			return -win32err_errno((DWORD)WSAGetLastError());
-		msg.pio_ancil_type = ANCIL_TYPE_SOCKET;
+					&msg.pio_ancil_data.pioa_socket) == 0) {
+			msg.pio_ancil_type = ANCIL_TYPE_SOCKET;
+		} else {
+			int err = WSAGetLastError();
+
+			if (!poolconn_dup_denied(pc, err))
+				return -win32err_errno((DWORD)err);
+			pc->by_handle = true;	/* for this connection */
+			memset(&msg.pio_ancil_data, 0,
+			       sizeof(msg.pio_ancil_data));
+		}
+	}
+	if (sock != POOLCONN_NOSOCK && pc->by_handle) {
+		if (poolconn_hold(pc, &msg, sock, &rc) == NULL)
+			return rc;
 	}
 	rc = poolconn_io(pc, true, &msg, (DWORD)TLSPOOL_MSGLEN, &n);
 	if (rc == 0 && n != TLSPOOL_MSGLEN)
 		rc = -EIO;
+	/* A failed write may still have gone out (cancelled late): a held
+	 * handle then stays held until the connection closes. */
 	return rc;
 }
 
@@ -214,6 +335,9 @@ int poolconn_recv(struct poolconn *pc, struct tlspool_command *cmd,
 		return rc;
 	if (n != TLSPOOL_MSGLEN)
 		return -EPIPE;		/* truncated */
+	/* The daemon has read our messages of this request: it holds its
+	 * own copy of any socket we passed by handle value. */
+	poolconn_release(pc, cmd->pio_reqid, false);
 	*sock = poolconn_ancil(cmd);
 	return 1;
 }
@@ -258,6 +382,7 @@ void poolconn_close(struct poolconn *pc)
 	if (pc == NULL)
 		return;
 	CloseHandle(pc->pipe);
+	poolconn_release(pc, 0, true);
 	CloseHandle(pc->shut);
 	free(pc);
 }

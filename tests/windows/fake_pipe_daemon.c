@@ -2,7 +2,9 @@
  * libtlspool-0.dll: serves \\.\pipe\NAME in message mode, one thread per
  * connection, and answers PING and STARTTLS (with a PLAINTEXT_CONNECT
  * callback) the way the protocol says, taking the sockets the library
- * hands over from pio_ancil_data.
+ * hands over from pio_ancil_data: a WSAPROTOCOL_INFOW (ANCIL_TYPE_SOCKET)
+ * or the client's handle value (ANCIL_TYPE_FILEHANDLE), duplicated out of
+ * the process at the other end of the pipe.
  */
 #include "fake_pipe_daemon.h"
 
@@ -27,9 +29,48 @@ static int fake_write(HANDLE p, struct tlspool_command *cmd)
 	return n == sizeof(*cmd) ? 0 : -1;
 }
 
-/* The socket that came with cmd, or INVALID_SOCKET. */
-static SOCKET fake_take(struct fake_daemon *f, struct tlspool_command *cmd)
+/* The socket the client's handle value names, or INVALID_SOCKET. */
+static SOCKET fake_take_handle(struct fake_daemon *f, HANDLE p,
+			       struct tlspool_command *cmd)
 {
+	HANDLE proc, dup = NULL;
+	WSAPROTOCOL_INFOW info;
+	ULONG pid = 0;
+	SOCKET s;
+
+	if (!GetNamedPipeClientProcessId(p, &pid))
+		return INVALID_SOCKET;
+	proc = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pid);
+	if (proc == NULL)
+		return INVALID_SOCKET;
+	if (!DuplicateHandle(proc, cmd->pio_ancil_data.pioa_filehandle,
+			     GetCurrentProcess(), &dup, 0, FALSE,
+			     DUPLICATE_SAME_ACCESS))
+		dup = NULL;
+	CloseHandle(proc);
+	if (dup == NULL)
+		return INVALID_SOCKET;
+	/* made known to winsock, as the daemon does */
+	s = INVALID_SOCKET;
+	if (WSADuplicateSocketW((SOCKET)dup, GetCurrentProcessId(), &info) == 0)
+		s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+			       FROM_PROTOCOL_INFO, &info, 0,
+			       WSA_FLAG_OVERLAPPED);
+	if (closesocket((SOCKET)dup) != 0)
+		CloseHandle(dup);
+	if (s == INVALID_SOCKET)
+		return INVALID_SOCKET;
+	InterlockedIncrement(&f->sockets_received);
+	InterlockedIncrement(&f->handles_received);
+	return s;
+}
+
+/* The socket that came with cmd, or INVALID_SOCKET. */
+static SOCKET fake_take(struct fake_daemon *f, HANDLE p,
+			struct tlspool_command *cmd)
+{
+	if (cmd->pio_ancil_type == ANCIL_TYPE_FILEHANDLE)
+		return fake_take_handle(f, p, cmd);
 	if (cmd->pio_ancil_type != ANCIL_TYPE_SOCKET)
 		return INVALID_SOCKET;
 	InterlockedIncrement(&f->sockets_received);
@@ -53,7 +94,7 @@ static int fake_starttls(struct fake_daemon *f, HANDLE p,
 {
 	struct tlspool_command cb = *cmd;
 
-	fake_say(fake_take(f, cmd), "crypt");
+	fake_say(fake_take(f, p, cmd), "crypt");
 	cb.pio_cbid = 7;
 	cb.pio_cmd = PIOC_PLAINTEXT_CONNECT_V2;
 	cb.pio_ancil_type = ANCIL_TYPE_NONE;
@@ -61,7 +102,7 @@ static int fake_starttls(struct fake_daemon *f, HANDLE p,
 		return -1;
 	if (cb.pio_cmd != PIOC_PLAINTEXT_CONNECT_V2 || cb.pio_cbid != 7)
 		return -1;
-	fake_say(fake_take(f, &cb), "plain");
+	fake_say(fake_take(f, p, &cb), "plain");
 	cb.pio_cbid = 0;
 	cb.pio_cmd = PIOC_STARTTLS_V2;
 	cb.pio_ancil_type = ANCIL_TYPE_NONE;

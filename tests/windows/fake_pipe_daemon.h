@@ -18,6 +18,7 @@ struct fake_daemon {
 	WCHAR name[128];
 	HANDLE first;			/* the first pipe instance */
 	volatile LONG sockets_received;
+	volatile LONG handles_received;	/* of them as handle values */
 };
 
 struct fake_conn_arg {

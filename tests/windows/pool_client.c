@@ -1,12 +1,15 @@
 /* pool_client -- the client side of the Windows pool protocol, written
  * out for tests/windows/t_daemon.sh (it does not use libtlspool): connect
  * to the daemon's pipe, hand it a socket connected to a TLS server as a
- * WSAPROTOCOL_INFOW, answer PLAINTEXT_CONNECT with one end of a loopback
- * socket pair, then talk in clear through the other end.
+ * WSAPROTOCOL_INFOW (or as our own handle value, pio_ancil_type 2),
+ * answer PLAINTEXT_CONNECT with one end of a loopback socket pair, then
+ * talk in clear through the other end.
  *
  * usage: pool_client PIPE MODE [PORT REMOTEID [COUNT]]
  *   echo      STARTTLS as client to 127.0.0.1:PORT for REMOTEID; a line
  *             sent in clear must come back (gnutls-serv --echo)
+ *   echo_handle  the same, both sockets passed as pio_ancil_type 2 (our
+ *             handle values), each kept open until the daemon answered
  *   refuse    the same, expecting an ERROR reply (printed)
  *   server    listen on 127.0.0.1:PORT, take one connection and hand it
  *             over in the server role as REMOTEID (the local identity);
@@ -19,7 +22,10 @@
  *   short     a 10-byte message
  *   badancil  pio_ancil_type 7
  *   badinfo   a WSAPROTOCOL_INFOW that describes no socket
- *   filehandle pio_ancil_type 2
+ *   handle_file    pio_ancil_type 2 with a file handle (not a socket)
+ *   handle_pipe    pio_ancil_type 2 with our end of the daemon's pipe
+ *   handle_bogus   pio_ancil_type 2 with a value no handle of ours has
+ *   handle_pseudo  pio_ancil_type 2 with (HANDLE)-1, "this process"
  * Prints "OK ..." or "ERROR ..." lines; exit 0 when the outcome is the
  * one the mode expects.
  */
@@ -37,6 +43,7 @@
 
 static HANDLE pipe_h;
 static DWORD daemon_pid;
+static int by_handle;		/* sockets as pio_ancil_type 2 */
 
 static void die(const char *what)
 {
@@ -81,7 +88,10 @@ static void send_cmd(const struct tlspool_command *c, SOCKET s)
 
 	memset(&m, 0, sizeof(m));
 	memcpy(m.cmd, c, sizeof(m.cmd));
-	if (s != INVALID_SOCKET) {
+	if (s != INVALID_SOCKET && by_handle) {
+		m.pio_ancil_type = CTLMSG_ANCIL_FILEHANDLE;
+		m.pio_ancil_data.pioa_filehandle = (HANDLE)s;
+	} else if (s != INVALID_SOCKET) {
 		m.pio_ancil_type = CTLMSG_ANCIL_SOCKET;
 		if (WSADuplicateSocketW(s, daemon_pid,
 					&m.pio_ancil_data.pioa_socket) != 0)
@@ -202,13 +212,13 @@ static int starttls(int port, const char *id, int want_ok, int server)
 	strcpy((char *)st->service, "generic");
 	st->timeout = 10000;
 	send_cmd(&c, tls);
-	closesocket(tls);		/* the daemon has its own now */
 	recv_cmd(&r);
+	closesocket(tls);	/* the daemon has its own (type 2: once it answered) */
 	if (r.pio_cmd == PIOC_PLAINTEXT_CONNECT_V2) {
 		pair(sv);
 		send_cmd(&r, sv[1]);
-		closesocket(sv[1]);
 		recv_cmd(&r);
+		closesocket(sv[1]);
 	} else {
 		sv[0] = INVALID_SOCKET;
 	}
@@ -260,11 +270,28 @@ static int malformed(const char *mode)
 	if (strcmp(mode, "short") == 0) {
 		put(&m, 10);
 	} else {
-		if (strcmp(mode, "badancil") == 0)
+		m.pio_ancil_type = CTLMSG_ANCIL_FILEHANDLE;
+		if (strcmp(mode, "badancil") == 0) {
 			m.pio_ancil_type = 7;
-		else if (strcmp(mode, "filehandle") == 0)
-			m.pio_ancil_type = CTLMSG_ANCIL_FILEHANDLE;
-		else {
+		} else if (strcmp(mode, "handle_file") == 0) {
+			char self[MAX_PATH];
+
+			if (GetModuleFileNameA(NULL, self, sizeof(self)) == 0)
+				die("own file name");
+			m.pio_ancil_data.pioa_filehandle = CreateFileA(self,
+				GENERIC_READ, FILE_SHARE_READ, NULL,
+				OPEN_EXISTING, 0, NULL);
+			if (m.pio_ancil_data.pioa_filehandle ==
+			    INVALID_HANDLE_VALUE)
+				die("open own file");
+		} else if (strcmp(mode, "handle_bogus") == 0) {
+			m.pio_ancil_data.pioa_filehandle =
+				(HANDLE)(uintptr_t)0x7ffffff0;
+		} else if (strcmp(mode, "handle_pipe") == 0) {
+			m.pio_ancil_data.pioa_filehandle = pipe_h;
+		} else if (strcmp(mode, "handle_pseudo") == 0) {
+			m.pio_ancil_data.pioa_filehandle = GetCurrentProcess();
+		} else {
 			m.pio_ancil_type = CTLMSG_ANCIL_SOCKET;
 			memset(&m.pio_ancil_data, 0x5a,
 			       sizeof(m.pio_ancil_data));
@@ -272,7 +299,16 @@ static int malformed(const char *mode)
 		put(&m, sizeof(m));
 	}
 	recv_cmd(&r);
-	return print_reply(&r) ? 1 : 0;
+	if (print_reply(&r))
+		return 1;
+	/* refused, and the connection goes on */
+	c.pio_reqid = 8;
+	send_cmd(&c, INVALID_SOCKET);
+	recv_cmd(&r);
+	if (r.pio_reqid != 8 || r.pio_cmd != PIOC_PING_V2)
+		return print_reply(&r), 1;
+	printf("OK then a ping on the same connection\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -315,6 +351,10 @@ int main(int argc, char **argv)
 		for (serve_more = n; n > 0; n--)
 			rc |= starttls(atoi(argv[3]), argv[4], 1, 1);
 		return rc;
+	}
+	if (strcmp(argv[2], "echo_handle") == 0 && argc == 5) {
+		by_handle = 1;
+		return starttls(atoi(argv[3]), argv[4], 1, 0);
 	}
 	if ((strcmp(argv[2], "echo") == 0 || strcmp(argv[2], "refuse") == 0 ||
 	     strcmp(argv[2], "server") == 0) && argc == 5)

@@ -1,10 +1,13 @@
 #!/bin/bash
 # The Windows daemon under wine: tlspool-daemon.exe serves a named pipe,
 # takes a socket connected to a Linux gnutls-serv --echo as a
-# WSAPROTOCOL_INFOW, validates the server against a CA made here and
-# relays clear text; a server from another CA is refused with the
-# daemon's reason; malformed messages get error replies and the daemon
-# serves the next client; dane_service_ports is accepted.
+# WSAPROTOCOL_INFOW or as the client's own handle value (pio_ancil_type
+# 2, what a client that may not open a LocalSystem service's process
+# sends), validates the server against a CA made here and relays clear
+# text; a server from another CA is refused with the daemon's reason;
+# malformed messages and handles that are no socket get error replies and
+# the daemon serves the next message and client; dane_service_ports is
+# accepted.
 #
 #   DAEMON_EXE  the daemon (default: _build/win64/windows/tlspool-daemon.exe)
 #   CTL         a Linux tlspool-ctl that writes the policy rules for the
@@ -169,6 +172,17 @@ check starttls_echo client echo "$GOOD_PORT" localhost
 grep -q "OK echoed hello pool" "$T/starttls_echo.out" ||
 	ko starttls_echo_data "$(cat "$T/starttls_echo.out")"
 
+# The same with both sockets passed as handle values (pio_ancil_type 2).
+check starttls_echo_handle client echo_handle "$GOOD_PORT" localhost
+grep -q "OK echoed hello pool" "$T/starttls_echo_handle.out" ||
+	ko starttls_echo_handle_data "$(cat "$T/starttls_echo_handle.out")"
+if [ "$(grep -c 'took socket handle 0x[0-9a-f]* from the client' "$T/daemon.log")" = 2 ]
+then
+	ok starttls_echo_handle_logged
+else
+	ko starttls_echo_handle_logged "$(grep -a 'socket handle' "$T/daemon.log")"
+fi
+
 check other_ca_refused client refuse "$EVIL_PORT" localhost
 sed -n 's/^ERROR/   reason: &/p' "$T/other_ca_refused.out"
 
@@ -251,10 +265,26 @@ else
 fi
 server_role server_role_after_restart
 
-for m in short badancil badinfo filehandle; do
+for m in short badancil badinfo; do
 	check "malformed_$m" client "$m"
 	sed 's/^/   reply: /' "$T/malformed_$m.out"
 done
+# pio_ancil_type 2 that names no socket of the client: refused with the
+# reason, and the connection goes on (pool_client pings on it).
+handle_refused() {	# handle_refused MODE REASON
+	if client "$1" >"$T/$1.out" 2>&1 &&
+	   grep -q "^ERROR [0-9]* socket handover: $2" "$T/$1.out" &&
+	   grep -q "OK then a ping" "$T/$1.out"; then
+		ok "$1_refused"
+	else
+		ko "$1_refused" "$(tr '\n' ' ' <"$T/$1.out")"
+	fi
+	sed -n 's/^ERROR/   reply: &/p' "$T/$1.out"
+}
+handle_refused handle_file "handle 0x[0-9a-f]* is not a socket (file type 1)"
+handle_refused handle_pipe "handle 0x[0-9a-f]* is not a socket (WSA error"
+handle_refused handle_bogus "handle 0x7ffffff0 is not open in the client process"
+handle_refused handle_pseudo "0xffffffffffffffff is not a handle value"
 check ping_after_malformed client ping
 
 # A client that does not read its replies holds nothing but itself: the
@@ -274,19 +304,18 @@ check ping_beside_nonreader_2 quick ping
 # TLSTUNNEL_EXE and TLSPOOL_DLL (libtlspool-0.dll), when built.
 TLSTUNNEL_EXE=${TLSTUNNEL_EXE:-$(dirname "$DAEMON_EXE")/../tools/.libs/tlstunnel.exe}
 TLSPOOL_DLL=${TLSPOOL_DLL:-$(dirname "$DAEMON_EXE")/../lib/.libs/libtlspool-0.dll}
-if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
-	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
+tunnel_echo() {	# tunnel_echo NAME: tlstunnel.exe -c, a line through it
+	local lport=
 	"$WINE" "$T/tlstunnel.exe" -c -p "$PIPE" -r localhost 127.0.0.1:0 \
-		"127.0.0.1:$GOOD_PORT" 2>"$T/tunnel.err" &
+		"127.0.0.1:$GOOD_PORT" 2>"$T/$1.err" &
 	pids+=("$!")
-	lport=
 	for _ in $(seq 200); do
 		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
-			"$T/tunnel.err" | tr -d '\r')
+			"$T/$1.err" | tr -d '\r')
 		[ -n "$lport" ] && break
 		sleep 0.1
 	done
-	check tlstunnel_echo python3 -c '
+	check "$1" python3 -c '
 import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 c.sendall(b"hello tunnel\n")
@@ -298,6 +327,20 @@ while not got.endswith(b"\n"):
 	got += b
 print(got)
 sys.exit(got != b"hello tunnel\n")' "${lport:-1}"
+}
+if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
+	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
+	tunnel_echo tlstunnel_echo
+	# The library made to pass sockets by handle value, as it does when
+	# it may not open the daemon's process (a LocalSystem service).
+	before=$(grep -c 'took socket handle' "$T/daemon.log")
+	TLSPOOL_SOCKET_HANDOVER=handle tunnel_echo tlstunnel_echo_handle
+	after=$(grep -c 'took socket handle' "$T/daemon.log")
+	if [ "$after" -ge $((before + 2)) ]; then
+		ok tlstunnel_echo_handle_used
+	else
+		ko tlstunnel_echo_handle_used "$before then $after handles taken"
+	fi
 else
 	echo "SKIP tlstunnel_echo (no $TLSTUNNEL_EXE or $TLSPOOL_DLL)"
 fi

@@ -2,7 +2,8 @@
  * daemon: the message layout, the socketpair emulation, the library
  * against a pipe nobody serves, and the library (libtlspool-0.dll)
  * against a fake daemon on a named pipe: PING, STARTTLS with both
- * sockets handed over, a daemon that hangs up, the async API, and
+ * sockets handed over (as WSAPROTOCOL_INFOW, and as handle values with
+ * TLSPOOL_SOCKET_HANDOVER=handle), a daemon that hangs up, the async API, and
  * windows/poolconn_win32.c itself (test_poolconn.c).
  *
  * Prints "ok   NAME" / "FAIL NAME" per check, then "N passed, N failed";
@@ -240,6 +241,47 @@ static void test_starttls(struct fake_daemon *f)
 	      errno == EBADF);
 }
 
+/* The library made to pass sockets by handle value (what it does when it
+ * may not open the daemon's process): the connection is made anew, both
+ * sockets arrive although the library closed its plaintext end right
+ * after sending it (it holds a private duplicate until the answer). */
+static void test_starttls_by_handle(struct fake_daemon *f)
+{
+	pingpool_t ping;
+	starttls_t st;
+	SOCKET net[2];
+	LONG before = f->handles_received;
+	int appfd;
+
+	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", "handle");
+	ping_as(FAKE_HANG_UP, &ping);	/* the next call reconnects */
+	if (socketpair_win32(net) != 0) {
+		check("starttls by handle: a connection to hand over", 0);
+		goto out;
+	}
+	memset(&st, 0, sizeof(st));
+	st.flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
+		   PIOF_STARTTLS_REMOTEROLE_SERVER;
+	st.ipproto = IPPROTO_TCP;
+	strcpy(st.remoteid, "peer.example");
+	appfd = tlspool_starttls((int)(intptr_t)net[1], &st, NULL, NULL);
+	check("starttls by handle: returns the plaintext socket", appfd >= 0);
+	check("starttls by handle: both sockets arrived as handle values",
+	      f->handles_received == before + 2);
+	check("starttls by handle: the daemon wrote on cryptfd",
+	      arrives(net[0], "crypt"));
+	if (appfd >= 0) {
+		check("starttls by handle: the daemon wrote on the plaintext side",
+		      arrives((SOCKET)(intptr_t)appfd, "plain"));
+		closesocket((SOCKET)(intptr_t)appfd);
+	}
+	closesocket(net[0]);
+	closesocket(net[1]);
+out:
+	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", NULL);
+	ping_as(FAKE_HANG_UP, &ping);	/* back to WSAPROTOCOL_INFOW */
+}
+
 static int async_done;
 
 static void async_cb(struct tlspool_async_request *req, int opt_fd)
@@ -342,6 +384,7 @@ int main(void)
 	} else {
 		test_ping(&f);
 		test_starttls(&f);
+		test_starttls_by_handle(&f);
 		test_async(&f);
 		test_poolconn(f.path, FAKE_HANG_UP, check);
 	}
