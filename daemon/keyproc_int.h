@@ -186,6 +186,12 @@ int kp_child_ended(pid_t pid, char *how, size_t len);
 void kp_note_parent(void);
 int kp_drop_privileges(uint32_t uid, uint32_t gid);
 
+/* In the key process (keyproc_main): the n connections the daemon
+ * passed, into fds, and the process set up for serving them; 0, or -1
+ * said on stderr.  kp_conns_release closes them and undoes the set-up. */
+int kp_conns_take(int *fds, unsigned n);
+void kp_conns_release(const int *fds, unsigned n);
+
 /* ---- the daemon's side (keyproc.c, keyproc_key.c) ---- */
 
 struct kp_reply {

@@ -250,37 +250,16 @@ int kp_drop_privileges(uint32_t uid, uint32_t gid)
 
 /* ---- the exec'd key process ------------------------------------------------- */
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
+int kp_conns_take(int *fds, unsigned n)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
-int keyproc_main(int argc, char **argv)
-{
-	unsigned n, level, to_stderr;
-	int fds[MAX_CONNS], rc;
 	struct stat st;
 
-	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
-	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
-	    parse_uint(argv[4], 1, &to_stderr) < 0) {
-		fprintf(stderr, "tlspool key process: bad arguments\n");
-		return 2;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		fds[i] = 3 + (int)i;
 		if (fstat(fds[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
 			fprintf(stderr, "tlspool key process: fd %d is not "
 				"a socket\n", fds[i]);
-			return 2;
+			return -1;
 		}
 	}
 	prctl(PR_SET_NAME, "tlspool-keyproc", 0, 0, 0);
@@ -288,11 +267,11 @@ int keyproc_main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
-	gnutls_global_init();
-	rc = keyproc_serve(fds, n);
-	gnutls_global_deinit();
+	return 0;
+}
+
+void kp_conns_release(const int *fds, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++)
 		close(fds[i]);
-	return rc < 0 ? 1 : 0;
 }

@@ -385,19 +385,6 @@ int kp_drop_privileges(uint32_t uid, uint32_t gid)
 	return -1;
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* The connections' WSAPROTOCOL_INFOW from stdin, as sockets. */
 static int take_sockets(int *fds, unsigned n)
 {
@@ -425,32 +412,26 @@ static int take_sockets(int *fds, unsigned n)
 	return 0;
 }
 
-int keyproc_main(int argc, char **argv)
+int kp_conns_take(int *fds, unsigned n)
 {
-	unsigned n, level, to_stderr;
-	int fds[MAX_CONNS], rc;
 	WSADATA wsa;
+	int rc;
 
-	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
-	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
-	    parse_uint(argv[4], 1, &to_stderr) < 0) {
-		fprintf(stderr, "tlspool key process: bad arguments\n");
-		return 2;
-	}
 	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-		return 2;
+		return -1;
 	rc = take_sockets(fds, n);
 	if (rc < 0) {
 		fprintf(stderr, "tlspool key process: cannot take its "
 			"connections: %s\n", strerror(-rc));
-		return 2;
+		WSACleanup();
+		return -1;
 	}
-	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
-	gnutls_global_init();
-	rc = keyproc_serve(fds, n);
-	gnutls_global_deinit();
+	return 0;
+}
+
+void kp_conns_release(const int *fds, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++)
 		closesocket(sk(fds[i]));
 	WSACleanup();
-	return rc < 0 ? 1 : 0;
 }
