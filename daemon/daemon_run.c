@@ -1,6 +1,7 @@
 /* daemon_run -- the daemon's platform-neutral start-up, reload and stop
  * (see daemon_run.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,29 @@ static const struct daemon_run_ops *ops;
 static struct dconfig cfg;
 static struct policydb *pdb;
 static struct cred_store *start_store;	/* until daemon_run_started */
+
+int daemon_run_args(int argc, char **argv, struct daemon_run_args *a)
+{
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	a->level = -1;
+	while ((opt = getopt(argc, argv, "c:ftl:h")) != -1) {
+		switch (opt) {
+		case 'l':
+			a->level = tplog_parse_level(optarg);
+			if (a->level < 0)
+				return -1;
+			break;
+		case 'c': a->path = optarg; break;
+		case 'f': a->foreground = 1; break;
+		case 't': a->check = 1; break;
+		case 'h': return 1;
+		default: return -1;
+		}
+	}
+	return optind != argc ? -1 : 0;
+}
 
 struct dconfig *daemon_run_config(void)
 {

@@ -18,6 +18,18 @@ struct daemon_run_ops {
 	int (*confine)(const struct dconfig *c);
 };
 
+/* The options both daemons take: -c CONFIG, -f, -t, -l LEVEL, -h. */
+struct daemon_run_args {
+	const char *path;	/* -c, else NULL: embedded defaults */
+	int foreground;		/* -f */
+	int check;		/* -t */
+	int level;		/* -l, else -1 */
+};
+
+/* Parse argv (getopt) into a: 0, 1 for -h, -1 on a usage error (an
+ * unknown option or level, an argument left over). */
+int daemon_run_args(int argc, char **argv, struct daemon_run_args *a);
+
 /* The configuration in force (the start-up one until a reload). */
 struct dconfig *daemon_run_config(void);
 

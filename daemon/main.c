@@ -1,7 +1,6 @@
 /* tlspool-daemon -- the pool: start, reload, drain and stop. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -238,34 +237,21 @@ out_cfg:
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int check = 0, opt, rc;
+	struct daemon_run_args a;
+	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
 		return keyproc_main(argc, argv);
-	while ((opt = getopt(argc, argv, "c:ftl:h")) != -1) {
-		switch (opt) {
-		case 'l':
-			ops.level_override = tplog_parse_level(optarg);
-			if (ops.level_override < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'c': path = optarg; break;
-		case 'f': foreground = 1; break;
-		case 't': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	rc = daemon_run_args(argc, argv, &a);
+	if (rc != 0) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	ops.level_override = a.level;
+	foreground = a.foreground;
 	tplog_init("tlspool-daemon", 1, LOG_NOTICE);
 	gnutls_global_init();
-	rc = check ? daemon_run_check(&ops, path) : run(path);
+	rc = a.check ? daemon_run_check(&ops, a.path) : run(a.path);
 	gnutls_global_deinit();
 	return rc;
 }

@@ -19,7 +19,6 @@
 #include <windows.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,9 +179,9 @@ int daemon_win32_run(void (*started)(void))
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int foreground = 0, check = 0, service = 0, install = 0;
-	int uninstall = 0, start = 0, stop = 0, opt, rc;
+	struct daemon_run_args a;
+	const char *path;
+	int service = 0, install = 0, uninstall = 0, start = 0, stop = 0, rc;
 	WSADATA wsa;
 
 	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
@@ -203,27 +202,18 @@ int main(int argc, char **argv)
 		argc--;
 		i--;
 	}
-	while ((opt = getopt(argc, argv, "c:ftl:h")) != -1) {
-		switch (opt) {
-		case 'l':
-			ops.level_override = tplog_parse_level(optarg);
-			if (ops.level_override < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'c': path = optarg; break;
-		case 'f': foreground = 1; break;
-		case 't': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	rc = daemon_run_args(argc, argv, &a);
+	if (rc > 0) {
+		usage(stdout);
+		return 0;
 	}
-	if (optind != argc || install + start + stop + uninstall + service + check > 1) {
+	if (rc < 0 || install + start + stop + uninstall + service + a.check > 1) {
 		usage(stderr);
 		return 2;
 	}
-	(void)foreground;	/* console mode is the default off-service */
+	/* -f: console mode is the default off-service */
+	ops.level_override = a.level;
+	path = a.path;
 	if (install)
 		return service_win32_install(path);
 	if (start)
@@ -237,7 +227,7 @@ int main(int argc, char **argv)
 		return 1;
 	gnutls_global_init();
 	config_path = path;
-	if (check) {
+	if (a.check) {
 		rc = daemon_run_check(&ops, path);
 	} else if (service) {
 		rc = service_win32_dispatch(path);
