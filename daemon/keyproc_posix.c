@@ -30,40 +30,29 @@
 
 /* ---- I/O --------------------------------------------------------------- */
 
-long kp_read_all(int fd, void *p, size_t n)
+long kp_recv_some(int fd, void *p, size_t n)
 {
-	size_t got = 0;
+	ssize_t r;
 
-	while (got < n) {
-		ssize_t r = recv(fd, (char *)p + got, n - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		if (r == 0)
-			return got == 0 ? 0 : -EPIPE;
-		got += (size_t)r;
-	}
-	return (long)n;
+	do
+		r = recv(fd, p, n, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (long)r;
 }
 
-int kp_write_all(int fd, const void *p, size_t n)
+long kp_send_some(int fd, const void *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	ssize_t w;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
+	do
+		w = send(fd, p, n, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : (long)w;
 }
 
-int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
+long kp_send_hdr(int fd, const struct kp_hdr *h, const void *p)
 {
 	struct iovec iov[2] = { { (void *)h, sizeof(*h) },
 				{ (void *)p, h->len } };
@@ -73,16 +62,7 @@ int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
 	do
 		w = sendmsg(fd, &m, MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
-	if ((size_t)w < sizeof(*h)) {
-		int rc = kp_write_all(fd, (const char *)h + w,
-				      sizeof(*h) - (size_t)w);
-
-		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
-	}
-	w -= (ssize_t)sizeof(*h);
-	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
+	return w < 0 ? -errno : (long)w;
 }
 
 int kp_wait_readable(int fd, int ms)

@@ -38,48 +38,40 @@ static int wsa_errno(void)
 
 /* ---- I/O --------------------------------------------------------------- */
 
-long kp_read_all(int fd, void *p, size_t n)
+long kp_recv_some(int fd, void *p, size_t n)
 {
-	size_t got = 0;
+	int want = n < INT_MAX ? (int)n : INT_MAX;
 
-	while (got < n) {
-		size_t want = n - got < INT_MAX ? n - got : INT_MAX;
-		int r = recv(sk(fd), (char *)p + got, (int)want, 0);
+	for (;;) {
+		int r = recv(sk(fd), p, want, 0);
+		int e;
 
-		if (r == SOCKET_ERROR) {
-			int e = WSAGetLastError();
-
-			if (e == WSAEINTR)
-				continue;
-			if (e == WSAETIMEDOUT || e == WSAEWOULDBLOCK)
-				return -EAGAIN;
-			return -sockio_win32_errno(e);
-		}
-		if (r == 0)
-			return got == 0 ? 0 : -EPIPE;
-		got += (size_t)r;
+		if (r != SOCKET_ERROR)
+			return r;
+		e = WSAGetLastError();
+		if (e == WSAEINTR)
+			continue;
+		if (e == WSAETIMEDOUT || e == WSAEWOULDBLOCK)
+			return -EAGAIN;
+		return -sockio_win32_errno(e);
 	}
-	return (long)n;
 }
 
-int kp_write_all(int fd, const void *p, size_t n)
+long kp_send_some(int fd, const void *p, size_t n)
 {
-	while (n > 0) {
-		size_t want = n < INT_MAX ? n : INT_MAX;
-		int w = send(sk(fd), p, (int)want, 0);
+	int want = n < INT_MAX ? (int)n : INT_MAX;
 
-		if (w == SOCKET_ERROR) {
-			if (WSAGetLastError() == WSAEINTR)
-				continue;
+	for (;;) {
+		int w = send(sk(fd), p, want, 0);
+
+		if (w != SOCKET_ERROR)
+			return w;
+		if (WSAGetLastError() != WSAEINTR)
 			return -wsa_errno();
-		}
-		p = (const char *)p + w;
-		n -= (size_t)w;
 	}
-	return 0;
 }
 
-int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
+long kp_send_hdr(int fd, const struct kp_hdr *h, const void *p)
 {
 	WSABUF b[2] = { { sizeof(*h), (char *)h },
 			{ h->len, (char *)p } };
@@ -87,14 +79,7 @@ int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
 
 	if (WSASend(sk(fd), b, h->len ? 2 : 1, &w, 0, NULL, NULL) != 0)
 		return -wsa_errno();
-	if (w < sizeof(*h)) {
-		int rc = kp_write_all(fd, (const char *)h + w,
-				      sizeof(*h) - w);
-
-		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
-	}
-	w -= sizeof(*h);
-	return kp_write_all(fd, (const char *)p + w, h->len - w);
+	return (long)w;
 }
 
 int kp_wait_readable(int fd, int ms)
