@@ -1,4 +1,6 @@
-/* tlspool-daemon -- the pool: start, reload, drain and stop. */
+/* tlspool-daemon -- the pool on POSIX: the listener (or socket
+ * activation), the fork to the background, signals, privileges and the
+ * pid file around daemon_run.c's start, reload, drain and stop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -3,7 +3,8 @@
  * control manager starts it), plus --install-service, --start-service,
  * --stop-service and --uninstall-service.
  *
- * The same modules as on Linux; the platform parts are the named pipe
+ * The same modules as on Linux, and the same start-up, reload and stop
+ * sequence (daemon/daemon_run.c); the platform parts are the named pipe
  * (listener_win32.c, ctlconn_win32.c), the WSAPoll workers, the key
  * process started as this executable with --key-process
  * (keyproc_win32.c) and what doc/windows.md lists as unavailable.  Stopping (Ctrl+C, closing the
