@@ -501,3 +501,50 @@ int keyproc_raw_exchange(const void *msg, size_t len, struct kp_hdr *h,
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
+
+/* ---- exact reads and writes on the platform's calls ---- */
+
+long kp_read_all(int fd, void *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		long r = kp_recv_some(fd, (char *)p + got, n - got);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return got == 0 ? 0 : -EPIPE;
+		got += (size_t)r;
+	}
+	return (long)n;
+}
+
+int kp_write_all(int fd, const void *p, size_t n)
+{
+	while (n > 0) {
+		long w = kp_send_some(fd, p, n);
+
+		if (w < 0)
+			return (int)w;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
+{
+	long w = kp_send_hdr(fd, h, p);
+
+	if (w < 0)
+		return (int)w;
+	if ((size_t)w < sizeof(*h)) {
+		int rc = kp_write_all(fd, (const char *)h + w,
+				      sizeof(*h) - (size_t)w);
+
+		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
+	}
+	w -= (long)sizeof(*h);
+	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
+}

@@ -152,15 +152,23 @@ bad:
 		out[0] = '\0';
 }
 
-/* ---- the platform (keyproc_posix.c; windows/keyproc_win32.c) ---- */
-
-/* Exact reads and writes on a stream socket (EINTR retried, no SIGPIPE):
- * kp_read_all returns n, 0 at EOF before the first byte, -EPIPE at EOF
- * inside, or -errno (-EAGAIN after SO_RCVTIMEO); kp_write_all 0 or -errno. */
+/* Exact reads and writes on a stream socket (keyproc.c, on the calls
+ * below): kp_read_all returns n, 0 at EOF before the first byte, -EPIPE
+ * at EOF inside, or -errno (-EAGAIN after SO_RCVTIMEO); kp_write_all 0
+ * or -errno. */
 long kp_read_all(int fd, void *p, size_t n);
 int kp_write_all(int fd, const void *p, size_t n);
 /* Header and payload, in one send where the socket takes it. */
 int kp_send_msg(int fd, const struct kp_hdr *h, const void *p);
+
+/* ---- the platform (keyproc_posix.c; windows/keyproc_win32.c) ---- */
+
+/* One recv / send (EINTR retried, no SIGPIPE): bytes moved (recv: 0 at
+ * EOF), or -errno (-EAGAIN after SO_RCVTIMEO).  kp_send_hdr: header and
+ * payload (h->len bytes) in one vectored send, bytes sent or -errno. */
+long kp_recv_some(int fd, void *p, size_t n);
+long kp_send_some(int fd, const void *p, size_t n);
+long kp_send_hdr(int fd, const struct kp_hdr *h, const void *p);
 /* Wait up to ms for fd to be readable: 1, 0 at the timeout, -errno. */
 int kp_wait_readable(int fd, int ms);
 void kp_close(int fd);
@@ -185,6 +193,12 @@ int kp_child_ended(pid_t pid, char *how, size_t len);
  * switch to uid/gid (KP_KEEP: keep), 0 or -1 with errno. */
 void kp_note_parent(void);
 int kp_drop_privileges(uint32_t uid, uint32_t gid);
+
+/* In the key process (keyproc_main): the n connections the daemon
+ * passed, into fds, and the process set up for serving them; 0, or -1
+ * said on stderr.  kp_conns_release closes them and undoes the set-up. */
+int kp_conns_take(int *fds, unsigned n);
+void kp_conns_release(const int *fds, unsigned n);
 
 /* ---- the daemon's side (keyproc.c, keyproc_key.c) ---- */
 

@@ -30,40 +30,29 @@
 
 /* ---- I/O --------------------------------------------------------------- */
 
-long kp_read_all(int fd, void *p, size_t n)
+long kp_recv_some(int fd, void *p, size_t n)
 {
-	size_t got = 0;
+	ssize_t r;
 
-	while (got < n) {
-		ssize_t r = recv(fd, (char *)p + got, n - got, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		if (r == 0)
-			return got == 0 ? 0 : -EPIPE;
-		got += (size_t)r;
-	}
-	return (long)n;
+	do
+		r = recv(fd, p, n, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return (long)r;
 }
 
-int kp_write_all(int fd, const void *p, size_t n)
+long kp_send_some(int fd, const void *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+	ssize_t w;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
+	do
+		w = send(fd, p, n, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	return w < 0 ? -errno : (long)w;
 }
 
-int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
+long kp_send_hdr(int fd, const struct kp_hdr *h, const void *p)
 {
 	struct iovec iov[2] = { { (void *)h, sizeof(*h) },
 				{ (void *)p, h->len } };
@@ -73,16 +62,7 @@ int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
 	do
 		w = sendmsg(fd, &m, MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
-	if ((size_t)w < sizeof(*h)) {
-		int rc = kp_write_all(fd, (const char *)h + w,
-				      sizeof(*h) - (size_t)w);
-
-		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
-	}
-	w -= (ssize_t)sizeof(*h);
-	return kp_write_all(fd, (const char *)p + w, h->len - (size_t)w);
+	return w < 0 ? -errno : (long)w;
 }
 
 int kp_wait_readable(int fd, int ms)
@@ -250,37 +230,16 @@ int kp_drop_privileges(uint32_t uid, uint32_t gid)
 
 /* ---- the exec'd key process ------------------------------------------------- */
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
+int kp_conns_take(int *fds, unsigned n)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
-int keyproc_main(int argc, char **argv)
-{
-	unsigned n, level, to_stderr;
-	int fds[MAX_CONNS], rc;
 	struct stat st;
 
-	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
-	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
-	    parse_uint(argv[4], 1, &to_stderr) < 0) {
-		fprintf(stderr, "tlspool key process: bad arguments\n");
-		return 2;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		fds[i] = 3 + (int)i;
 		if (fstat(fds[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
 			fprintf(stderr, "tlspool key process: fd %d is not "
 				"a socket\n", fds[i]);
-			return 2;
+			return -1;
 		}
 	}
 	prctl(PR_SET_NAME, "tlspool-keyproc", 0, 0, 0);
@@ -288,11 +247,11 @@ int keyproc_main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
-	gnutls_global_init();
-	rc = keyproc_serve(fds, n);
-	gnutls_global_deinit();
+	return 0;
+}
+
+void kp_conns_release(const int *fds, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++)
 		close(fds[i]);
-	return rc < 0 ? 1 : 0;
 }

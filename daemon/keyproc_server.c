@@ -555,3 +555,41 @@ int keyproc_serve(const int *fds, unsigned n)
 	tab_clear();
 	return rc;
 }
+
+/* ---- the key process's main ---------------------------------------------- */
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "--key-process N LEVEL STDERR": serve the N connections the daemon
+ * passed (kp_conns_take says how, per platform). */
+int keyproc_main(int argc, char **argv)
+{
+	unsigned n, level, to_stderr;
+	int fds[MAX_CONNS], rc;
+
+	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
+	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
+	    parse_uint(argv[4], 1, &to_stderr) < 0) {
+		fprintf(stderr, "tlspool key process: bad arguments\n");
+		return 2;
+	}
+	if (kp_conns_take(fds, n) < 0)
+		return 2;
+	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
+	gnutls_global_init();
+	rc = keyproc_serve(fds, n);
+	gnutls_global_deinit();
+	kp_conns_release(fds, n);
+	return rc < 0 ? 1 : 0;
+}

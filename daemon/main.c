@@ -1,7 +1,8 @@
-/* tlspool-daemon -- the pool: start, reload, drain and stop. */
+/* tlspool-daemon -- the pool on POSIX: the listener (or socket
+ * activation), the fork to the background, signals, privileges and the
+ * pid file around daemon_run.c's start, reload, drain and stop. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -13,44 +14,13 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 
-#include "cred.h"
-#include "credwatch.h"
-#include "ctlconn.h"
-#include "dconfig.h"
-#include "dnssec.h"
+#include "daemon_run.h"
 #include "keyproc.h"
 #include "listener.h"
-#include "onthefly.h"
-#include "policydb.h"
-#include "priority.h"
-#include "session.h"
 #include "tplog.h"
-#include "worker.h"
 
-#define DRAIN_MS 10000
-
-static struct dconfig cfg;
-static struct policydb *pdb;
-
-/* The policy databases, when configured (created on first use). */
-static int open_policy(const struct dconfig *c)
-{
-	char err[512];
-	int rc;
-
-	if (c->dbenv_dir == NULL)
-		return 0;
-	rc = policydb_open(&pdb, c->dbenv_dir, POLICYDB_CREATE, err,
-			   sizeof(err));
-	if (rc < 0) {
-		tplog(LOG_ERR, "policy databases: %s", err);
-		return rc;
-	}
-	session_set_policydb(pdb);
-	return 0;
-}
 static int sigfd = -1;
-static int level_override = -1;
+static int foreground;
 static int ready_fd = -1;	/* start-up status to the waiting parent */
 
 static void usage(FILE *f)
@@ -61,121 +31,6 @@ static void usage(FILE *f)
 		"  -t         check the configuration and exit\n"
 		"  -l LEVEL   log level (error, warning, notice, info, debug),\n"
 		"             overriding log_level\n");
-}
-
-/* Embedded defaults: a local CA and an identity for this host, made by
- * the key process so that this process never holds the generated keys. */
-static int prepare_identity(struct dconfig *c, char *err, size_t errlen)
-{
-	char host[256];
-
-	if (!c->generate_identity)
-		return 0;
-	if (gethostname(host, sizeof(host) - 1) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	if (c->default_localid == NULL) {
-		c->default_localid = strdup(host);
-		if (c->default_localid == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	return keyproc_idgen(c->state_dir, c->localid_dir, host, err, errlen);
-}
-
-static int load_config(const char *path, struct dconfig *c)
-{
-	char err[512] = "";
-	int rc;
-
-	rc = dconfig_load(c, path, err, sizeof(err));
-	if (rc < 0) {
-		tplog(LOG_ERR, "%s", err);
-		return rc;
-	}
-	if (level_override >= 0)
-		c->log_level = level_override;
-	return 0;
-}
-
-/* Credentials from the files and the policy databases (keys through
- * the key process, which must run). */
-static int load_creds(struct dconfig *c, struct cred_store **store,
-		      int make_identity)
-{
-	char err[512] = "";
-	int rc;
-
-	rc = make_identity ? prepare_identity(c, err, sizeof(err)) : 0;
-	if (rc == 0)	/* LOCALID_ONTHEFLY's CA, in the key process */
-		rc = onthefly_configure(c, err, sizeof(err));
-	if (rc == 0)
-		rc = cred_store_load_db(store, c, pdb, err, sizeof(err));
-	if (rc < 0)
-		tplog(LOG_ERR, "%s", err);
-	return rc;
-}
-
-/* Load config and credentials into *c and *store; 0 or -errno. */
-static int load_all(const char *path, struct dconfig *c,
-		    struct cred_store **store, int make_identity)
-{
-	int rc;
-
-	rc = load_config(path, c);
-	if (rc < 0)
-		return rc;
-	rc = load_creds(c, store, make_identity);
-	if (rc < 0)
-		dconfig_free(c);
-	return rc;
-}
-
-/* A configuration that credwatch no longer holds: free it, unless it is
- * the start-up one (cfg), which run() frees. */
-static void forget_config(const struct dconfig *c)
-{
-	if (c != NULL && c != &cfg) {
-		dconfig_free((struct dconfig *)c);
-		free((struct dconfig *)c);
-	}
-}
-
-/* SIGHUP: configuration, files and databases read anew; the previous
- * ones stay in force when anything fails. */
-static void reload(void)
-{
-	struct dconfig *n = calloc(1, sizeof(*n));
-	struct cred_store *store = NULL;
-
-	/* Without the key process no identity would load. */
-	if (n == NULL || !keyproc_available() ||
-	    load_all(cfg.config_file, n, &store, 1) < 0) {
-		tplog(LOG_ERR, "reload failed%s; keeping the running "
-		      "configuration", keyproc_available() ? "" :
-		      " (key process unavailable)");
-		free(n);
-		return;
-	}
-	if (!keyproc_available()) {
-		tplog(LOG_ERR, "reload failed (key process unavailable); "
-		      "keeping the running configuration");
-		cred_store_unref(store);
-		dconfig_free(n);
-		free(n);
-		return;
-	}
-	if (strcmp(n->socket_name, cfg.socket_name) != 0)
-		tplog(LOG_WARNING, "socket_name changes need a restart");
-	if ((n->dbenv_dir == NULL) != (cfg.dbenv_dir == NULL) ||
-	    (n->dbenv_dir && strcmp(n->dbenv_dir, cfg.dbenv_dir) != 0))
-		tplog(LOG_WARNING, "dbenv_dir changes need a restart");
-	tplog_set_level(n->log_level);
-	ctlconn_set_facilities(n->facilities);
-	forget_config(credwatch_apply(n, store));
-	tplog(LOG_NOTICE, "reloaded: %zu local identities", cred_count(store));
-	cred_store_unref(store);
 }
 
 /* SIGCHLD: the key process ended, restart it; SIGALRM: retry that. */
@@ -193,7 +48,7 @@ static int on_signal(void)
 
 	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			reload();
+			daemon_run_reload();
 			continue;
 		}
 		if (si.ssi_signo == SIGCHLD || si.ssi_signo == SIGALRM) {
@@ -288,17 +143,18 @@ static void background_ready(void)
 	ready_fd = -1;
 }
 
-/* One pool connection per worker, one for the main thread. */
-static int start_keyproc(const struct dconfig *c, int foreground)
+/* One pool connection per worker, one for the main thread (-t: that
+ * one only). */
+static int start_keyproc(const struct dconfig *c, int check)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct keyproc_opts o = {
 		.exe = "/proc/self/exe",
-		.conns = (c->workers ? c->workers
+		.conns = check ? 1 : (c->workers ? c->workers
 				     : cpus > 0 ? (unsigned)cpus : 1) + 1,
 		.log_level = c->log_level,
-		.log_stderr = foreground || c->log_stderr,
-		.null_stdio = !foreground,
+		.log_stderr = check || foreground || c->log_stderr,
+		.null_stdio = !check && !foreground,
 	};
 
 	return keyproc_start(&o);
@@ -334,38 +190,22 @@ static int setup_signals(void)
 	return sigfd < 0 ? -errno : 0;
 }
 
-static void wait_until_idle(int ms)
-{
-	for (int waited = 0; waited < ms &&
-	     (session_count() > 0 || ctlconn_count() > 0); waited += 20)
-		usleep(20000);
-}
+static struct daemon_run_ops ops = {
+	.level_override = -1,
+	.start_keyproc = start_keyproc,
+	.confine = drop_privileges,
+};
 
-/* Let sessions finish, then end what remains, on the workers. */
-static void drain(void)
+static int run(const char *path)
 {
-	for (int waited = 0; waited < DRAIN_MS && session_count() > 0;
-	     waited += 50)
-		usleep(50000);
-	if (session_count() > 0)
-		tplog(LOG_NOTICE, "stopping with %u sessions still open",
-		      session_count());
-	ctlconn_close_all();
-	session_end_all();
-	wait_until_idle(2000);
-}
-
-static int run(int foreground)
-{
-	struct cred_store *store = NULL;
+	struct dconfig *cfg = daemon_run_config();
 	char err[512];
 	int lfd, rc = 1;
 
-	if (load_config(cfg.config_file, &cfg) < 0)
-		return 1;
 	/* stderr until started (background_ready), then as configured */
-	tplog_set_level(cfg.log_level);
-	lfd = listener_open(&cfg, err, sizeof(err));
+	if (daemon_run_load(&ops, path) < 0)
+		return 1;
+	lfd = listener_open(cfg, err, sizeof(err));
 	if (lfd < 0) {
 		tplog(LOG_ERR, "%s", err);
 		goto out_cfg;
@@ -377,131 +217,43 @@ static int run(int foreground)
 		goto out_listener;
 	}
 	rc = 1;
-	if (setup_signals() < 0 || start_keyproc(&cfg, foreground) < 0)
+	if (setup_signals() < 0 || daemon_run_start() < 0)
 		goto out_listener;
-	if (open_policy(&cfg) < 0)
-		goto out_keyproc;
-	if (load_creds(&cfg, &store, 1) < 0)
-		goto out_policy;
-	if (drop_privileges(&cfg) < 0)
-		goto out_store;
-	write_pidfile(cfg.pid_file);
-	ctlconn_set_facilities(cfg.facilities);
-	credwatch_apply(&cfg, store);
-	/* identities and anchors from the databases follow them live */
-	if (pdb != NULL && credwatch_start(pdb) < 0) {
-		tplog(LOG_ERR, "cannot start the credential watcher");
-		goto out_watch;
-	}
-	if (worker_start_all(cfg.workers) < 0) {
-		tplog(LOG_ERR, "cannot start workers");
-		goto out_watch;
-	}
-	tplog(LOG_NOTICE, "listening on %s with %zu local identities%s%s",
-	      cfg.socket_name, cred_count(store),
-	      cfg.default_localid ? ", default " : "",
-	      cfg.default_localid ? cfg.default_localid : "");
-	cred_store_unref(store);	/* credwatch holds the one in force */
-	store = NULL;
+	write_pidfile(cfg->pid_file);
+	daemon_run_started(cfg->socket_name);
 	background_ready();
-	tplog_init("tlspool-daemon", foreground || cfg.log_stderr,
-		   cfg.log_level);
+	tplog_init("tlspool-daemon", foreground || cfg->log_stderr,
+		   cfg->log_level);
 	rc = listener_run(lfd, sigfd, on_signal) < 0 ? 1 : 0;
-	listener_close(lfd, &cfg);
+	listener_close(lfd, cfg);
 	lfd = -1;
-	drain();
-	worker_stop_all();
-	dnssec_shutdown();
-out_watch:
-	forget_config(credwatch_stop());
-	session_config_clear();
-	priority_clear();
-	unlink(cfg.pid_file);
-out_store:
-	cred_store_unref(store);
-out_policy:
-	if (pdb != NULL)
-		policydb_close(pdb);
-	pdb = NULL;
-out_keyproc:
-	onthefly_clear();
-	keyproc_stop();
+	daemon_run_stop();
+	unlink(cfg->pid_file);
 out_listener:
 	if (lfd >= 0)
-		listener_close(lfd, &cfg);
+		listener_close(lfd, cfg);
 out_cfg:
-	dconfig_free(&cfg);
+	daemon_run_free();
 	return rc;
-}
-
-/* -t: load everything as the daemon would, then say so. */
-static int check_config(const char *path)
-{
-	struct keyproc_opts o = { .exe = "/proc/self/exe", .conns = 1,
-				  .log_stderr = 1 };
-	struct cred_store *store;
-	struct dconfig c;
-	int rc;
-
-	if (load_config(path, &c) < 0)
-		return 1;
-	o.log_level = c.log_level;
-	rc = keyproc_start(&o);
-	if (rc == 0)
-		rc = load_creds(&c, &store, 0);
-	if (rc == 0) {
-		printf("%s: configuration OK, %zu local identities\n",
-		       path ? path : "embedded defaults", cred_count(store));
-		cred_store_unref(store);
-	}
-	onthefly_clear();
-	keyproc_stop();
-	dconfig_free(&c);
-	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
-	int foreground = 0, check = 0, opt, rc;
+	struct daemon_run_args a;
+	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "--key-process") == 0)
 		return keyproc_main(argc, argv);
-	while ((opt = getopt(argc, argv, "c:ftl:h")) != -1) {
-		switch (opt) {
-		case 'l':
-			level_override = tplog_parse_level(optarg);
-			if (level_override < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'c': path = optarg; break;
-		case 'f': foreground = 1; break;
-		case 't': check = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	rc = daemon_run_args(argc, argv, &a);
+	if (rc != 0) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	ops.level_override = a.level;
+	foreground = a.foreground;
 	tplog_init("tlspool-daemon", 1, LOG_NOTICE);
 	gnutls_global_init();
-	cfg.config_file = path ? strdup(path) : NULL;
-	if (check) {
-		rc = check_config(path);
-		free(cfg.config_file);
-		gnutls_global_deinit();
-		return rc;
-	}
-	{
-		char *p = cfg.config_file;
-
-		rc = run(foreground);
-		free(p);
-	}
+	rc = a.check ? daemon_run_check(&ops, a.path) : run(a.path);
 	gnutls_global_deinit();
 	return rc;
 }

@@ -64,12 +64,29 @@ struct worker *worker_self(void)
 
 int worker_watch(struct worker *w, struct ev_source *src, uint32_t events)
 {
-	return worker_io_watch(w->io, src, events);
+	int rc = worker_io_watch(w->io, src, events);
+
+	if (rc < 0)
+		return rc;
+	src->events = events;
+	src->registered = 1;
+	return 0;
 }
 
 void worker_unwatch(struct worker *w, struct ev_source *src)
 {
+	if (!src->registered)
+		return;
 	worker_io_unwatch(w->io, src);
+	src->registered = 0;
+	src->events = 0;
+}
+
+void worker_deliver(struct ev_source *src, uint32_t ready)
+{
+	ready &= src->events | WORKER_ERR | WORKER_HUP;
+	if (ready)
+		src->handle(src, ready);
 }
 
 /* ---- timers: binary min-heap, 1-based, heap_idx 0 = not armed ---- */

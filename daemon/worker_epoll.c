@@ -47,23 +47,17 @@ int worker_io_watch(struct worker_io *io, struct ev_source *src,
 		      strerror(err));
 		return -err;
 	}
-	src->events = events;
-	src->registered = 1;
 	return 0;
 }
 
 void worker_io_unwatch(struct worker_io *io, struct ev_source *src)
 {
-	if (!src->registered)
-		return;
 	if (epoll_ctl(io->epfd, EPOLL_CTL_DEL, src->fd, NULL) < 0)
 		tplog(LOG_WARNING, "worker: epoll_ctl(DEL fd %d): %s", src->fd,
 		      strerror(errno));
 	for (int i = 0; i < io->nbatch; i++)
 		if (io->batch[i].data.ptr == src)
 			io->batch[i].data.ptr = NULL;
-	src->registered = 0;
-	src->events = 0;
 }
 
 void worker_io_wake(struct worker_io *io)
@@ -91,13 +85,9 @@ static void dispatch(struct worker_io *io, int n)
 	io->nbatch = n;
 	for (int i = 0; i < n; i++) {
 		struct ev_source *src = io->batch[i].data.ptr;
-		uint32_t ev;
 
-		if (!src)	/* unwatched earlier in this batch */
-			continue;
-		ev = io->batch[i].events & (src->events | EPOLLERR | EPOLLHUP);
-		if (ev)
-			src->handle(src, ev);
+		if (src)	/* else unwatched earlier in this batch */
+			worker_deliver(src, io->batch[i].events);
 	}
 	io->nbatch = 0;
 }
@@ -134,6 +124,8 @@ struct worker_io *worker_io_create(void)
 	io->wake.handle = wake_handle;
 	if (worker_io_watch(io, &io->wake, EPOLLIN) < 0)
 		goto fail_ev;
+	io->wake.events = EPOLLIN;	/* as worker_watch would */
+	io->wake.registered = 1;
 	return io;
 
 fail_ev:

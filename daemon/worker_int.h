@@ -17,10 +17,17 @@ struct worker_io;
 struct worker_io *worker_io_create(void);
 void worker_io_destroy(struct worker_io *io);
 
-/* worker_watch / worker_unwatch for this backend (same contract). */
+/* worker_watch / worker_unwatch for this backend: watch src for events
+ * (src->registered: already watched, src->events the old events), and
+ * stop watching a registered src.  worker.c keeps src->registered and
+ * src->events. */
 int worker_io_watch(struct worker_io *io, struct ev_source *src,
 		    uint32_t events);
 void worker_io_unwatch(struct worker_io *io, struct ev_source *src);
+
+/* From worker_io_wait: hand src the ready events it asked for, and
+ * errors and hang-ups always (worker.c). */
+void worker_deliver(struct ev_source *src, uint32_t ready);
 
 /* Wait up to timeout_ms (-1: no limit) for readiness or a wake-up and
  * dispatch the ready sources.  0, or -errno on a fatal error. */

@@ -38,48 +38,40 @@ static int wsa_errno(void)
 
 /* ---- I/O --------------------------------------------------------------- */
 
-long kp_read_all(int fd, void *p, size_t n)
+long kp_recv_some(int fd, void *p, size_t n)
 {
-	size_t got = 0;
+	int want = n < INT_MAX ? (int)n : INT_MAX;
 
-	while (got < n) {
-		size_t want = n - got < INT_MAX ? n - got : INT_MAX;
-		int r = recv(sk(fd), (char *)p + got, (int)want, 0);
+	for (;;) {
+		int r = recv(sk(fd), p, want, 0);
+		int e;
 
-		if (r == SOCKET_ERROR) {
-			int e = WSAGetLastError();
-
-			if (e == WSAEINTR)
-				continue;
-			if (e == WSAETIMEDOUT || e == WSAEWOULDBLOCK)
-				return -EAGAIN;
-			return -sockio_win32_errno(e);
-		}
-		if (r == 0)
-			return got == 0 ? 0 : -EPIPE;
-		got += (size_t)r;
+		if (r != SOCKET_ERROR)
+			return r;
+		e = WSAGetLastError();
+		if (e == WSAEINTR)
+			continue;
+		if (e == WSAETIMEDOUT || e == WSAEWOULDBLOCK)
+			return -EAGAIN;
+		return -sockio_win32_errno(e);
 	}
-	return (long)n;
 }
 
-int kp_write_all(int fd, const void *p, size_t n)
+long kp_send_some(int fd, const void *p, size_t n)
 {
-	while (n > 0) {
-		size_t want = n < INT_MAX ? n : INT_MAX;
-		int w = send(sk(fd), p, (int)want, 0);
+	int want = n < INT_MAX ? (int)n : INT_MAX;
 
-		if (w == SOCKET_ERROR) {
-			if (WSAGetLastError() == WSAEINTR)
-				continue;
+	for (;;) {
+		int w = send(sk(fd), p, want, 0);
+
+		if (w != SOCKET_ERROR)
+			return w;
+		if (WSAGetLastError() != WSAEINTR)
 			return -wsa_errno();
-		}
-		p = (const char *)p + w;
-		n -= (size_t)w;
 	}
-	return 0;
 }
 
-int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
+long kp_send_hdr(int fd, const struct kp_hdr *h, const void *p)
 {
 	WSABUF b[2] = { { sizeof(*h), (char *)h },
 			{ h->len, (char *)p } };
@@ -87,14 +79,7 @@ int kp_send_msg(int fd, const struct kp_hdr *h, const void *p)
 
 	if (WSASend(sk(fd), b, h->len ? 2 : 1, &w, 0, NULL, NULL) != 0)
 		return -wsa_errno();
-	if (w < sizeof(*h)) {
-		int rc = kp_write_all(fd, (const char *)h + w,
-				      sizeof(*h) - w);
-
-		return rc < 0 ? rc : kp_write_all(fd, p, h->len);
-	}
-	w -= sizeof(*h);
-	return kp_write_all(fd, (const char *)p + w, h->len - w);
+	return (long)w;
 }
 
 int kp_wait_readable(int fd, int ms)
@@ -385,19 +370,6 @@ int kp_drop_privileges(uint32_t uid, uint32_t gid)
 	return -1;
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* The connections' WSAPROTOCOL_INFOW from stdin, as sockets. */
 static int take_sockets(int *fds, unsigned n)
 {
@@ -425,32 +397,26 @@ static int take_sockets(int *fds, unsigned n)
 	return 0;
 }
 
-int keyproc_main(int argc, char **argv)
+int kp_conns_take(int *fds, unsigned n)
 {
-	unsigned n, level, to_stderr;
-	int fds[MAX_CONNS], rc;
 	WSADATA wsa;
+	int rc;
 
-	if (argc != 5 || parse_uint(argv[2], MAX_CONNS, &n) < 0 || n == 0 ||
-	    parse_uint(argv[3], LOG_DEBUG, &level) < 0 ||
-	    parse_uint(argv[4], 1, &to_stderr) < 0) {
-		fprintf(stderr, "tlspool key process: bad arguments\n");
-		return 2;
-	}
 	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-		return 2;
+		return -1;
 	rc = take_sockets(fds, n);
 	if (rc < 0) {
 		fprintf(stderr, "tlspool key process: cannot take its "
 			"connections: %s\n", strerror(-rc));
-		return 2;
+		WSACleanup();
+		return -1;
 	}
-	tplog_init("tlspool-keyproc", (int)to_stderr, (int)level);
-	gnutls_global_init();
-	rc = keyproc_serve(fds, n);
-	gnutls_global_deinit();
+	return 0;
+}
+
+void kp_conns_release(const int *fds, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++)
 		closesocket(sk(fds[i]));
 	WSACleanup();
-	return rc < 0 ? 1 : 0;
 }

@@ -215,20 +215,64 @@ static SC_HANDLE service_open_start(SC_HANDLE scm)
 	return NULL;
 }
 
+/* The service manager and this service in it, for access; NULL (*scm
+ * NULL too, the error kept) when either cannot be opened. */
+static SC_HANDLE service_open(DWORD access, SC_HANDLE *scm)
+{
+	SC_HANDLE svc;
+	DWORD err;
+
+	*scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+	if (*scm == NULL)
+		return NULL;
+	svc = OpenServiceW(*scm, SERVICE_WIN32_NAME, access);
+	if (svc == NULL) {
+		err = GetLastError();
+		CloseServiceHandle(*scm);
+		*scm = NULL;
+		SetLastError(err);
+	}
+	return svc;
+}
+
+/* Close what service_open (or OpenSCManagerW) opened, keeping the
+ * error for service_report. */
+static void service_close(SC_HANDLE scm, SC_HANDLE svc)
+{
+	DWORD err = GetLastError();
+
+	if (svc != NULL)
+		CloseServiceHandle(svc);
+	if (scm != NULL)
+		CloseServiceHandle(scm);
+	SetLastError(err);
+}
+
+/* The command's last line: "service tlspool <done>", or the option's
+ * error (and a hint); the exit status. */
+static int service_report(int rc, const char *done, const char *option,
+			  const char *hint)
+{
+	if (rc == 0)
+		fprintf(stderr, "service tlspool %s\n", done);
+	else
+		fprintf(stderr, "%s: error %lu%s\n", option,
+			(unsigned long)GetLastError(), hint);
+	return rc;
+}
+
 int service_win32_start(void)
 {
 	SERVICE_STATUS st;
-	SC_HANDLE scm, svc;
+	SC_HANDLE scm, svc = NULL;
 	int rc = 1;
 
 	scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-	if (scm == NULL)
-		goto out;
-	svc = service_open_start(scm);
-	if (svc == NULL)
-		goto out_scm;
+	if (scm != NULL)
+		svc = service_open_start(scm);
 	/* Up to 30 s for the daemon to report running (or to give up). */
-	for (int i = 0; i < 300 && QueryServiceStatus(svc, &st); i++) {
+	for (int i = 0; svc != NULL && i < 300 &&
+	     QueryServiceStatus(svc, &st); i++) {
 		if (st.dwCurrentState == SERVICE_RUNNING) {
 			rc = 0;
 			break;
@@ -239,17 +283,10 @@ int service_win32_start(void)
 		}
 		Sleep(100);
 	}
-	CloseServiceHandle(svc);
-out_scm:
-	CloseServiceHandle(scm);
-out:
-	if (rc == 0)
-		fprintf(stderr, "service tlspool running\n");
-	else
-		fprintf(stderr, "--start-service: error %lu (its log: "
-			"tlspool-daemon.log beside the configuration)\n",
-			(unsigned long)GetLastError());
-	return rc;
+	service_close(scm, svc);
+	return service_report(rc, "running", "--start-service",
+			      " (its log: tlspool-daemon.log beside the "
+			      "configuration)");
 }
 
 /* Ask a running service to stop and wait (15 s at most) until it has. */
@@ -278,54 +315,22 @@ static int service_stop_wait(SC_HANDLE svc)
 int service_win32_stop(void)
 {
 	SC_HANDLE scm, svc;
-	int rc = 1;
+	int rc;
 
-	scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-	if (scm == NULL)
-		goto out;
-	svc = OpenServiceW(scm, SERVICE_WIN32_NAME,
-			   SERVICE_STOP | SERVICE_QUERY_STATUS);
-	if (svc == NULL)
-		goto out_scm;
-	if (service_stop_wait(svc) == 0)
-		rc = 0;
-	CloseServiceHandle(svc);
-out_scm:
-	CloseServiceHandle(scm);
-out:
-	if (rc == 0)
-		fprintf(stderr, "service tlspool stopped\n");
-	else
-		fprintf(stderr, "--stop-service: error %lu\n",
-			(unsigned long)GetLastError());
-	return rc;
+	svc = service_open(SERVICE_STOP | SERVICE_QUERY_STATUS, &scm);
+	rc = svc != NULL && service_stop_wait(svc) == 0 ? 0 : 1;
+	service_close(scm, svc);
+	return service_report(rc, "stopped", "--stop-service", "");
 }
 
 int service_win32_uninstall(void)
 {
 	SC_HANDLE scm, svc;
-	int rc = 1;
+	int rc;
 
-	scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-	if (scm == NULL)
-		goto out;
-	svc = OpenServiceW(scm, SERVICE_WIN32_NAME,
-			   DELETE | SERVICE_STOP | SERVICE_QUERY_STATUS);
-	if (svc == NULL)
-		goto out_scm;
-	if (service_stop_wait(svc) < 0)
-		goto out_svc;
-	if (DeleteService(svc))
-		rc = 0;
-out_svc:
-	CloseServiceHandle(svc);
-out_scm:
-	CloseServiceHandle(scm);
-out:
-	if (rc == 0)
-		fprintf(stderr, "service tlspool removed\n");
-	else
-		fprintf(stderr, "--uninstall-service: error %lu\n",
-			(unsigned long)GetLastError());
-	return rc;
+	svc = service_open(DELETE | SERVICE_STOP | SERVICE_QUERY_STATUS, &scm);
+	rc = svc != NULL && service_stop_wait(svc) == 0 &&
+	     DeleteService(svc) ? 0 : 1;
+	service_close(scm, svc);
+	return service_report(rc, "removed", "--uninstall-service", "");
 }

@@ -74,10 +74,9 @@ static uint32_t from_poll(short rev)
 int worker_io_watch(struct worker_io *io, struct ev_source *src,
 		    uint32_t events)
 {
-	if (src->registered) {
-		src->events = events;
+	(void)events;		/* worker.c keeps src->events, read per turn */
+	if (src->registered)
 		return 0;
-	}
 	if (io->n == io->cap) {
 		size_t cap = io->cap ? 2 * io->cap : 16;
 		struct watched *set = realloc(io->set, cap * sizeof(*set));
@@ -92,15 +91,11 @@ int worker_io_watch(struct worker_io *io, struct ev_source *src,
 	io->set[io->n].src = src;
 	io->set[io->n].s = fd_socket(src->fd);
 	io->n++;
-	src->events = events;
-	src->registered = 1;
 	return 0;
 }
 
 void worker_io_unwatch(struct worker_io *io, struct ev_source *src)
 {
-	if (!src->registered)
-		return;
 	for (size_t i = 0; i < io->n; i++)
 		if (io->set[i].src == src) {
 			io->set[i] = io->set[--io->n];
@@ -109,8 +104,6 @@ void worker_io_unwatch(struct worker_io *io, struct ev_source *src)
 	for (size_t i = 0; i < io->nbatch; i++)
 		if (io->batch[i] == src)
 			io->batch[i] = NULL;
-	src->registered = 0;
-	src->events = 0;
 }
 
 void worker_io_wake(struct worker_io *io)
@@ -187,14 +180,9 @@ int worker_io_wait(struct worker_io *io, int timeout_ms)
 	io->nbatch = (size_t)n;
 	for (size_t i = 1; i < io->nbatch; i++) {
 		struct ev_source *src = io->batch[i];
-		uint32_t ev;
 
-		if (!src || io->pfd[i].revents == 0)
-			continue;
-		ev = from_poll(io->pfd[i].revents) &
-		     (src->events | WORKER_ERR | WORKER_HUP);
-		if (ev)
-			src->handle(src, ev);
+		if (src && io->pfd[i].revents != 0)
+			worker_deliver(src, from_poll(io->pfd[i].revents));
 	}
 	io->nbatch = 0;
 	return 0;
