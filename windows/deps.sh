@@ -263,6 +263,8 @@ recipe_unbound() {
 		--with-nettle="$PREFIX" --with-libexpat="$PREFIX" \
 		--without-pthreads --without-solaris-threads --disable-flto \
 		--disable-gost --with-pyunbound=no --with-pythonmodule=no
+}
+
 # MIT krb5 (libkrb5, k5crypto, krb5support, com_err; no GSSAPI, KDC or
 # tools).  Upstream builds Windows with nmake/MSVC, where autoconf.h is a
 # copy of win-mac.h; its autoconf build does cross-configure for mingw, and
