@@ -103,15 +103,7 @@ else
 fi
 
 # accepted NAME PORT HOST / refused NAME PORT HOST REASON-REGEX
-accepted() {
-	local t0=$SECONDS
-	if client echo "$2" "$3" >"$T/$1.out" 2>&1 &&
-	   grep -q "OK echoed hello pool" "$T/$1.out"; then
-		ok "$1 ($((SECONDS - t0)) s)"
-	else
-		ko "$1" "$(tr '\n' ' ' <"$T/$1.out")"
-	fi
-}
+accepted() { win_echoed "$1" "" client echo "$2" "$3"; }
 refused() {
 	if client refuse "$2" "$3" >"$T/$1.out" 2>&1 &&
 	   grep -a "^ERROR" "$T/$1.out" | grep -Eq "$4"; then

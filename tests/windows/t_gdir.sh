@@ -243,16 +243,7 @@ client() { pool_client "$PIPE" "$@"; }
 # LOGGED (the directory's answer).  refused NAME REMOTEID REASON: the client gets
 # an ERROR that begins the reason (the wire's error text is cut at 128
 # bytes), the daemon's "refused" line for REMOTEID has all of it.
-accepted() {
-	local t0=$SECONDS
-	if client echo "$SERV" "$2" >"$T/$1.out" 2>&1 &&
-	   grep -q "OK echoed hello pool" "$T/$1.out" &&
-	   grep -aqF "$3" "$T/daemon.log"; then
-		ok "$1 ($((SECONDS - t0)) s)"
-	else
-		ko "$1" "$(tr -d '\r' <"$T/$1.out" | tr '\n' ' '); log: $3?"
-	fi
-}
+accepted() { win_echoed "$1" "$3" client echo "$SERV" "$2"; }
 refused() {
 	if client refuse "$SERV" "$2" >"$T/$1.out" 2>&1 &&
 	   grep -a "^ERROR" "$T/$1.out" | grep -qF "${3:0:40}" &&

@@ -18,6 +18,8 @@
 #   win_track PID       stopped (kill) by the cleanup
 #   ok NAME / ko NAME [WHY]   "PASS NAME" / "FAIL NAME: WHY", counted
 #   check WHAT CMD...   "ok   WHAT" or "FAIL WHAT" by CMD's status
+#   win_check NAME CMD...   ok NAME when CMD succeeds, else ko NAME with
+#                       the end of its output ($T/NAME.out)
 #   bail MESSAGE        a prerequisite is missing: MESSAGE, the count
 #                       (this one failed) and exit 1
 #   summary             "N passed, N failed"; false on any failure
@@ -25,6 +27,9 @@
 #   winpath PATH (Z:\...), free_port, wait_port PORT (10 s)
 #   win_build_client    $T/pool_client.exe (tests/windows/pool_client.c)
 #   pool_client PIPE ARGS...   runs it (60 s at most)
+#   win_echoed NAME LOGGED CMD...   CMD (a pool_client ... echo) got its
+#                       line back and, unless LOGGED is empty, the
+#                       daemon's log $T/daemon.log has LOGGED: "PASS NAME (N s)"
 #   win_policy DBDIR ARGS...   tlspool-ctl (CTL) ARGS on a fresh BerkeleyDB
 #                       environment in DBDIR (DBDIR.ctl.conf); output to
 #                       DBDIR.ctl.out.  win_db_portable DBDIR afterwards:
@@ -106,6 +111,15 @@ check() {	# check DESCRIPTION COMMAND...
 		win_failed=$((win_failed + 1)); echo "FAIL $what"
 	fi
 }
+win_check() {
+	local name=$1
+	shift
+	if "$@" >"$T/$name.out" 2>&1; then
+		ok "$name"
+	else
+		ko "$name" "$(tail -3 "$T/$name.out" | tr '\n' ' ')"
+	fi
+}
 summary() {
 	echo "$win_passed passed, $win_failed failed"
 	[ "$win_failed" -eq 0 ]
@@ -129,6 +143,17 @@ win_build_client() {
 		-lws2_32 || bail "cannot build pool_client.exe"
 }
 pool_client() { timeout 60 "$WINE" "$T/pool_client.exe" "$@"; }
+win_echoed() {
+	local name=$1 logged=$2 t0=$SECONDS
+	shift 2
+	if "$@" >"$T/$name.out" 2>&1 &&
+	   grep -q "OK echoed hello pool" "$T/$name.out" &&
+	   { [ -z "$logged" ] || grep -aqF "$logged" "$T/daemon.log"; }; then
+		ok "$name ($((SECONDS - t0)) s)"
+	else
+		ko "$name" "$(tr -d '\r' <"$T/$name.out" | tr '\n' ' ')${logged:+; log: $logged?}"
+	fi
+}
 
 win_policy() {
 	local db=$1
