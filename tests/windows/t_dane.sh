@@ -22,118 +22,44 @@
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
 # failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
-WINE=${WINE:-$(command -v wine64 || command -v wine)}
-CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
-T=$(mktemp -d /tmp/t_dane.XXXXXX)
-own_prefix=
-if [ -z "${WINEPREFIX:-}" ]; then
-	own_prefix=$T/wine
-	export WINEPREFIX=$own_prefix
-fi
-export WINEDEBUG=-all
+# shellcheck source=tests/windows/winlib.sh
+. "$(dirname "$0")/winlib.sh"
+win_setup dane
 Z=$T/zones
 PIPE='\\.\pipe\tlspool-dane-'$$
-passed=0 failed=0
-pids=()
-
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
-	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() {
-	echo "FAIL $1${2:+: $2}"
-	failed=$((failed + 1))
-}
-bail() { echo "$1"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-winpath() { echo "Z:$1" | tr / '\\'; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+client() { pool_client "$PIPE" "$@"; }
 
 [ -f "$DAEMON_EXE" ] || bail "no $DAEMON_EXE"
-$CC -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$top/windows" \
-	"$top/tests/windows/pool_client.c" -o "$T/pool_client.exe" -lws2_32 ||
-	bail "cannot build pool_client.exe"
+win_build_client
 
 # ---- two CAs; the daemon trusts "ca" only ----
-ca() {
-	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 3\n' "$1" \
-		>"$T/$1.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$1.key" >/dev/null 2>&1 &&
-	certtool --generate-self-signed --load-privkey "$T/$1.key" \
-		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
-}
 leaf() {	# leaf NAME CA
-	printf 'cn = "srv"\ndns_name = "*.dane.test"\ndns_name = "*.bogus.test"\ndns_name = "*.insec.test"\nsigning_key\ntls_www_server\nexpiration_days = 2\n' \
-		>"$T/$1.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$1.key" >/dev/null 2>&1 &&
-	certtool --generate-certificate --load-privkey "$T/$1.key" \
-		--load-ca-certificate "$T/$2.pem" --load-ca-privkey "$T/$2.key" \
-		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 &&
+	win_leaf "$1" "$2" 'cn = "srv"
+dns_name = "*.dane.test"
+dns_name = "*.bogus.test"
+dns_name = "*.insec.test"
+signing_key
+tls_www_server
+expiration_days = 2' &&
 	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
 }
 spki() {	# the SHA-256 of a certificate's SubjectPublicKeyInfo
 	certtool --certificate-pubkey --outder --infile "$1" 2>/dev/null |
 		sha256sum | cut -c1-64
 }
-ca ca && ca other && leaf good ca && leaf evil other || bail "certtool failed"
+win_ca ca && win_ca other && leaf good ca && leaf evil other || bail "certtool failed"
 GOOD_SPKI=$(spki "$T/good.pem")
 EVIL_SPKI=$(spki "$T/evil.pem")
 WRONG=$(spki "$T/other.pem")
 
 serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
-	local port
-	for _ in 1 2 3; do
-		port=$(free_port)
-		gnutls-serv --echo -p "$port" --x509certfile "$T/$1.chain.pem" \
-			--x509keyfile "$T/$1.key" >"$T/serv-$1.log" 2>&1 &
-		pids+=($!)
-		for _ in $(seq 50); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				PORT=$port
-				return 0
-			fi
-			sleep 0.1
-		done
-	done
-	return 1
+	win_echo_server "$T/$1.chain.pem" "$T/$1.key" "$T/serv-$1.log"
 }
 serve good && P=$PORT || bail "gnutls-serv did not start"
 serve evil && E=$PORT || bail "gnutls-serv did not start"
 
 # ---- zones, signed now; libunbound config with Z:/ paths ----
 mkdir -p "$Z"
-zpath() { echo "Z:$1"; }
-zone_head() {
-	printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n' \
-		"$1" "$1" "$1" "$1"
-}
-sign_zone() {	# sign_zone ZONE: ZONE.signed, the KSK's DS a trust anchor
-	local ksk zsk
-	( cd "$Z" &&
-		ksk=$(ldns-keygen -a ECDSAP256SHA256 -k "$1") &&
-		zsk=$(ldns-keygen -a ECDSAP256SHA256 "$1") &&
-		ldns-signzone -f "$1.signed" "$1" "$ksk" "$zsk" &&
-		echo "$ksk" >"$1.ksk" ) >"$Z/$1.sign.out" 2>&1 || return 1
-	echo "	trust-anchor-file: \"$(zpath "$Z/$(cat "$Z/$1.ksk").ds")\"" \
-		>>"$Z/anchors.conf"
-}
-auth_zone() {	# auth_zone ZONE FILE
-	printf 'auth-zone:\n\tname: "%s."\n\tzonefile: "%s"\n\tfor-upstream: yes\n\tfor-downstream: no\n\tfallback-enabled: no\n' \
-		"$1" "$(zpath "$2")" >>"$Z/authzones.conf"
-}
 {
 	zone_head dane.test
 	echo "_$E._tcp.h311 IN TLSA 3 1 1 $EVIL_SPKI"
@@ -153,72 +79,31 @@ sed -i -E "s/(TLSA[[:space:]]+3 1 1 )[0-9a-fA-F]{64}/\1$WRONG/" "$Z/bogus.test.s
 auth_zone dane.test "$Z/dane.test.signed"
 auth_zone bogus.test "$Z/bogus.test.signed"
 auth_zone insec.test "$Z/insec.test"
-{
-	echo "server:"
-	echo "	module-config: \"validator iterator\""
-	echo "	local-zone: \"test.\" nodefault"
-	echo "	use-syslog: no"
-	echo "	verbosity: 0"
-	cat "$Z/anchors.conf" "$Z/authzones.conf"
-} >"$Z/unbound.conf"
+unbound_conf >"$Z/unbound.conf"
 
 # ---- the daemon ----
-mkdir -p "$T/db" "$T/localid" "$T/state"
-CTL=${CTL:-$top/_build/main/tools/tlspool-ctl}
 strict=0
 if [ -x "$CTL" ]; then
-	printf 'dbenv_dir %s\n' "$T/db" >"$T/ctl.conf"
-	if "$CTL" -c "$T/ctl.conf" policy set .strict.dane.test client \
-		--valexp D >"$T/ctl.out" 2>&1; then
-		rm -f "$T"/db/__db.*	# Linux's regions; the daemon makes its own
+	if win_policy "$T/db" policy set .strict.dane.test client --valexp D; then
+		win_db_portable "$T/db"
 		strict=1
 	else
-		ko policy_rule_written "$(tail -2 "$T/ctl.out" | tr '\n' ' ')"
+		ko policy_rule_written "$(tail -2 "$T/db.ctl.out" | tr '\n' ' ')"
 	fi
 fi
-cat >"$T/daemon.conf" <<EOF2
-socket_name $PIPE
-dbenv_dir $(winpath "$T/db")
-localid_dir $(winpath "$T/localid")
-state_dir $(winpath "$T/state")
-trust_anchors $(winpath "$T/ca.pem")
-trust_system no
-dnssec_config $(winpath "$Z/unbound.conf")
-dane_service_ports https=443
-log_level info
-log_stderr yes
-workers 2
-handshake_timeout 10000
-EOF2
-start_daemon() {	# start_daemon CONF LOG: sets DPID, 0 once it listens
-	"$WINE" "$DAEMON_EXE" -c "$(winpath "$1")" -f >"$2" 2>&1 &
-	DPID=$!
-	pids+=($DPID)
-	for _ in $(seq 60); do
-		grep -q "listening on" "$2" 2>/dev/null && return 0
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
-if start_daemon "$T/daemon.conf" "$T/daemon.log"; then
+win_daemon_conf "$PIPE" "$T" "trust_anchors $(winpath "$T/ca.pem")" \
+	"dnssec_config $(winpath "$Z/unbound.conf")" \
+	"dane_service_ports https=443" >"$T/daemon.conf"
+if win_start_daemon "$T/daemon.conf" "$T/daemon.log"; then
 	ok daemon_starts_with_dnssec
 else
 	ko daemon_starts_with_dnssec "$(tail -5 "$T/daemon.log" | tr '\n' ' ')"
-	echo "$passed passed, $failed failed"
+	summary
 	exit 1
 fi
 
 # accepted NAME PORT HOST / refused NAME PORT HOST REASON-REGEX
-accepted() {
-	local t0=$SECONDS
-	if client echo "$2" "$3" >"$T/$1.out" 2>&1 &&
-	   grep -q "OK echoed hello pool" "$T/$1.out"; then
-		ok "$1 ($((SECONDS - t0)) s)"
-	else
-		ko "$1" "$(tr '\n' ' ' <"$T/$1.out")"
-	fi
-}
+accepted() { win_echoed "$1" "" client echo "$2" "$3"; }
 refused() {
 	if client refuse "$2" "$3" >"$T/$1.out" 2>&1 &&
 	   grep -a "^ERROR" "$T/$1.out" | grep -Eq "$4"; then
@@ -289,7 +174,7 @@ zone:
 	zonefile: "$Z/dane.test.signed"
 EOF2
 	nsd -d -c "$Z/nsd.conf" >"$Z/nsd.out" 2>&1 &
-	pids+=($!)
+	win_track $!
 	{
 		echo "server:"
 		echo "	local-zone: \"test.\" nodefault"
@@ -304,7 +189,7 @@ EOF2
 		echo "dnssec_forwarder 127.0.0.1@$NP"
 	} >"$T/fwd.conf"
 	mkdir -p "$T/db2"
-	if start_daemon "$T/fwd.conf" "$T/fwd.log"; then
+	if win_start_daemon "$T/fwd.conf" "$T/fwd.log"; then
 		accepted fwd_311_untrusted_ca "$E" h311.dane.test
 		refused fwd_311_no_match "$P" hnone.dane.test \
 			"d: _$P._tcp.hnone.dane.test: no TLSA record matches"
@@ -317,5 +202,4 @@ EOF2
 else
 	ko fwd_cases "no nsd (scripts/deps.sh installs it)"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -27,47 +27,13 @@
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
 # failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-WINE=${WINE:-$(command -v wine64 || command -v wine)}
+# shellcheck source=tests/windows/winlib.sh
+. "$(dirname "$0")/winlib.sh"
+# shellcheck source=scripts/slapd-lib.sh
+. "$(dirname "$0")/../../scripts/slapd-lib.sh"
+win_setup gdir
 HOST=x86_64-w64-mingw32
 PREFIX=${TLSPOOL_WIN_CACHE:-/var/cache/tlspool-win}/$HOST
-T=$(mktemp -d /tmp/t_gdir.XXXXXX)
-own_prefix=
-if [ -z "${WINEPREFIX:-}" ]; then
-	own_prefix=$T/wine
-	export WINEPREFIX=$own_prefix
-fi
-export WINEDEBUG=-all
-passed=0 failed=0
-pids=()
-
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
-	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() {
-	echo "FAIL $1${2:+: $2}"
-	failed=$((failed + 1))
-}
-bail() { echo "$1"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-winpath() { echo "Z:$1" | tr / '\\'; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 command -v slapd >/dev/null || bail "slapd missing (package slapd)"
 # shellcheck disable=SC2046
@@ -83,27 +49,14 @@ ${HOST}-gcc -std=gnu11 -Wall -Wextra -Werror -Wno-format -pthread \
 	bail "cannot build gdir_fetch.exe: $(head -5 "$T/cc.out")"
 
 # ---- two CAs; the directory's certificate from each; two users' ----
-ca() {
-	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 3\n' "$1" \
-		>"$T/$1.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$1.key" >/dev/null 2>&1 &&
-	certtool --generate-self-signed --load-privkey "$T/$1.key" \
-		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
-}
 leaf() {	# leaf NAME CA DNSNAME...
 	local n=$1 c=$2 d
 	shift 2
-	{
+	win_leaf "$n" "$c" "$(
 		printf 'cn = "%s"\nsigning_key\ntls_www_server\ntls_www_client\n' "$1"
 		printf 'expiration_days = 2\n'
 		for d in "$@"; do printf 'dns_name = "%s"\n' "$d"; done
-	} >"$T/$n.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$n.key" >/dev/null 2>&1 &&
-	certtool --generate-certificate --load-privkey "$T/$n.key" \
-		--load-ca-certificate "$T/$c.pem" --load-ca-privkey "$T/$c.key" \
-		--template "$T/$n.tmpl" --outfile "$T/$n.pem" >/dev/null 2>&1 &&
+	)" &&
 	certtool --certificate-info --infile "$T/$n.pem" --outder \
 		--outfile "$T/$n.der" >/dev/null 2>&1
 }
@@ -113,7 +66,7 @@ sans=(localhost)
 for n in $(awk '$1 == "127.0.0.1" { for (i = 2; i <= NF; i++) print $i }' /etc/hosts) $(hostname); do
 	sans+=("$n")
 done
-ca ca && ca rogue && leaf ldap ca "${sans[@]}" &&
+win_ca ca && win_ca rogue && leaf ldap ca "${sans[@]}" &&
 	leaf rogueldap rogue "${sans[@]}" && leaf alice ca alice.dir.test &&
 	leaf other ca other.dir.test || bail "certtool failed"
 mkdir -p "$T/cadir" && cp "$T/ca.pem" "$T/cadir/ca.pem"
@@ -121,89 +74,22 @@ mkdir -p "$T/cadir" && cp "$T/ca.pem" "$T/cadir/ca.pem"
 # ---- slapd NAME CERT: StartTLS with CERT; sets PORT ----
 slapd_start() {
 	local d=$T/$1 cert=$2 port
-	mkdir -p "$d/slapd.d" "$d/db"
-	cat >"$d/config.ldif" <<-LDIF
-		dn: cn=config
-		objectClass: olcGlobal
-		cn: config
-		olcPidFile: $d/slapd.pid
-		olcTLSCertificateFile: $T/$cert.pem
-		olcTLSCertificateKeyFile: $T/$cert.key
-
-		dn: cn=module{0},cn=config
-		objectClass: olcModuleList
-		cn: module{0}
-		olcModulePath: /usr/lib/ldap
-		olcModuleLoad: back_mdb
-
-		dn: cn=schema,cn=config
-		objectClass: olcSchemaConfig
-		cn: schema
-
-		include: file:///etc/ldap/schema/core.ldif
-
-		include: file:///etc/ldap/schema/cosine.ldif
-
-		include: file:///etc/ldap/schema/inetorgperson.ldif
-
-		dn: olcDatabase={-1}frontend,cn=config
-		objectClass: olcDatabaseConfig
-		objectClass: olcFrontendConfig
-		olcDatabase: {-1}frontend
-
-		dn: olcDatabase={0}config,cn=config
-		objectClass: olcDatabaseConfig
-		olcDatabase: {0}config
-		olcAccess: {0}to * by * none
-
-		dn: olcDatabase={1}mdb,cn=config
-		objectClass: olcDatabaseConfig
-		objectClass: olcMdbConfig
-		olcDatabase: {1}mdb
-		olcSuffix: dc=dir,dc=test
-		olcDbDirectory: $d/db
-		olcDbMaxSize: 16777216
-		olcRootDN: cn=admin,dc=dir,dc=test
-		olcAccess: {0}to * by * read
-	LDIF
-	cat >"$d/base.ldif" <<-LDIF
-		dn: dc=dir,dc=test
-		objectClass: dcObject
-		objectClass: organization
-		o: dir
-		dc: dir
-
-		dn: uid=alice,dc=dir,dc=test
-		objectClass: inetOrgPerson
-		uid: alice
-		cn: alice
-		sn: alice
-		mail: alice@dir.test
-		userCertificate;binary:< file://$T/alice.der
-
-		dn: uid=bob,dc=dir,dc=test
-		objectClass: inetOrgPerson
-		uid: bob
-		cn: bob
-		sn: bob
-		mail: bob@dir.test
-		userCertificate;binary:< file://$T/other.der
-
-		dn: uid=dave,dc=dir,dc=test
-		objectClass: inetOrgPerson
-		uid: dave
-		cn: dave
-		sn: dave
-		mail: dave@dir.test
-		userCertificate;binary:< file://$T/other.der
-
-		dn: uid=erin,dc=dir,dc=test
-		objectClass: inetOrgPerson
-		uid: erin
-		cn: erin
-		sn: erin
-		mail: erin@dir.test
-	LDIF
+	mkdir -p "$d/slapd.d" "$d/data"
+	slapd_config_ldif "$d" dc=dir,dc=test /etc/ldap/schema/inetorgperson.ldif \
+		"" "" "olcTLSCertificateFile: $T/$cert.pem
+olcTLSCertificateKeyFile: $T/$cert.key" "to * by * read" >"$d/config.ldif"
+	{
+		printf 'dn: dc=dir,dc=test\nobjectClass: dcObject\n'
+		printf 'objectClass: organization\no: dir\ndc: dir\n'
+		# user:the certificate stored (none for erin)
+		for u in alice:alice bob:other dave:other erin:; do
+			printf '\ndn: uid=%s,dc=dir,dc=test\nobjectClass: inetOrgPerson\n' "${u%%:*}"
+			printf 'uid: %s\ncn: %s\nsn: %s\nmail: %s@dir.test\n' \
+				"${u%%:*}" "${u%%:*}" "${u%%:*}" "${u%%:*}"
+			[ -z "${u#*:}" ] ||
+				printf 'userCertificate;binary:< file://%s\n' "$T/${u#*:}.der"
+		done
+	} >"$d/base.ldif"
 	slapadd -n0 -F "$d/slapd.d" -l "$d/config.ldif" >"$d/slapadd.out" 2>&1 &&
 		slapadd -q -F "$d/slapd.d" -b dc=dir,dc=test -l "$d/base.ldif" \
 			>>"$d/slapadd.out" 2>&1 || return 1
@@ -211,7 +97,7 @@ slapd_start() {
 		port=$(free_port)
 		slapd -d none -h "ldap://127.0.0.1:$port/" -F "$d/slapd.d" \
 			>"$d/slapd.log" 2>&1 &
-		pids+=($!)
+		win_track $!
 		if wait_port "$port"; then
 			PORT=$port
 			return 0
@@ -234,7 +120,7 @@ python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); c = []
 while True: c.append(s.accept()[0])' "$SILENT" &
-pids+=($!)
+win_track $!
 wait_port "$SILENT" || bail "the silent server did not start"
 CLOSED=$(free_port)
 
@@ -313,39 +199,17 @@ fi
 # files the Windows daemon recovers the environment (DB_RECOVER) over the
 # same database files and log.  The TLS server is a Linux gnutls-serv
 # with alice's certificate.
-DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
-CTL=${CTL:-$top/_build/main/tools/tlspool-ctl}
 daemon_cases="G_match G_mismatch G_no_cert g_no_entry g_mismatch G_no_srv g_no_srv G_unsigned_srv G_rogue_directory"
 if [ ! -f "$DAEMON_EXE" ] || [ ! -x "${CTL:-/nonexistent}" ]; then
 	ko daemon_cases "no $DAEMON_EXE or Linux tlspool-ctl (CTL=$CTL): $daemon_cases not run"
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
+	summary
 	exit
 fi
 command -v ldns-signzone >/dev/null || bail "ldns-signzone missing (package ldnsutils)"
-${HOST}-gcc -std=gnu11 -Wall -Wextra -Werror -I"$top/include" \
-	-I"$top/windows" "$top/tests/windows/pool_client.c" \
-	-o "$T/pool_client.exe" -lws2_32 || bail "cannot build pool_client.exe"
+win_build_client
 
 Z=$T/zones
 mkdir -p "$Z"
-zone_head() {
-	printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. admin.%s. 1 3600 600 86400 300\n@ IN NS ns.%s.\nns IN A 127.0.0.1\n' \
-		"$1" "$1" "$1" "$1"
-}
-sign_zone() {	# sign_zone ZONE: ZONE.signed, the KSK's DS a trust anchor
-	( cd "$Z" &&
-		ksk=$(ldns-keygen -a ECDSAP256SHA256 -k "$1") &&
-		zsk=$(ldns-keygen -a ECDSAP256SHA256 "$1") &&
-		ldns-signzone -f "$1.signed" "$1" "$ksk" "$zsk" &&
-		echo "$ksk" >"$1.ksk" ) >"$Z/$1.sign.out" 2>&1 || return 1
-	echo "	trust-anchor-file: \"Z:$Z/$(cat "$Z/$1.ksk").ds\"" \
-		>>"$Z/anchors.conf"
-}
-auth_zone() {	# auth_zone ZONE FILE
-	printf 'auth-zone:\n\tname: "%s."\n\tzonefile: "Z:%s"\n\tfor-upstream: yes\n\tfor-downstream: no\n\tfallback-enabled: no\n' \
-		"$1" "$2" >>"$Z/authzones.conf"
-}
 { zone_head dir.test; echo "_ldap._tcp IN SRV 0 0 $DIR localhost."; } >"$Z/dir.test"
 { zone_head rogue.test; echo "_ldap._tcp IN SRV 0 0 $ROGUE localhost."; } >"$Z/rogue.test"
 { zone_head plain.test; echo "_ldap._tcp IN SRV 0 0 $DIR localhost."; } >"$Z/plain.test"
@@ -354,76 +218,32 @@ sign_zone dir.test && sign_zone rogue.test ||
 auth_zone dir.test "$Z/dir.test.signed"
 auth_zone rogue.test "$Z/rogue.test.signed"
 auth_zone plain.test "$Z/plain.test"
-{
-	echo "server:"
-	echo "	module-config: \"validator iterator\""
-	echo "	local-zone: \"test.\" nodefault"
-	echo "	use-syslog: no"
-	echo "	verbosity: 0"
-	cat "$Z/anchors.conf" "$Z/authzones.conf"
-} >"$Z/unbound.conf"
+unbound_conf >"$Z/unbound.conf"
 
 # G for every user in .test; g for some (a rule per user is more
 # concrete than the domain's).
-mkdir -p "$T/db" "$T/localid" "$T/state"
-printf 'dbenv_dir %s\n' "$T/db" >"$T/ctl.conf"
-{
-	"$CTL" -c "$T/ctl.conf" policy set @.test client --valexp G &&
-	for u in carol@dir.test dave@dir.test frank@sub.dir.test; do
-		"$CTL" -c "$T/ctl.conf" policy set "$u" client --valexp g ||
-			exit 1
-	done
-} >"$T/ctl.out" 2>&1 || bail "tlspool-ctl policy set: $(tail -2 "$T/ctl.out")"
-rm -f "$T"/db/__db.*	# Linux's regions; the daemon makes its own
+ctl_ok=1
+win_policy "$T/db" policy set @.test client --valexp G || ctl_ok=0
+for u in carol@dir.test dave@dir.test frank@sub.dir.test; do
+	win_policy "$T/db" policy set "$u" client --valexp g || ctl_ok=0
+done
+[ $ctl_ok = 1 ] || bail "tlspool-ctl policy set: $(tail -2 "$T/db.ctl.out")"
+win_db_portable "$T/db"
 PIPE='\\.\pipe\tlspool-gdir-'$$
-cat >"$T/daemon.conf" <<-EOF
-	socket_name $PIPE
-	dbenv_dir $(winpath "$T/db")
-	localid_dir $(winpath "$T/localid")
-	state_dir $(winpath "$T/state")
-	trust_anchors $(winpath "$T/ca.pem")
-	trust_system no
-	dnssec_config $(winpath "$Z/unbound.conf")
-	log_level info
-	log_stderr yes
-	workers 2
-	handshake_timeout 10000
-EOF
-for _ in 1 2 3; do
-	SERV=$(free_port)
-	gnutls-serv --echo -p "$SERV" --x509certfile "$T/alice.pem" \
-		--x509keyfile "$T/alice.key" >"$T/serv.log" 2>&1 &
-	pids+=($!)
-	wait_port "$SERV" && break
-done
-wait_port "$SERV" || bail "gnutls-serv did not start: $(tail -2 "$T/serv.log")"
-"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f \
-	>"$T/daemon.log" 2>&1 &
-DPID=$!
-pids+=("$DPID")
-for _ in $(seq 60); do
-	grep -q "listening on" "$T/daemon.log" 2>/dev/null && break
-	kill -0 "$DPID" 2>/dev/null || break
-	sleep 0.5
-done
-grep -q "listening on" "$T/daemon.log" ||
+win_daemon_conf "$PIPE" "$T" "trust_anchors $(winpath "$T/ca.pem")" \
+	"dnssec_config $(winpath "$Z/unbound.conf")" >"$T/daemon.conf"
+win_echo_server "$T/alice.pem" "$T/alice.key" "$T/serv.log" ||
+	bail "gnutls-serv did not start: $(tail -2 "$T/serv.log")"
+SERV=$PORT
+win_start_daemon "$T/daemon.conf" "$T/daemon.log" ||
 	bail "the daemon did not start: $(tail -5 "$T/daemon.log" | tr '\n' ' ')"
 
-client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
+client() { pool_client "$PIPE" "$@"; }
 # accepted NAME REMOTEID LOGGED: the echo works and the daemon logged
 # LOGGED (the directory's answer).  refused NAME REMOTEID REASON: the client gets
 # an ERROR that begins the reason (the wire's error text is cut at 128
 # bytes), the daemon's "refused" line for REMOTEID has all of it.
-accepted() {
-	local t0=$SECONDS
-	if client echo "$SERV" "$2" >"$T/$1.out" 2>&1 &&
-	   grep -q "OK echoed hello pool" "$T/$1.out" &&
-	   grep -aqF "$3" "$T/daemon.log"; then
-		ok "$1 ($((SECONDS - t0)) s)"
-	else
-		ko "$1" "$(tr -d '\r' <"$T/$1.out" | tr '\n' ' '); log: $3?"
-	fi
-}
+accepted() { win_echoed "$1" "$3" client echo "$SERV" "$2"; }
 refused() {
 	if client refuse "$SERV" "$2" >"$T/$1.out" 2>&1 &&
 	   grep -a "^ERROR" "$T/$1.out" | grep -qF "${3:0:40}" &&
@@ -458,5 +278,4 @@ refused G_rogue_directory alice@rogue.test \
 if kill -0 "$DPID" 2>/dev/null; then ok daemon_alive; else ko daemon_alive; fi
 kill "$DPID" 2>/dev/null
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

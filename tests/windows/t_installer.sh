@@ -72,5 +72,4 @@ wine_reboot
 check "service removed" not wine_reg_has "$svckey" ImagePath
 check "uninstall entry removed" not wine_reg_has "$unkey" UninstallString
 
-wine_prefix_end
 summary

@@ -19,47 +19,13 @@
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
 # failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
-BUILD=${BUILD:-$top/_build/main}
-WINE=${WINE:-$(command -v wine64 || command -v wine)}
-CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
+# shellcheck source=tests/windows/winlib.sh
+. "$(dirname "$0")/winlib.sh"
+win_setup kdh
 CTL=$BUILD/tools/tlspool-ctl
 KDH_PEER=$BUILD/tests/integration/kdh_peer
-T=$(mktemp -d /tmp/t_kdh.XXXXXX)
-own_prefix=
-if [ -z "${WINEPREFIX:-}" ]; then
-	own_prefix=$T/wine
-	export WINEPREFIX=$own_prefix
-fi
-export WINEDEBUG=-all
-KRB=$T/krb5
 PIPE='\\.\pipe\tlspool-kdh-'$$
 MAP=EXAMPLE.COM=example.com
-passed=0 failed=0
-pids=()
-PATH=$PATH:/usr/sbin
-
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
-	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() {
-	echo "FAIL $1${2:+: $2}"
-	failed=$((failed + 1))
-}
-bail() { echo "$1"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
-winpath() { echo "Z:$1" | sed 's|/|\\|g'; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # has FILE REGEX WHAT: pass when REGEX shows up in FILE within 10 s.
 has() {
 	for _ in $(seq 20); do
@@ -69,125 +35,58 @@ has() {
 	ko "$3" "no /$2/ in $(basename "$1"): $(tail -3 "$1" | tr '\r\n' '  ')"
 }
 
+# the realm: tests/integration/krb5_realm.sh, with what it uses of lib.sh
+fail() { bail "$*"; }
+_track() { win_track "$1"; }
+alive() { kill -0 "$1" 2>/dev/null; }
+win_netutil() { [ "$1" = wait-port ] && wait_port "$2"; }
+# shellcheck disable=SC2034 # krb5_realm.sh runs it
+NETUTIL=win_netutil
 [ -f "$DAEMON_EXE" ] || bail "no $DAEMON_EXE"
 [ -x "$CTL" ] || bail "no $CTL (BUILD=$BUILD: a Linux build)"
 [ -x "$KDH_PEER" ] || make -C "$BUILD/tests/integration" -s kdh_peer \
 	>/dev/null 2>&1 || bail "cannot build $KDH_PEER"
-for b in krb5kdc kdb5_util kadmin.local kinit klist ktutil; do
-	command -v $b >/dev/null || bail "no $b (krb5-kdc krb5-admin-server krb5-user)"
-done
-$CC -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$top/windows" \
-	"$top/tests/windows/pool_client.c" -o "$T/pool_client.exe" -lws2_32 ||
-	bail "cannot build pool_client.exe"
+# shellcheck source=tests/integration/krb5_realm.sh
+. "$top/tests/integration/krb5_realm.sh"
+win_build_client
 
 # ---- the realm (Linux tools; the same file serves the Windows daemons) ----
-mkdir -p "$KRB/rcache"
-KDC_PORT=$(free_port)
-cat >"$KRB/krb5.conf" <<EOF
-[libdefaults]
-	default_realm = EXAMPLE.COM
-	dns_lookup_kdc = false
-	dns_lookup_realm = false
-	rdns = false
-[realms]
-	EXAMPLE.COM = {
-		kdc = 127.0.0.1:$KDC_PORT
-	}
-	OTHER.ORG = {
-		kdc = 127.0.0.1:$KDC_PORT
-	}
-[domain_realm]
-	.example.com = EXAMPLE.COM
-	example.com = EXAMPLE.COM
-EOF
-cat >"$KRB/kdc.conf" <<EOF
-[kdcdefaults]
-	kdc_listen = 127.0.0.1:$KDC_PORT
-	kdc_tcp_listen = 127.0.0.1:$KDC_PORT
-[realms]
-	EXAMPLE.COM = {
-		database_name = $KRB/principal
-		key_stash_file = $KRB/stash
-		acl_file = $KRB/kadm5.acl
-		supported_enctypes = aes256-cts-hmac-sha1-96:normal
-	}
-[logging]
-	kdc = FILE:$KRB/kdc.log
-EOF
-: >"$KRB/kadm5.acl"
-export KRB5_CONFIG=$KRB/krb5.conf KRB5_KDC_PROFILE=$KRB/kdc.conf
-export KRB5RCACHEDIR=$KRB/rcache KRB5CCNAME=FILE:$KRB/cc.default
-kdb5_util create -s -P masterpw -r EXAMPLE.COM >"$KRB/create.out" 2>&1 ||
-	bail "kdb5_util create: $(tail -2 "$KRB/create.out")"
-krb5kdc -n -P "$KRB/kdc.pid" -r EXAMPLE.COM >"$KRB/krb5kdc.out" 2>&1 &
-pids+=("$!")
-kadm() { kadmin.local -r EXAMPLE.COM -q "$1" >>"$KRB/kadmin.out" 2>&1; }
-if ! { kadm "addprinc -pw alicepw alice" && kadm "addprinc -pw bobpw bob" &&
-	kadm "addprinc -randkey generic/srv.example.com" &&
-	kadm "ktadd -k $KRB/server.keytab generic/srv.example.com"; }; then
-	bail "kadmin.local: $(tail -2 "$KRB/kadmin.out")"
-fi
-printf 'addent -password -p generic/srv.example.com@EXAMPLE.COM -k 2 -e aes256-cts-hmac-sha1-96\nwrongpw\nwkt %s\nquit\n' \
-	"$KRB/wrong.keytab" | ktutil >"$KRB/ktutil.out" 2>&1 ||
-	bail "ktutil: $(tail -2 "$KRB/ktutil.out")"
-for _ in $(seq 50); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$KDC_PORT") 2>/dev/null && break
-	sleep 0.1
-done
-if echo alicepw | kinit -c "FILE:$KRB/cc.alice" alice >"$KRB/kinit.out" 2>&1 &&
-   echo bobpw | kinit -c "FILE:$KRB/cc.bob" bob >>"$KRB/kinit.out" 2>&1; then
-	ok realm_and_tickets
-else
-	bail "kinit: $(tail -2 "$KRB/kinit.out") $(tail -2 "$KRB/krb5kdc.out")"
-fi
+make_realm EXAMPLE.COM example.com
+add_user alice alicepw
+add_user bob bobpw
+add_service generic/srv.example.com "$KRB/server.keytab"
+wrong_keytab generic/srv.example.com@EXAMPLE.COM "$KRB/wrong.keytab"
+start_kdc
+kinit_as alice alicepw "$KRB/cc.alice"
+kinit_as bob bobpw "$KRB/cc.bob"
+ok realm_and_tickets
 
 # ---- the Windows daemons ----
 # start_daemon NAME ROLE POLICY-ARGS... CONFIG-LINES...: writes NAME's
 # policy with the Linux tlspool-ctl, then starts tlspool-daemon.exe with
 # krb5 configured through KRB5_CONFIG/KRB5RCACHEDIR (Windows paths).
 start_daemon() {
-	local n=$1 role=$2 kinds=$3 d=$T/$1 pid
+	local n=$1 role=$2 kinds=$3 d=$T/$1
 	shift 3
-	mkdir -p "$d/db" "$d/localid" "$d/state"
-	{
-		echo "socket_name $PIPE-$n"
-		echo "dbenv_dir $(winpath "$d/db")"
-		echo "localid_dir $(winpath "$d/localid")"
-		echo "state_dir $(winpath "$d/state")"
-		echo "trust_system no"
-		echo "log_level info"
-		echo "log_stderr yes"
-		echo "workers 2"
-		echo "handshake_timeout 10000"
-		echo "kerberos_realm_map ${DMAP:-$MAP}"
-		for l in "$@"; do echo "$l"; done
-	} >"$d/daemon.conf"
-	printf 'dbenv_dir %s\ntrust_system no\n' "$d/db" >"$d/ctl.conf"
-	"$CTL" -c "$d/ctl.conf" policy set srv.example.com "$role" \
-		--kinds "$kinds" >"$d/ctl.out" 2>&1 ||
-		{ ko "${n}_policy" "$(cat "$d/ctl.out")"; return 1; }
-	# the environment's region files are per build (Linux here); the
-	# daemon makes its own from the database and log files
-	rm -f "$d"/db/__db.*
-	KRB5_CONFIG=$(winpath "$KRB/krb5.conf") \
-	KRB5RCACHEDIR=$(winpath "$KRB/rcache") \
-		"$WINE" "$DAEMON_EXE" -c "$(winpath "$d/daemon.conf")" -f \
-		>"$d/daemon.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	for _ in $(seq 60); do
-		grep -q "listening on" "$d/daemon.log" 2>/dev/null &&
-			{ ok "${n}_starts"; return 0; }
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.5
-	done
+	mkdir -p "$d"
+	win_daemon_conf "$PIPE-$n" "$d" "kerberos_realm_map ${DMAP:-$MAP}" "$@" \
+		>"$d/daemon.conf"
+	win_policy "$d/db" policy set srv.example.com "$role" --kinds "$kinds" ||
+		{ ko "${n}_policy" "$(cat "$d/db.ctl.out")"; return 1; }
+	win_db_portable "$d/db"
+	if KRB5_CONFIG=$(winpath "$KRB/krb5.conf") \
+	   KRB5RCACHEDIR=$(winpath "$KRB/rcache") \
+		win_start_daemon "$d/daemon.conf" "$d/daemon.log"; then
+		ok "${n}_starts"
+		return 0
+	fi
 	ko "${n}_starts" "$(tail -3 "$d/daemon.log" | tr '\r\n' '  ')"
 	return 1
 }
 client() {	# client NAME ARGS...: pool_client.exe on daemon NAME
 	local n=$1
 	shift
-	timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE-$n" "$@"
+	pool_client "$PIPE-$n" "$@"
 }
 # serve NAME OUT [COUNT]: pool_client.exe in the server role for
 # srv.example.com on daemon NAME, echoing one line per connection (COUNT
@@ -196,7 +95,7 @@ serve() {
 	SPORT=$(free_port)
 	client "$1" server "$SPORT" srv.example.com ${3:+"$3"} >"$2" 2>&1 &
 	SERVE_PID=$!
-	pids+=("$SERVE_PID")
+	win_track "$SERVE_PID"
 	for _ in $(seq 100); do
 		grep -q "OK listening" "$2" 2>/dev/null && return 0
 		sleep 0.1
@@ -287,5 +186,4 @@ DMAP=OTHER.ORG=other.org start_daemon M client krb5 \
 	kill "$SERVE_PID" 2>/dev/null
 }
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary
