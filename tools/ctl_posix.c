@@ -34,3 +34,8 @@ int ctl_plat_abspath(const char *path, char *out, size_t size)
 	strcpy(out, buf);
 	return 0;
 }
+
+const char *ctl_plat_default_config(void)
+{
+	return NULL;
+}
