@@ -4,7 +4,8 @@
 # through tlspool-daemon.exe to a Linux gnutls-serv --echo); changed
 # while the daemon runs, the next handshake follows it; policy list and
 # explain show it; status and metrics come from the running daemon over
-# its named pipe; bad command lines fail with a message and exit 2.
+# its named pipe; import-dir stores a key by its Windows path; bad
+# command lines fail with a message and exit 2.
 #
 #   CTL_EXE     tlspool-ctl.exe (default: _build/win64/windows/tlspool-ctl.exe)
 #   DAEMON_EXE  the daemon (default: beside CTL_EXE)
@@ -134,6 +135,15 @@ ctl usage_user_name policy set localhost client --uids www-data
 expect usage_user_name 2 "user names have no uid"
 ctl status_no_daemon status
 expect status_no_daemon 1 "is the daemon running"
+
+# ---- import-dir: <id>.pem + <id>.key, the key by its absolute Windows path ----
+mkdir -p "$T/import"
+cp "$T/good.chain.pem" "$T/import/localhost.pem"
+cp "$T/good.key" "$T/import/localhost.key"
+ctl import_dir import-dir "$(winpath "$T/import")"
+expect import_dir 0 "set localid localhost x509"
+ctl localid_list localid list
+expect localid_list 0 'localid localhost kind=x509 .*key=file:Z:'
 
 # ---- a rule written before the daemon starts: localhost is refused ----
 ctl policy_set_refuse policy set localhost client --valexp 0
