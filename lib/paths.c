@@ -88,6 +88,11 @@ int paths_default_config(char *buf, size_t size)
 	return fmt(buf, size, TLSPOOL_DEFAULT_CONFIG_PATH, "");
 }
 
+bool paths_is_absolute(const char *path)
+{
+	return path[0] == '/';
+}
+
 bool paths_is_socket(const char *path)
 {
 	struct stat st;

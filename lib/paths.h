@@ -26,6 +26,10 @@ int paths_default_config(char *buf, size_t size);
 /* Is path a socket the pool may listen on?  (Windows: a pipe name.) */
 bool paths_is_socket(const char *path);
 
+/* Is path absolute (POSIX: starts with '/'; Windows: "C:\..." or a
+ * "\\server\share" name)?  Key file references must be. */
+bool paths_is_absolute(const char *path);
+
 /* mkdir -p with mode for every created component; 0 or -errno. */
 int paths_mkdir_p(const char *path, unsigned mode);
 

@@ -1,5 +1,6 @@
 /* polrec -- policy record formats: pure encoders and strict decoders. */
 #include "polrec.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -338,7 +339,7 @@ static int localid_check(const struct polrec_localid *r, char *why,
 				       "PKCS#11 key reference is not a pkcs11: URI");
 		break;
 	case POLREC_KEYREF_FILE:
-		if (kl < 2 || r->keyref[0] != '/')
+		if (kl < 2 || !paths_is_absolute(r->keyref))
 			return why_set(why, whylen, -EINVAL,
 				       "key file reference is not an absolute path");
 		break;

@@ -2,6 +2,7 @@
  * certificate, key and CRL files it names.  Key bytes are read only to
  * check that a key file fits its certificate; they never leave here. */
 #include "ctl.h"
+#include "ctl_plat.h"
 #include "ctl_rawpk.h"
 
 #include <dirent.h>
@@ -166,9 +167,10 @@ static int build_localid(struct ctl_actions *acts, const char *id,
 	memset(certs, 0, sizeof(certs));
 	if (keyfile != NULL) {
 		rc = check_keyfile(keyfile, ch.crts[0], err, errlen);
-		if (rc == 0 && realpath(keyfile, keypath) == NULL)
-			rc = fail(err, errlen, -errno, "%s: %s", keyfile,
-				  strerror(errno));
+		if (rc == 0 &&
+		    (rc = ctl_plat_abspath(keyfile, keypath, sizeof(keypath))) < 0)
+			rc = fail(err, errlen, rc, "%s: %s", keyfile,
+				  strerror(-rc));
 	}
 	for (unsigned i = 0; rc == 0 && i < ch.n; i++)
 		rc = credfile_der(ch.crts[i], &certs[i]);
@@ -251,27 +253,67 @@ static int import_one(struct ctl_actions *acts, const struct ctl_cmd *c,
 			     c, err, errlen);
 }
 
-static int pem_name(const struct dirent *e)
+static int pem_name(const char *name)
 {
-	size_t n = strlen(e->d_name);
+	size_t n = strlen(name);
 
-	return n > 4 && strcmp(e->d_name + n - 4, ".pem") == 0;
+	return n > 4 && strcmp(name + n - 4, ".pem") == 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The <identity>.pem names in dir, sorted (opendir/readdir: scandir is
+ * not on every platform).  The count, or -errno. */
+static int pem_names(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL, **nn;
+	int n = 0, rc = 0;
+
+	if (d == NULL)
+		return -errno;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (!pem_name(e->d_name))
+			continue;
+		nn = realloc(names, (size_t)(n + 1) * sizeof(*names));
+		if (nn == NULL || (nn[n] = strdup(e->d_name)) == NULL)
+			rc = -ENOMEM;
+		if (nn != NULL)
+			names = nn;
+		if (rc == 0)
+			n++;
+	}
+	closedir(d);
+	if (rc < 0) {
+		while (n > 0)
+			free(names[--n]);
+		free(names);
+		return rc;
+	}
+	if (n > 0)
+		qsort(names, (size_t)n, sizeof(*names), cmp_name);
+	*out = names;
+	return n;
 }
 
 static int build_import(struct ctl_actions *acts, const struct ctl_cmd *c,
 			char *err, size_t errlen)
 {
-	struct dirent **names = NULL;
-	int n = scandir(c->dir, &names, pem_name, alphasort), rc = 0;
+	char **names = NULL;
+	int n = pem_names(c->dir, &names), rc = 0;
 
 	if (n < 0)
-		return fail(err, errlen, -errno, "%s: %s", c->dir, strerror(errno));
+		return fail(err, errlen, n, "%s: %s", c->dir, strerror(-n));
 	if (n == 0)
 		rc = fail(err, errlen, -ENOENT, "%s: no <identity>.pem files",
 			  c->dir);
 	for (int i = 0; i < n; i++) {
 		if (rc == 0)
-			rc = import_one(acts, c, names[i]->d_name, err, errlen);
+			rc = import_one(acts, c, names[i], err, errlen);
 		free(names[i]);
 	}
 	free(names);

@@ -1,12 +1,12 @@
 /* tlspool-ctl: command lines and txn files into struct ctl_cmd.  Syntax
  * and values only; no file is opened here. */
 #include "ctl.h"
+#include "ctl_plat.h"
 #include "ctl_rawpk.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,15 +157,19 @@ static int parse_uids(struct ctl_cmd *c, const char *s, char *err,
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		char *end;
 		unsigned long v;
-		struct passwd *pw;
+		uint32_t uid;
+		int rc;
 
 		errno = 0;
 		v = strtoul(t, &end, 10);
 		if (isdigit((unsigned char)t[0]) && *end == '\0' && errno == 0 &&
 		    v <= UINT32_MAX - 1) {
 			c->uids[n] = (uint32_t)v;
-		} else if ((pw = getpwnam(t)) != NULL) {
-			c->uids[n] = (uint32_t)pw->pw_uid;
+		} else if ((rc = ctl_plat_user_uid(t, &uid)) == 0) {
+			c->uids[n] = uid;
+		} else if (rc == -ENOTSUP) {
+			return fail(c, err, errlen, "'%s' is no uid (user names "
+				    "have no uid on this platform)", t);
 		} else {
 			return fail(c, err, errlen, "'%s' is no uid or user name", t);
 		}

@@ -1,5 +1,6 @@
 /* ctl_rawpk -- tlspool-ctl rawpk: parse, build, print. */
 #include "ctl_rawpk.h"
+#include "ctl_plat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -415,9 +416,10 @@ int ctl_rawpk_build(const struct ctl_rawpk_cmd *c, struct ctl_actions *acts,
 			rc = generate_file(c, err, errlen);
 		if (rc == 0)
 			rc = keyfile_spki(c->keyfile, spki, spkilen, err, errlen);
-		if (rc == 0 && realpath(c->keyfile, ref) == NULL)
-			rc = fail(err, errlen, -errno, "%s: %s", c->keyfile,
-				  strerror(errno));
+		if (rc == 0 &&
+		    (rc = ctl_plat_abspath(c->keyfile, ref, sizeof(ref))) < 0)
+			rc = fail(err, errlen, rc, "%s: %s", c->keyfile,
+				  strerror(-rc));
 	} else if (c->op == CTL_RAWPK_GENERATE) {
 		rc = generate_token(c, ref, sizeof(ref), spki, spkilen, err,
 				    errlen);

@@ -2,23 +2,22 @@
  *
  * explain runs the daemon's own rule selection (lib/polsel.c) for a
  * hypothetical connection and prints what the daemon would do; status
- * and metrics read the daemon's counters over the pool socket.
+ * and metrics read the daemon's counters over the pool connection
+ * (lib/poolconn.h: the socket on POSIX, the named pipe on Windows).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "codec.h"
 #include "ctl.h"
+#include "ctl_plat.h"
 #include "dconfig.h"
-#include "fdpass.h"
 #include "localcmd.h"
+#include "poolconn.h"
 #include "polsel.h"
 #include "valexp.h"
 
@@ -116,7 +115,7 @@ int ctl_explain(struct policydb *db, const struct dconfig *cfg, int argc,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct polsel_query q = { .localid = "", .remoteid = "",
-				  .uid = getuid() };
+				  .uid = ctl_plat_uid() };
 	struct polsel_decision d;
 	const char *service = "";
 	char why[512];
@@ -173,30 +172,12 @@ int ctl_explain(struct policydb *db, const struct dconfig *cfg, int argc,
 
 /* ---- status and metrics: the daemon's counters over the pool socket ---- */
 
-static int pool_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 /* One slice from offset; 0 with *t filled, or -errno (message printed). */
-static int metrics_slice(int fd, uint32_t offset, struct pioc_local_text *t)
+static int metrics_slice(struct poolconn *pc, uint32_t offset,
+			 struct pioc_local_text *t)
 {
 	struct tlspool_command cmd;
+	poolconn_sock_t sock;
 	char why[128];
 	int rc;
 
@@ -204,15 +185,19 @@ static int metrics_slice(int fd, uint32_t offset, struct pioc_local_text *t)
 	cmd.pio_reqid = 1;
 	cmd.pio_cmd = PIOC_LOCAL_METRICS_V1;
 	memcpy(cmd.pio_data.pioc_raw, &offset, sizeof(offset));
-	rc = fdpass_send(fd, &cmd, sizeof(cmd), -1);
+	rc = poolconn_send(pc, &cmd, POOLCONN_NOSOCK);
 	if (rc == 0)
-		rc = (int)fdpass_recv(fd, &cmd, sizeof(cmd), NULL);
+		rc = poolconn_recv(pc, &cmd, &sock);
+	if (rc == 1 && sock != POOLCONN_NOSOCK) {
+		poolconn_sock_close(sock);
+		rc = -EPROTO;
+	}
 	if (rc <= 0) {
 		fprintf(stderr, "tlspool-ctl: the daemon did not answer: %s\n",
 			rc == 0 ? "connection closed" : strerror(-rc));
 		return rc == 0 ? -EPIPE : rc;
 	}
-	if (codec_check(&cmd, sizeof(cmd), CODEC_TO_CLIENT, why,
+	if (codec_check(&cmd, CODEC_MSGLEN, CODEC_TO_CLIENT, why,
 			sizeof(why)) < 0) {
 		fprintf(stderr, "tlspool-ctl: malformed answer: %s\n", why);
 		return -EPROTO;
@@ -231,17 +216,19 @@ static char *fetch_metrics(const char *socket_path)
 	struct pioc_local_text t;
 	char *text = NULL;
 	uint32_t got = 0;
-	int fd = pool_connect(socket_path);
+	struct poolconn *pc = NULL;
+	int rc = poolconn_connect(socket_path, &pc);
 
-	if (fd < 0) {
-		fprintf(stderr, "tlspool-ctl: %s: %s\n", socket_path,
-			strerror(-fd));
+	if (rc < 0) {
+		fprintf(stderr, "tlspool-ctl: %s: %s%s\n", socket_path,
+			strerror(-rc), rc == -ENOENT || rc == -ECONNREFUSED ?
+			" (is the daemon running?)" : "");
 		return NULL;
 	}
 	for (;;) {
 		char *n;
 
-		if (metrics_slice(fd, got, &t) < 0)
+		if (metrics_slice(pc, got, &t) < 0)
 			goto fail;
 		if (t.total > (64u << 20) || got + t.len > t.total) {
 			fprintf(stderr, "tlspool-ctl: inconsistent metrics\n");
@@ -261,10 +248,10 @@ static char *fetch_metrics(const char *socket_path)
 			goto fail;
 		}
 	}
-	close(fd);
+	poolconn_close(pc);
 	return text;
 fail:
-	close(fd);
+	poolconn_close(pc);
 	free(text);
 	return NULL;
 }

@@ -3,7 +3,8 @@
  *   tlspool-ctl [-c CONFIG] [-d DBENV_DIR] COMMAND ...
  *
  * The environment is dbenv_dir of the daemon's config (-c, else the
- * embedded defaults); -d names it directly.  Subcommands are rows of a
+ * embedded defaults; on Windows the installed tlspool.conf, see
+ * ctl_plat.h); -d names it directly.  Subcommands are rows of a
  * table, so more can be added (explain, status, metrics).  Exit status:
  * 0 success, 1 failure, 2 usage error.  See doc/tlspool-ctl.8.
  */
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_plat.h"
 #include "ctl_rawpk.h"
 #include "dconfig.h"
 #include "tplog.h"
@@ -341,6 +343,8 @@ int main(int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 	}
+	if (m.config == NULL)
+		m.config = ctl_plat_default_config();
 	if (optind >= argc) {
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;

@@ -88,6 +88,11 @@ static size_t paths_root_len(const char *p)
 	return (p[0] == '\\' || p[0] == '/') ? 1 : 0;
 }
 
+bool paths_is_absolute(const char *path)
+{
+	return paths_root_len(path) > 2;	/* a drive or server root, not C:x */
+}
+
 int paths_mkdir_p(const char *path, unsigned mode)
 {
 	char tmp[4096];

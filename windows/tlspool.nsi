@@ -87,6 +87,7 @@ Section "Daemon (Windows service)" SecDaemon
   SectionIn RO
   SetOutPath "$INSTDIR\sbin"
   File "${STAGE}\sbin\tlspool-daemon.exe"
+  File "${STAGE}\sbin\tlspool-ctl.exe"
   ; The configuration is the administrator's: an existing one is kept.
   CreateDirectory "${DATADIR}\db"
   CreateDirectory "${DATADIR}\localid"
@@ -128,6 +129,7 @@ Section "Uninstall"
     Abort "removing the tlspool service failed (exit $0)"
   ${EndIf}
   Delete "$INSTDIR\sbin\tlspool-daemon.exe"
+  Delete "$INSTDIR\sbin\tlspool-ctl.exe"
   RMDir "$INSTDIR\sbin"
   Delete "$INSTDIR\bin\*.dll"
   Delete "$INSTDIR\bin\tlstunnel.exe"

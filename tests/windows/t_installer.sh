@@ -23,7 +23,7 @@ unkey='HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\tlspool'
 wine "$setup" /S
 check "silent install exits 0" test $? -eq 0
 for f in bin/libtlspool-0.dll bin/tlstunnel.exe bin/tlspool-ping.exe \
-	sbin/tlspool-daemon.exe uninstall.exe; do
+	sbin/tlspool-daemon.exe sbin/tlspool-ctl.exe uninstall.exe; do
 	check "installed $f" test -f "$pf/$f"
 done
 check "development files are optional (not installed by default)" \
@@ -38,6 +38,15 @@ check "the service runs (started by the installer, or at the next boot)" \
 	wine_service_running_or_boot tlspool
 out=$(wine "$pf/bin/tlspool-ping.exe" 2>&1)
 check "ping through the service's pipe" grep -q 'tlspool-daemon' <<<"$out"
+# tlspool-ctl.exe without -c: the installed configuration, its database
+# and the service's pipe.
+ctl="C:\\Program Files\\TLS Pool\\sbin\\tlspool-ctl.exe"
+check "tlspool-ctl.exe writes a rule with the installed configuration" \
+	wine "$ctl" policy set example.com client --valexp T
+check "tlspool-ctl.exe lists it" grep -q 'policy example.com client' \
+	<<<"$(wine "$ctl" policy list 2>&1)"
+check "tlspool-ctl.exe status through the service's pipe" grep -q '^rule ' \
+	<<<"$(wine "$ctl" status 2>&1)"
 daemon="C:\\Program Files\\TLS Pool\\sbin\\tlspool-daemon.exe"
 wine "$daemon" --stop-service >/dev/null 2>&1
 check "--stop-service stops it" wine_service_state tlspool STOPPED
