@@ -115,6 +115,29 @@ else
 	ko policy_rules_written "no Linux tlspool-ctl (CTL): $(tail -1 "$T/db.ctl.out" 2>/dev/null)"
 fi
 
+# echo_line PORT LINE [CA CERT KEY]: a Linux client sends LINE to PORT
+# (over TLS to "localhost" with a client certificate when CA is given)
+# and wants it back.
+echo_line() {
+	python3 -c '
+import socket, ssl, sys
+line = sys.argv[2].encode() + b"\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+if len(sys.argv) > 3:
+	ctx = ssl.create_default_context(cafile=sys.argv[3])
+	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+	s = ctx.wrap_socket(s, server_hostname="localhost")
+s.sendall(line)
+got = b""
+while not got.endswith(b"\n"):
+	b = s.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != line)' "$@"
+}
+
 # The server role: a Linux TLS client (Python's ssl, with a client
 # certificate from the CA) to a socket the Windows client hands over as
 # localhost; the server key signs in the key process.
@@ -123,22 +146,8 @@ server_role() {	# server_role NAME
 	SPORT=$(free_port)
 	win_background "$T/$1.out" "OK listening" client server "$SPORT" localhost
 	CPID=$BGPID
-	win_check "$1_tls" python3 -c '
-import socket, ssl, sys
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-ctx.load_cert_chain(sys.argv[3], sys.argv[4])
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])),
-					     timeout=30),
-		    server_hostname="localhost")
-s.sendall(b"hello server\n")
-got = b""
-while not got.endswith(b"\n"):
-	b = s.recv(64)
-	if not b:
-		break
-	got += b
-print(got)
-sys.exit(got != b"hello server\n")' "$SPORT" "$T/ca.pem" "$T/app.pem" "$T/app.key"
+	win_check "$1_tls" echo_line "$SPORT" "hello server" \
+		"$T/ca.pem" "$T/app.pem" "$T/app.key"
 	if wait "$CPID" && grep -q "OK received hello server" "$T/$1.out"; then
 		ok "$1_client"
 	else
@@ -204,18 +213,7 @@ tunnel_echo() {	# tunnel_echo NAME: tlstunnel.exe -c, a line through it
 		"127.0.0.1:$GOOD_PORT" 2>"$T/$1.err" &
 	win_track "$!"
 	lport=$(win_listening_port "$T/$1.err")
-	win_check "$1" python3 -c '
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-c.sendall(b"hello tunnel\n")
-got = b""
-while not got.endswith(b"\n"):
-	b = c.recv(64)
-	if not b:
-		break
-	got += b
-print(got)
-sys.exit(got != b"hello tunnel\n")' "${lport:-1}"
+	win_check "$1" echo_line "${lport:-1}" "hello tunnel"
 }
 if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
 	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
