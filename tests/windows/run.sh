@@ -18,36 +18,13 @@ if [ $# -lt 1 ] || [ ! -d "$1" ]; then
 fi
 stage=$(cd "$1" && pwd)
 build=$(cd "${2:-$stage/..}" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
 wine=${WINE:-wine}
+# shellcheck source=tests/windows/winlib.sh
+. "$(dirname "$0")/winlib.sh"
+win_setup winlib
 objdump=${OBJDUMP:-x86_64-w64-mingw32-objdump}
-export WINEDEBUG=-all WINEARCH=win64
 WINEPATH=$(winepath -w "$stage/bin" 2>/dev/null || echo "$stage/bin")
 export WINEPATH
-passed=0
-failed=0
-
-own_prefix=
-if [ -z "${WINEPREFIX:-}" ]; then
-	own_prefix=$(mktemp -d /tmp/tlspool-winlib.XXXXXX)
-	export WINEPREFIX=$own_prefix/prefix
-fi
-cleanup() {
-	[ -n "$own_prefix" ] || return 0
-	wineserver -k >/dev/null 2>&1
-	rm -rf "$own_prefix"
-}
-trap cleanup EXIT
-
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	if "$@" >/dev/null 2>&1; then
-		passed=$((passed + 1)); echo "ok   $what"
-	else
-		failed=$((failed + 1)); echo "FAIL $what"
-	fi
-}
 
 dll=$stage/bin/libtlspool-0.dll
 exports() { "$objdump" -p "$1" | sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' |
@@ -78,14 +55,14 @@ for exe in "$build"/tests/windows/.libs/test_*.exe; do
 	echo "$out" | grep -E '^(ok|FAIL) '
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
 	if [ -z "$line" ]; then
-		failed=$((failed + 1)); echo "FAIL $(basename "$exe") did not finish"
+		check "$(basename "$exe") did not finish" false
 		continue
 	fi
-	passed=$((passed + ${line%% passed*}))
+	win_passed=$((win_passed + ${line%% passed*}))
 	line=${line#*, }
-	failed=$((failed + ${line%% failed}))
+	win_failed=$((win_failed + ${line%% failed}))
 done
-[ "$found" = 1 ] || { failed=$((failed + 1)); echo "FAIL no test programs in $build/tests/windows"; }
+[ "$found" = 1 ] || check "no test programs in $build/tests/windows" false
 
 # The tools, against a pipe nobody serves: a clean error, no hang.
 nobody='\\.\pipe\tlspool-nobody'
@@ -110,7 +87,8 @@ tunnel_test() {	# tunnel_test -c|-s
 		[ -f "$fake" ] && break
 	done
 	[ -n "$fake" ] || { echo "FAIL no fake_daemon.exe" >&2; return 1; }
-	tmp=$(mktemp -d /tmp/tlspool-wintun.XXXXXX)
+	tmp=$T/tunnel$mode
+	mkdir -p "$tmp"
 	pipe=tlspool-run-$$
 	"$wine" "$fake" "$pipe" 60 >"$tmp/fake.out" 2>&1 &
 	fakepid=$!
@@ -124,6 +102,7 @@ s.settimeout(60)
 c, _ = s.accept(); c.settimeout(30)
 open(d + "/server.got", "wb").write(c.recv(64))
 PY
+	win_track "$!"
 	for _ in $(seq 300); do
 		grep -q ready "$tmp/fake.out" 2>/dev/null && [ -s "$tmp/sport" ] && break
 		sleep 0.1
@@ -132,11 +111,7 @@ PY
 	"$wine" "$stage/bin/tlstunnel.exe" "$mode" -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
 		127.0.0.1:0 "127.0.0.1:$sport" 2>"$tmp/tun.err" &
 	tunpid=$!
-	for _ in $(seq 300); do
-		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/tun.err" | tr -d '\r')
-		[ -n "$lport" ] && break
-		sleep 0.1
-	done
+	lport=$(win_listening_port "$tmp/tun.err" 30)
 	python3 - "$lport" >"$tmp/client.got" <<'PY' || rc=1
 import socket, sys
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
@@ -148,11 +123,9 @@ PY
 	grep -qx "$want_server" "$tmp/server.got" 2>/dev/null || rc=1
 	[ "$rc" = 0 ] || { cat "$tmp/tun.err" "$tmp/fake.out" >&2; }
 	kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
-	rm -rf "$tmp"
 	return $rc
 }
 check "tlstunnel -c: both sockets handed over, data on each" tunnel_test -c
 check "tlstunnel -s: both sockets handed over, data on each" tunnel_test -s
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -18,162 +18,69 @@
 # Prints "PASS/FAIL name" lines and "N passed, N failed"; exit 1 on any
 # failure.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-DAEMON_EXE=${DAEMON_EXE:-$top/_build/win64/windows/tlspool-daemon.exe}
-WINE=${WINE:-$(command -v wine64 || command -v wine)}
-CC=${CC_WIN:-x86_64-w64-mingw32-gcc}
-T=$(mktemp -d /tmp/t_daemon.XXXXXX)
-own_prefix=
-if [ -z "${WINEPREFIX:-}" ]; then
-	own_prefix=$T/wine
-	export WINEPREFIX=$own_prefix
-fi
-export WINEDEBUG=-all
+# shellcheck source=tests/windows/winlib.sh
+. "$(dirname "$0")/winlib.sh"
+win_setup daemon
 PIPE='\\.\pipe\tlspool-test-'$$
-passed=0 failed=0
-pids=()
+client() { pool_client "$PIPE" "$@"; }
 
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "$own_prefix" ] && wineserver -k 2>/dev/null
-	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() {
-	echo "FAIL $1${2:+: $2}"
-	failed=$((failed + 1))
-}
-# check NAME COMMAND...: pass when the command succeeds.
-check() {
-	local name=$1
-	shift
-	if "$@" >"$T/$name.out" 2>&1; then
-		ok "$name"
-	else
-		ko "$name" "$(tail -3 "$T/$name.out" | tr '\n' ' ')"
-	fi
-}
-winpath() { printf 'Z:%s\n' "${1//\//\\}"; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-client() { timeout 60 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
-
-[ -f "$DAEMON_EXE" ] || { echo "no $DAEMON_EXE"; echo "0 passed, 1 failed"; exit 1; }
-$CC -std=gnu11 -Wall -Wextra -Werror -I"$top/include" -I"$top/windows" \
-	"$top/tests/windows/pool_client.c" -o "$T/pool_client.exe" -lws2_32 ||
-	{ echo "cannot build pool_client.exe"; echo "0 passed, 1 failed"; exit 1; }
+[ -f "$DAEMON_EXE" ] || bail "no $DAEMON_EXE"
+win_build_client
 
 # ---- two CAs, a server certificate from each ----
-ca() {
-	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 3\n' "$1" \
-		>"$T/$1.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$1.key" >/dev/null 2>&1 &&
-	certtool --generate-self-signed --load-privkey "$T/$1.key" \
-		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1
-}
-leaf() {	# leaf NAME CA [tls_www_client]
-	printf 'cn = "localhost"\ndns_name = "localhost"\nsigning_key\n%s\nexpiration_days = 2\n' \
-		"${3:-tls_www_server}" >"$T/$1.tmpl"
-	certtool --generate-privkey --key-type ecdsa --no-text \
-		--outfile "$T/$1.key" >/dev/null 2>&1 &&
-	certtool --generate-certificate --load-privkey "$T/$1.key" \
-		--load-ca-certificate "$T/$2.pem" --load-ca-privkey "$T/$2.key" \
-		--template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 &&
+leaf() {	# leaf NAME CA [tls_www_client]: with NAME.chain.pem
+	win_leaf "$1" "$2" "cn = \"localhost\"
+dns_name = \"localhost\"
+signing_key
+${3:-tls_www_server}
+expiration_days = 2" &&
 	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
 }
-if ! { ca ca && ca other && leaf good ca && leaf evil other &&
-	leaf app ca tls_www_client; }; then
-	echo "certtool failed"; echo "0 passed, 1 failed"; exit 1
-fi
+{ win_ca ca && win_ca other && leaf good ca && leaf evil other &&
+	leaf app ca tls_www_client; } || bail "certtool failed"
 
 serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
-	local port
-	for _ in 1 2 3; do
-		port=$(free_port)
-		gnutls-serv --echo -p "$port" --x509certfile "$T/$1.chain.pem" \
-			--x509keyfile "$T/$1.key" >"$T/serv-$1.log" 2>&1 &
-		pids+=("$!")
-		for _ in $(seq 50); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				PORT=$port
-				return 0
-			fi
-			sleep 0.1
-		done
-	done
-	return 1
+	win_echo_server "$T/$1.chain.pem" "$T/$1.key" "$T/serv-$1.log" ||
+		bail "gnutls-serv did not start"
 }
-serve good || { echo "gnutls-serv did not start"; exit 1; }
+serve good
 GOOD_PORT=$PORT
-serve evil || { echo "gnutls-serv did not start"; exit 1; }
+serve evil
 EVIL_PORT=$PORT
 
 # ---- the daemon ----
-mkdir -p "$T/db" "$T/localid" "$T/state"
 # Rules whose validation needs what the Windows build lacks, written by the
 # Linux tlspool-ctl; BerkeleyDB's database and log files are portable, its
 # region files (__db.*) are not and are made anew by the daemon.
-CTL=${CTL:-$top/_build/main/tools/tlspool-ctl}
 have_rules=0
-if [ -n "$CTL" ] && [ -x "$CTL" ]; then
-	printf 'dbenv_dir %s\nlocalid_dir %s\nstate_dir %s\n' "$T/db" "$T/state" \
-		"$T/state" >"$T/ctl.conf"
-	if "$CTL" -c "$T/ctl.conf" policy set krb.localhost client --valexp K &&
-	   "$CTL" -c "$T/ctl.conf" policy set krbonly.localhost client --kinds krb5
-	then
-		have_rules=1
-	fi >"$T/ctl.out" 2>&1
-	rm -f "$T"/db/__db.*
+if [ -x "$CTL" ] &&
+   win_policy "$T/db" policy set krb.localhost client --valexp K &&
+   win_policy "$T/db" policy set krbonly.localhost client --kinds krb5; then
+	have_rules=1
 fi
+win_db_portable "$T/db"
+win_daemon_conf "$PIPE" "$T" "trust_anchors $(winpath "$T/ca.pem")" \
+	>"$T/daemon.conf"
 # a server identity: its key is loaded by the key process only
 cp "$T/good.chain.pem" "$T/localid/localhost.pem"
 cp "$T/good.key" "$T/localid/localhost.key"
-cat >"$T/daemon.conf" <<EOF2
-socket_name $PIPE
-dbenv_dir $(winpath "$T/db")
-localid_dir $(winpath "$T/localid")
-state_dir $(winpath "$T/state")
-trust_anchors $(winpath "$T/ca.pem")
-trust_system no
-log_level info
-log_stderr yes
-workers 2
-handshake_timeout 10000
-EOF2
-"$WINE" "$DAEMON_EXE" -c "$(winpath "$T/daemon.conf")" -f >"$T/daemon.log" 2>&1 &
-DPID=$!
-pids+=("$DPID")
-up=0
-for _ in $(seq 60); do
-	if grep -q "listening on" "$T/daemon.log" 2>/dev/null; then
-		up=1
-		break
-	fi
-	kill -0 "$DPID" 2>/dev/null || break
-	sleep 0.5
-done
-if [ $up = 1 ]; then ok daemon_starts; else
+if win_start_daemon "$T/daemon.conf" "$T/daemon.log"; then
+	ok daemon_starts
+else
 	ko daemon_starts "$(tail -5 "$T/daemon.log" | tr '\n' ' ')"
-	echo "$passed passed, $failed failed"
+	summary
 	exit 1
 fi
 
-check ping client ping
+win_check ping client ping
 grep -q "OK ping 20151111tlspool-daemon" "$T/ping.out" || ko ping_identity "$(cat "$T/ping.out")"
 
-check starttls_echo client echo "$GOOD_PORT" localhost
+win_check starttls_echo client echo "$GOOD_PORT" localhost
 grep -q "OK echoed hello pool" "$T/starttls_echo.out" ||
 	ko starttls_echo_data "$(cat "$T/starttls_echo.out")"
 
 # The same with both sockets passed as handle values (pio_ancil_type 2).
-check starttls_echo_handle client echo_handle "$GOOD_PORT" localhost
+win_check starttls_echo_handle client echo_handle "$GOOD_PORT" localhost
 grep -q "OK echoed hello pool" "$T/starttls_echo_handle.out" ||
 	ko starttls_echo_handle_data "$(cat "$T/starttls_echo_handle.out")"
 if [ "$(grep -c 'took socket handle 0x[0-9a-f]* from the client' "$T/daemon.log")" = 2 ]
@@ -183,10 +90,10 @@ else
 	ko starttls_echo_handle_logged "$(grep -a 'socket handle' "$T/daemon.log")"
 fi
 
-check other_ca_refused client refuse "$EVIL_PORT" localhost
+win_check other_ca_refused client refuse "$EVIL_PORT" localhost
 sed -n 's/^ERROR/   reason: &/p' "$T/other_ca_refused.out"
 
-check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
+win_check wrong_name_refused client refuse "$GOOD_PORT" not-localhost.example
 
 # Rules written by the Linux tlspool-ctl apply here: K and a Kerberos-only
 # rule without any Kerberos configuration are refused with the reason
@@ -205,30 +112,22 @@ if [ $have_rules = 1 ]; then
 	refused_for krb5_rule_refused krbonly.localhost \
 		"rule krbonly.localhost: TLS-KDH: no realm in kerberos_realm_map"
 else
-	ko policy_rules_written "no Linux tlspool-ctl (CTL): $(tail -1 "$T/ctl.out" 2>/dev/null)"
+	ko policy_rules_written "no Linux tlspool-ctl (CTL): $(tail -1 "$T/db.ctl.out" 2>/dev/null)"
 fi
 
-# The server role: a Linux TLS client (Python's ssl, with a client
-# certificate from the CA) to a socket the Windows client hands over as
-# localhost; the server key signs in the key process.
-server_role() {	# server_role NAME
-	local SPORT CPID
-	SPORT=$(free_port)
-	client server "$SPORT" localhost >"$T/$1.out" 2>&1 &
-	CPID=$!
-	pids+=("$CPID")
-	for _ in $(seq 100); do
-		grep -q "OK listening" "$T/$1.out" 2>/dev/null && break
-		sleep 0.1
-	done
-	check "$1_tls" python3 -c '
+# echo_line PORT LINE [CA CERT KEY]: a Linux client sends LINE to PORT
+# (over TLS to "localhost" with a client certificate when CA is given)
+# and wants it back.
+echo_line() {
+	python3 -c '
 import socket, ssl, sys
-ctx = ssl.create_default_context(cafile=sys.argv[2])
-ctx.load_cert_chain(sys.argv[3], sys.argv[4])
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])),
-					     timeout=30),
-		    server_hostname="localhost")
-s.sendall(b"hello server\n")
+line = sys.argv[2].encode() + b"\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+if len(sys.argv) > 3:
+	ctx = ssl.create_default_context(cafile=sys.argv[3])
+	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+	s = ctx.wrap_socket(s, server_hostname="localhost")
+s.sendall(line)
 got = b""
 while not got.endswith(b"\n"):
 	b = s.recv(64)
@@ -236,7 +135,19 @@ while not got.endswith(b"\n"):
 		break
 	got += b
 print(got)
-sys.exit(got != b"hello server\n")' "$SPORT" "$T/ca.pem" "$T/app.pem" "$T/app.key"
+sys.exit(got != line)' "$@"
+}
+
+# The server role: a Linux TLS client (Python's ssl, with a client
+# certificate from the CA) to a socket the Windows client hands over as
+# localhost; the server key signs in the key process.
+server_role() {	# server_role NAME
+	local SPORT CPID
+	SPORT=$(free_port)
+	win_background "$T/$1.out" "OK listening" client server "$SPORT" localhost
+	CPID=$BGPID
+	win_check "$1_tls" echo_line "$SPORT" "hello server" \
+		"$T/ca.pem" "$T/app.pem" "$T/app.key"
 	if wait "$CPID" && grep -q "OK received hello server" "$T/$1.out"; then
 		ok "$1_client"
 	else
@@ -253,10 +164,7 @@ else ko key_process_started; fi
 kpid=$(sed -n 's/.*key process started (pid \([0-9]*\),.*/\1/p' "$T/daemon.log" |
 	tr -d '\r' | head -1)
 timeout 60 "$WINE" taskkill /f /pid "$kpid" >"$T/taskkill.out" 2>&1
-for _ in $(seq 40); do
-	grep -q "key process restarted" "$T/daemon.log" && break
-	sleep 0.5
-done
+win_wait_for "$T/daemon.log" "key process restarted" 20
 if grep -q "key process (pid $kpid) exited" "$T/daemon.log" &&
    grep -q "key process restarted (pid [0-9]*), 1 keys loaded" "$T/daemon.log"; then
 	ok key_process_restarted
@@ -266,7 +174,7 @@ fi
 server_role server_role_after_restart
 
 for m in short badancil badinfo; do
-	check "malformed_$m" client "$m"
+	win_check "malformed_$m" client "$m"
 	sed 's/^/   reply: /' "$T/malformed_$m.out"
 done
 # pio_ancil_type 2 that names no socket of the client: refused with the
@@ -285,48 +193,27 @@ handle_refused handle_file "handle 0x[0-9a-f]* is not a socket (file type 1)"
 handle_refused handle_pipe "handle 0x[0-9a-f]* is not a socket (WSA error"
 handle_refused handle_bogus "handle 0x7ffffff0 is not open in the client process"
 handle_refused handle_pseudo "0xffffffffffffffff is not a handle value"
-check ping_after_malformed client ping
+win_check ping_after_malformed client ping
 
 # A client that does not read its replies holds nothing but itself: the
 # next clients (one of them on its worker) are answered at once.
-client noread >"$T/noread.out" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do
-	grep -q "OK sent" "$T/noread.out" 2>/dev/null && break
-	sleep 0.1
-done
+win_background "$T/noread.out" "OK sent" client noread
 sleep 1
 quick() { timeout 8 "$WINE" "$T/pool_client.exe" "$PIPE" "$@"; }
-check ping_beside_nonreader_1 quick ping
-check ping_beside_nonreader_2 quick ping
+win_check ping_beside_nonreader_1 quick ping
+win_check ping_beside_nonreader_2 quick ping
 
 # ---- the client library: tlstunnel.exe -c through the daemon ----
 # TLSTUNNEL_EXE and TLSPOOL_DLL (libtlspool-0.dll), when built.
 TLSTUNNEL_EXE=${TLSTUNNEL_EXE:-$(dirname "$DAEMON_EXE")/../tools/.libs/tlstunnel.exe}
 TLSPOOL_DLL=${TLSPOOL_DLL:-$(dirname "$DAEMON_EXE")/../lib/.libs/libtlspool-0.dll}
 tunnel_echo() {	# tunnel_echo NAME: tlstunnel.exe -c, a line through it
-	local lport=
+	local lport
 	"$WINE" "$T/tlstunnel.exe" -c -p "$PIPE" -r localhost 127.0.0.1:0 \
 		"127.0.0.1:$GOOD_PORT" 2>"$T/$1.err" &
-	pids+=("$!")
-	for _ in $(seq 200); do
-		lport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
-			"$T/$1.err" | tr -d '\r')
-		[ -n "$lport" ] && break
-		sleep 0.1
-	done
-	check "$1" python3 -c '
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-c.sendall(b"hello tunnel\n")
-got = b""
-while not got.endswith(b"\n"):
-	b = c.recv(64)
-	if not b:
-		break
-	got += b
-print(got)
-sys.exit(got != b"hello tunnel\n")' "${lport:-1}"
+	win_track "$!"
+	lport=$(win_listening_port "$T/$1.err")
+	win_check "$1" echo_line "${lport:-1}" "hello tunnel"
 }
 if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
 	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"
@@ -342,17 +229,14 @@ if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
 		ko tlstunnel_echo_handle_used "$before then $after handles taken"
 	fi
 else
-	echo "SKIP tlstunnel_echo (no $TLSTUNNEL_EXE or $TLSPOOL_DLL)"
+	ko tlstunnel_echo "no $TLSTUNNEL_EXE or $TLSPOOL_DLL"
 fi
 
 # ---- DANE is built in (tests/windows/t_dane.sh exercises it) ----
 cp "$T/daemon.conf" "$T/dane.conf"
 echo "dane_service_ports https=443" >>"$T/dane.conf"
-if timeout 60 "$WINE" "$DAEMON_EXE" -t -c "$(winpath "$T/dane.conf")" >"$T/dane.out" 2>&1; then
-	ok dane_config_accepted
-else
-	ko dane_config_accepted "$(tail -3 "$T/dane.out" | tr '\n' ' ')"
-fi
+win_check dane_config_accepted \
+	timeout 60 "$WINE" "$DAEMON_EXE" -t -c "$(winpath "$T/dane.conf")"
 
 kill "$DPID" 2>/dev/null
 if grep -q "malformed message" "$T/daemon.log"; then ok daemon_logs_malformed
@@ -376,16 +260,11 @@ fi
 svc net start tlspool
 PIPE_MAIN=$PIPE
 PIPE=${PIPE_MAIN}-svc
-check service_serves client ping
+win_check service_serves client ping
 PIPE=$PIPE_MAIN
 svc net stop tlspool
-for _ in $(seq 20); do
-	grep -q "stop requested: draining and stopping" \
-		"$T/svc/tlspool-daemon.log" 2>/dev/null && break
-	sleep 0.5
-done
-if grep -q "stop requested: draining and stopping" "$T/svc/tlspool-daemon.log" 2>/dev/null
-then
+if win_wait_for "$T/svc/tlspool-daemon.log" \
+	"stop requested: draining and stopping" 10; then
 	ok service_stop_logged
 else
 	ko service_stop_logged "$(tail -3 "$T/svc/tlspool-daemon.log" 2>/dev/null)"
@@ -395,5 +274,4 @@ if svc "$T/svc/tlspool-daemon.exe" --uninstall-service; then
 else
 	ko service_uninstall "$(tail -2 "$T/svc/cmd.out")"
 fi
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -20,6 +20,13 @@
 #   check WHAT CMD...   "ok   WHAT" or "FAIL WHAT" by CMD's status
 #   win_check NAME CMD...   ok NAME when CMD succeeds, else ko NAME with
 #                       the end of its output ($T/NAME.out)
+#   win_wait_for FILE PATTERN [SECONDS]   0 once FILE has PATTERN (grep,
+#                       polled every 0.1 s), 1 after SECONDS (10)
+#   win_background OUT PATTERN CMD...   CMD >OUT in the background (BGPID,
+#                       stopped by the cleanup), then win_wait_for OUT PATTERN
+#   win_listening_port FILE [SECONDS]   prints PORT once FILE (tlstunnel's
+#                       stderr) has "listening on 127.0.0.1:PORT"; 1 after
+#                       SECONDS (20)
 #   bail MESSAGE        a prerequisite is missing: MESSAGE, the count
 #                       (this one failed) and exit 1
 #   summary             "N passed, N failed"; false on any failure
@@ -92,6 +99,33 @@ wine_prefix_new() {
 }
 
 win_track() { pids+=("$1"); }
+
+win_wait_for() {
+	local _i
+	for _i in $(seq $((${3:-10} * 10))); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+win_background() {
+	local out=$1 pattern=$2
+	shift 2
+	"$@" >"$out" 2>&1 &
+	BGPID=$!
+	pids+=("$BGPID")
+	win_wait_for "$out" "$pattern"
+}
+win_listening_port() {
+	local _i port
+	for _i in $(seq $((${2:-20} * 10))); do
+		port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' \
+			"$1" 2>/dev/null | tr -d '\r' | head -1)
+		[ -n "$port" ] && { echo "$port"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
 
 ok() { echo "PASS $1"; win_passed=$((win_passed + 1)); }
 ko() {
