@@ -80,6 +80,7 @@ step windows-daemon bash tests/windows/t_daemon.sh
 step windows-dane bash tests/windows/t_dane.sh
 step windows-gdir bash tests/windows/t_gdir.sh
 step windows-kdh env BUILD="$B" bash tests/windows/t_kdh.sh
+step windows-ctl bash tests/windows/t_ctl.sh
 step windows-installer bash tests/windows/t_installer.sh --build "$W/stage"
 
 echo
