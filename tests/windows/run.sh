@@ -7,8 +7,13 @@
 # it: _build/win64/stage), BUILD the build tree holding the test programs
 # (default: STAGE/..).  Checks the DLL's exports and imports, runs
 # tests/windows/test_winlib.exe against the staged libtlspool-0.dll and
-# the staged tools against a pipe nobody serves.  Uses $WINEPREFIX when
-# set, else a private prefix that is removed at the end.  Prints
+# the real daemon (DAEMON_EXE, default _build/win64/windows/tlspool-daemon.exe:
+# a test CA trusted, a gnutls-serv --echo with a leaf of it and one of
+# another CA; the daemon stopped and started again when test_winlib says
+# so), the staged tools against a pipe nobody serves, and tlstunnel.exe
+# -c/-s through the daemon.  Needs certtool, gnutls-serv and python3.
+# Uses $WINEPREFIX when set, else a private prefix that is removed at
+# the end.  Prints
 # "ok/FAIL ..." lines, then exactly "N passed, N failed"; exit 1 on any
 # failure.
 set -u
@@ -46,23 +51,72 @@ for f in "$dll" "$stage/bin/tlstunnel.exe" "$stage/bin/tlspool-ping.exe"; do
 	check "$(basename "$f") imports system DLLs only (and libtlspool)" system_only "$f"
 done
 
-# The test programs: their own "N passed, M failed" line counts.
-found=0
-for exe in "$build"/tests/windows/.libs/test_*.exe; do
-	[ -f "$exe" ] || continue
-	found=1
-	out=$(timeout 120 "$wine" "$exe" 2>&1 | tr -d '\r')
+# ---- the real daemon: a test CA, a server of it and one of another CA ----
+leaf() {	# leaf NAME CA [tls_www_client]: with NAME.chain.pem
+	win_leaf "$1" "$2" "cn = \"localhost\"
+dns_name = \"localhost\"
+signing_key
+${3:-tls_www_server}
+expiration_days = 2" &&
+	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
+}
+{ win_ca ca && win_ca other && leaf good ca && leaf evil other &&
+	leaf app ca tls_www_client; } || bail "certtool failed"
+win_echo_server "$T/good.chain.pem" "$T/good.key" "$T/serv-good.log" ||
+	bail "gnutls-serv did not start"
+GOOD_PORT=$PORT
+win_echo_server "$T/evil.chain.pem" "$T/evil.key" "$T/serv-evil.log" ||
+	bail "gnutls-serv did not start"
+EVIL_PORT=$PORT
+[ -f "$DAEMON_EXE" ] || bail "no $DAEMON_EXE"
+PIPE='\\.\pipe\tlspool-run-'$$
+win_daemon_conf "$PIPE" "$T" "trust_anchors $(winpath "$T/ca.pem")" \
+	>"$T/daemon.conf"
+# a server identity for tlstunnel -s
+cp "$T/good.chain.pem" "$T/localid/localhost.pem"
+cp "$T/good.key" "$T/localid/localhost.key"
+check "tlspool-daemon.exe starts" win_start_daemon "$T/daemon.conf" "$T/daemon.log"
+
+# The test program: its own "N passed, M failed" line counts.  It says
+# "SYNC stop" when the daemon is to stop (it is connected then) and
+# "SYNC start" when it is to start again; it waits for $T/sync/done-*.
+winlib_phase() {	# winlib_phase WHAT: wait for "SYNC WHAT", then do it
+	win_wait_for "$T/winlib.out" "^SYNC $1" 120 || return 1
+	if [ "$1" = stop ]; then
+		kill "$DPID" 2>/dev/null
+		wait "$DPID" 2>/dev/null
+	else
+		win_start_daemon "$T/daemon.conf" "$T/daemon2.log" || return 1
+	fi
+	touch "$T/sync/done-$1"
+}
+exe=$build/tests/windows/.libs/test_winlib.exe
+[ -f "$exe" ] || exe=$build/tests/windows/test_winlib.exe
+if [ -f "$exe" ]; then
+	mkdir -p "$T/sync"
+	timeout 300 "$wine" "$exe" "$PIPE" "$GOOD_PORT" "$EVIL_PORT" \
+		"$(winpath "$T/sync")" >"$T/winlib.out" 2>&1 &
+	wpid=$!
+	check "test_winlib: the daemon stopped while it is connected" winlib_phase stop
+	check "test_winlib: the daemon started again" winlib_phase start
+	wait "$wpid"
+	out=$(tr -d '\r' <"$T/winlib.out")
 	echo "$out" | grep -E '^(ok|FAIL) '
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
 	if [ -z "$line" ]; then
-		check "$(basename "$exe") did not finish" false
-		continue
+		check "test_winlib.exe did not finish" false
+		echo "$out" | tail -5 >&2
+	else
+		win_passed=$((win_passed + ${line%% passed*}))
+		line=${line#*, }
+		win_failed=$((win_failed + ${line%% failed}))
 	fi
-	win_passed=$((win_passed + ${line%% passed*}))
-	line=${line#*, }
-	win_failed=$((win_failed + ${line%% failed}))
-done
-[ "$found" = 1 ] || check "no test programs in $build/tests/windows" false
+	# after the restart the library passed both sockets by handle value
+	check "starttls by handle: the daemon took two socket handles" \
+		test "$(grep -c 'took socket handle' "$T/daemon2.log")" -ge 2
+else
+	check "no test_winlib.exe in $build/tests/windows" false
+fi
 
 # The tools, against a pipe nobody serves: a clean error, no hang.
 nobody='\\.\pipe\tlspool-nobody'
@@ -73,59 +127,79 @@ tun_out=$(timeout 30 "$wine" "$stage/bin/tlstunnel.exe" -c -p "$nobody" 127.0.0.
 check "tlstunnel: exit 1 when nobody serves the pipe" grep -q 'rc=1$' <<<"$tun_out"
 check "tlstunnel: --help" timeout 30 "$wine" "$stage/bin/tlstunnel.exe" --help
 
-# tlstunnel.exe -c|-s against the fake daemon: the daemon writes "crypt"
-# on the TLS side and "plain" on the plaintext side, both sockets handed
-# over through the pipe.  -c: the (Linux) client that connects to
-# tlstunnel's listener is the plaintext side, the (Linux) server it
-# connects to the TLS side; -s the other way round.
+# tlstunnel.exe through the daemon.  -c: a Linux plaintext client to
+# tlstunnel's listener, through TLS to the echo server.  -s: a Linux TLS
+# client (Python's ssl, a client certificate of the CA) to tlstunnel's
+# listener, the daemon serving as localhost, tlstunnel connected to a
+# Linux plaintext line-echo server.
+# echo_line PORT LINE [CA CERT KEY]: LINE sent to PORT (over TLS to
+# "localhost" with a client certificate when CA is given) comes back.
+echo_line() {
+	python3 -c '
+import socket, ssl, sys
+line = sys.argv[2].encode() + b"\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+if len(sys.argv) > 3:
+	ctx = ssl.create_default_context(cafile=sys.argv[3])
+	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+	s = ctx.wrap_socket(s, server_hostname="localhost")
+s.sendall(line)
+got = b""
+while not got.endswith(b"\n"):
+	b = s.recv(64)
+	if not b:
+		break
+	got += b
+sys.exit(got != line)' "$@"
+}
 tunnel_test() {	# tunnel_test -c|-s
-	local mode=$1 fake tmp pipe sport lport fakepid tunpid rc=0
-	local want_client=plain want_server=crypt
-	[ "$mode" = -s ] && { want_client=crypt; want_server=plain; }
-	for fake in "$build"/tests/windows/.libs/fake_daemon.exe \
-		    "$build"/tests/windows/fake_daemon.exe ""; do
-		[ -f "$fake" ] && break
-	done
-	[ -n "$fake" ] || { echo "FAIL no fake_daemon.exe" >&2; return 1; }
-	tmp=$T/tunnel$mode
+	local mode=$1 tmp=$T/tunnel$1 target lport id tpid rc=0
 	mkdir -p "$tmp"
-	pipe=tlspool-run-$$
-	"$wine" "$fake" "$pipe" 60 >"$tmp/fake.out" 2>&1 &
-	fakepid=$!
-	python3 - "$tmp" <<'PY' &
+	if [ "$mode" = -c ]; then
+		target=$GOOD_PORT
+	else
+		python3 - "$tmp" <<'PY' &
 import socket, sys
-d = sys.argv[1]
 s = socket.socket()
 s.bind(("127.0.0.1", 0)); s.listen(1)
-open(d + "/sport", "w").write(str(s.getsockname()[1]))
+open(sys.argv[1] + "/sport", "w").write(str(s.getsockname()[1]))
 s.settimeout(60)
 c, _ = s.accept(); c.settimeout(30)
-open(d + "/server.got", "wb").write(c.recv(64))
+got = b""
+while not got.endswith(b"\n"):
+	b = c.recv(64)
+	if not b:
+		break
+	got += b
+c.sendall(got)
 PY
-	win_track "$!"
-	for _ in $(seq 300); do
-		grep -q ready "$tmp/fake.out" 2>/dev/null && [ -s "$tmp/sport" ] && break
-		sleep 0.1
-	done
-	sport=$(cat "$tmp/sport" 2>/dev/null)
-	"$wine" "$stage/bin/tlstunnel.exe" "$mode" -1 -p "\\\\.\\pipe\\$pipe" -r peer.example \
-		127.0.0.1:0 "127.0.0.1:$sport" 2>"$tmp/tun.err" &
-	tunpid=$!
-	lport=$(win_listening_port "$tmp/tun.err" 30)
-	python3 - "$lport" >"$tmp/client.got" <<'PY' || rc=1
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-sys.stdout.write(c.recv(64).decode())
-PY
-	wait "$tunpid" || rc=1
-	sleep 0.5
-	grep -qx "$want_client" "$tmp/client.got" || rc=1
-	grep -qx "$want_server" "$tmp/server.got" 2>/dev/null || rc=1
-	[ "$rc" = 0 ] || { cat "$tmp/tun.err" "$tmp/fake.out" >&2; }
-	kill "$fakepid" 2>/dev/null; wait "$fakepid" 2>/dev/null
+		win_track "$!"
+		win_wait_for "$tmp/sport" . 10 || return 1
+		target=$(cat "$tmp/sport")
+	fi
+	if [ "$mode" = -c ]; then
+		id=(-r localhost)
+	else
+		id=(-l localhost)
+	fi
+	# (not -1: tlstunnel would exit after the handover, and the daemon
+	# ends a session whose control connection closed)
+	"$wine" "$stage/bin/tlstunnel.exe" "$mode" -p "$PIPE" "${id[@]}" \
+		127.0.0.1:0 "127.0.0.1:$target" 2>"$tmp/tun.err" &
+	tpid=$!
+	win_track "$tpid"
+	lport=$(win_listening_port "$tmp/tun.err" 30) || return 1
+	if [ "$mode" = -c ]; then
+		echo_line "$lport" "hello tunnel" || rc=1
+	else
+		echo_line "$lport" "hello tunnel" "$T/ca.pem" "$T/app.pem" \
+			"$T/app.key" || rc=1
+	fi
+	kill "$tpid" 2>/dev/null
+	[ "$rc" = 0 ] || cat "$tmp/tun.err" >&2
 	return $rc
 }
-check "tlstunnel -c: both sockets handed over, data on each" tunnel_test -c
-check "tlstunnel -s: both sockets handed over, data on each" tunnel_test -s
+check "tlstunnel -c through the daemon: a line echoes from the TLS server" tunnel_test -c
+check "tlstunnel -s through the daemon: a Linux TLS client's line echoes" tunnel_test -s
 
 summary

@@ -1,7 +1,7 @@
 /* test_poolconn -- windows/poolconn_win32.c itself (linked into
  * test_winlib): shutdown wakes a blocked reader, also one that had not
- * started reading yet, and a connection the daemon closed is stale and
- * reads end of file.
+ * started reading yet, and a connection to a daemon that stopped is stale
+ * and reads end of file.
  */
 #include "test_poolconn.h"
 
@@ -56,36 +56,46 @@ static void test_poolconn_wake(const char *path,
 	poolconn_close(r.pc);
 }
 
-static void test_poolconn_hangup(const char *path, const char *hangup,
-				 void (*check)(const char *, int))
+struct poolconn *test_poolconn_hangup_begin(const char *path,
+					    void (*check)(const char *, int))
 {
 	struct tlspool_command cmd;
 	struct poolconn *pc = NULL;
 	poolconn_sock_t s;
-	int stale = 0;
 
 	if (poolconn_connect(path, &pc) != 0) {
 		check("poolconn: connect again", 0);
-		return;
+		return NULL;
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.pio_cmd = PIOC_PING_V2;
-	strcpy(cmd.pio_data.pioc_ping.YYYYMMDD_producer, hangup);
+	strcpy(cmd.pio_data.pioc_ping.YYYYMMDD_producer, TLSPOOL_IDENTITY_V2);
 	check("poolconn: send", poolconn_send(pc, &cmd, POOLCONN_NOSOCK) == 0);
+	check("poolconn: the daemon answers",
+	      poolconn_recv(pc, &cmd, &s) > 0 && cmd.pio_cmd == PIOC_PING_V2);
+	return pc;
+}
+
+void test_poolconn_hangup_end(struct poolconn *pc,
+			      void (*check)(const char *, int))
+{
+	struct tlspool_command cmd;
+	poolconn_sock_t s;
+	int stale = 0;
+
 	for (int i = 0; i < 100 && !stale; i++) {
-		Sleep(20);
 		stale = poolconn_stale(pc);
+		if (!stale)
+			Sleep(20);
 	}
-	check("poolconn: stale once the daemon hung up", stale);
+	check("poolconn: stale once the daemon stopped", stale);
 	check("poolconn: end of file", poolconn_recv(pc, &cmd, &s) == 0);
 	check("poolconn: non-blocking end of file",
 	      poolconn_recv_nb(pc, &cmd, &s) == 0);
 	poolconn_close(pc);
 }
 
-void test_poolconn(const char *path, const char *hangup,
-		   void (*check)(const char *, int))
+void test_poolconn(const char *path, void (*check)(const char *, int))
 {
 	test_poolconn_wake(path, check);
-	test_poolconn_hangup(path, hangup, check);
 }

@@ -2,9 +2,15 @@
 #ifndef TP_TEST_POOLCONN_H
 #define TP_TEST_POOLCONN_H
 
-/* path: a pipe the fake daemon serves; a PING from hangup makes it close
- * the connection. */
-void test_poolconn(const char *path, const char *hangup,
-		   void (*check)(const char *, int));
+struct poolconn;
+
+/* path: a pipe the daemon serves. */
+void test_poolconn(const char *path, void (*check)(const char *, int));
+/* A connection (NULL when none) that test_poolconn_hangup_end checks
+ * once the daemon is stopped: stale, end of file; it closes it. */
+struct poolconn *test_poolconn_hangup_begin(const char *path,
+					    void (*check)(const char *, int));
+void test_poolconn_hangup_end(struct poolconn *pc,
+			      void (*check)(const char *, int));
 
 #endif

@@ -1,10 +1,17 @@
-/* test_winlib -- the Windows client side under wine, without the real
- * daemon: the message layout, the socketpair emulation, the library
- * against a pipe nobody serves, and the library (libtlspool-0.dll)
- * against a fake daemon on a named pipe: PING, STARTTLS with both
- * sockets handed over (as WSAPROTOCOL_INFOW, and as handle values with
- * TLSPOOL_SOCKET_HANDOVER=handle), a daemon that hangs up, the async API, and
- * windows/poolconn_win32.c itself (test_poolconn.c).
+/* test_winlib -- the Windows client side under wine: the message layout,
+ * the socketpair emulation, the library against a pipe nobody serves, and
+ * the library (libtlspool-0.dll) against the real tlspool-daemon.exe that
+ * tests/windows/run.sh starts: PING, STARTTLS in the client role to a
+ * gnutls-serv --echo (sockets as WSAPROTOCOL_INFOW, and as handle values
+ * with TLSPOOL_SOCKET_HANDOVER=handle), a server from another CA refused,
+ * the daemon stopped while connected and started again, the async API,
+ * and windows/poolconn_win32.c itself (test_poolconn.c).
+ *
+ * usage: test_winlib [PIPE GOOD_PORT EVIL_PORT SYNC_DIR]
+ * Without arguments only the checks that need no daemon.  With them it
+ * prints "SYNC stop" when run.sh should stop the daemon and "SYNC start"
+ * when it should start it again, and waits for SYNC_DIR\done-stop and
+ * SYNC_DIR\done-start.
  *
  * Prints "ok   NAME" / "FAIL NAME" per check, then "N passed, N failed";
  * exits 1 when a check failed.
@@ -19,7 +26,9 @@
 #include <tlspool/async.h>
 #include <tlspool/starttls.h>
 
-#include "fake_pipe_daemon.h"
+#include <winsock2.h>
+#include <windows.h>
+
 #include "socketpair_win32.h"
 #include "test_poolconn.h"
 
@@ -61,19 +70,6 @@ static int roundtrip(SOCKET a, SOCKET b, const char *text)
 	if (send(a, text, len, 0) != len)
 		return 0;
 	n = recv(b, buf, sizeof(buf), 0);
-	return n == len && memcmp(buf, text, (size_t)len) == 0;
-}
-
-/* Read exactly text from s. */
-static int arrives(SOCKET s, const char *text)
-{
-	char buf[64];
-	DWORD tmo = 5000;
-	int n, len = (int)strlen(text);
-
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo,
-		   sizeof(tmo));
-	n = recv(s, buf, sizeof(buf), 0);
 	return n == len && memcmp(buf, text, (size_t)len) == 0;
 }
 
@@ -184,102 +180,132 @@ static int ping_as(const char *producer, pingpool_t *ping)
 	return tlspool_ping(ping);
 }
 
-static void test_ping(struct fake_daemon *f)
+/* The real daemon (tests/windows/run.sh starts tlspool-daemon.exe): its
+ * pipe, gnutls-serv --echo ports with a leaf of the trusted CA (good) and
+ * of another CA (evil), and a directory for the phases' handshakes. */
+static const char *pipe_path, *sync_dir;
+static int good_port, evil_port;
+
+#define DAEMON_IDENTITY "20151111tlspool-daemon"
+
+static void test_ping(void)
 {
 	pingpool_t ping;
-	int rc, err;
+	int rc;
 
-	check("fake daemon: pool handle",
-	      tlspool_open_poolhandle(f->path) != INVALID_POOL_HANDLE);
+	check("daemon: pool handle",
+	      tlspool_open_poolhandle((char *)pipe_path) != INVALID_POOL_HANDLE);
 	rc = ping_as(TLSPOOL_IDENTITY_V2, &ping);
-	check("fake daemon: ping", rc == 0 &&
-	      strcmp(ping.YYYYMMDD_producer, FAKE_IDENTITY) == 0 &&
-	      ping.facilities == PIOF_FACILITY_STARTTLS);
-	errno = 0;
-	rc = ping_as(FAKE_HANG_UP, &ping);
-	err = errno;
-	check("daemon hangs up: the call fails with ECONNRESET",
-	      rc == -1 && err == ECONNRESET);
-	rc = ping_as(TLSPOOL_IDENTITY_V2, &ping);
-	check("daemon hung up: the next call reconnects", rc == 0);
+	check("daemon: ping answers with the daemon's identity", rc == 0 &&
+	      strncmp(ping.YYYYMMDD_producer, DAEMON_IDENTITY,
+		      strlen(DAEMON_IDENTITY)) == 0 &&
+	      (ping.facilities & PIOF_FACILITY_STARTTLS) != 0);
 }
 
-static void test_starttls(struct fake_daemon *f)
+/* A TCP connection to 127.0.0.1:port, or INVALID_SOCKET. */
+static SOCKET connect_port(int port)
+{
+	struct sockaddr_in a;
+	SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+
+	if (s == INVALID_SOCKET)
+		return s;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((u_short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		closesocket(s);
+		return INVALID_SOCKET;
+	}
+	return s;
+}
+
+/* A line sent in clear on s comes back (gnutls-serv --echo). */
+static int echoes(SOCKET s, const char *line)
+{
+	char buf[64];
+	DWORD tmo = 10000;
+	int n, got = 0, len = (int)strlen(line);
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&tmo,
+		   sizeof(tmo));
+	if (send(s, line, len, 0) != len)
+		return 0;
+	while (got < len && (n = recv(s, buf + got, sizeof(buf) - got, 0)) > 0)
+		got += n;
+	return got == len && memcmp(buf, line, (size_t)len) == 0;
+}
+
+/* STARTTLS as a client to 127.0.0.1:port for "localhost", namedconnect
+ * NULL: the plaintext socket, or -1 with errno (*err). */
+static int starttls_to(int port, SOCKET *net, int *err)
 {
 	starttls_t st;
-	SOCKET net[2];
 	int appfd;
 
-	if (socketpair_win32(net) != 0) {
-		check("starttls: a connection to hand over", 0);
-		return;
+	*net = connect_port(port);
+	if (*net == INVALID_SOCKET) {
+		*err = -1;
+		return -1;
 	}
 	memset(&st, 0, sizeof(st));
 	st.flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
 		   PIOF_STARTTLS_REMOTEROLE_SERVER;
 	st.ipproto = IPPROTO_TCP;
-	strcpy(st.remoteid, "peer.example");
-	appfd = tlspool_starttls((int)(intptr_t)net[1], &st, NULL, NULL);
-	check("starttls: returns the plaintext socket", appfd >= 0);
-	check("starttls: two sockets reached the daemon",
-	      f->sockets_received == 2);
-	check("starttls: the final reply's identities",
-	      strcmp(st.localid, "fake@local") == 0 &&
-	      strcmp(st.remoteid, "peer.example") == 0);
-	check("starttls: the daemon wrote on cryptfd",
-	      arrives(net[0], "crypt"));
+	strcpy(st.remoteid, "localhost");
+	errno = 0;
+	appfd = tlspool_starttls((int)(intptr_t)*net, &st, NULL, NULL);
+	*err = errno;
+	return appfd;
+}
+
+static void starttls_echo(const char *what)
+{
+	char name[96];
+	SOCKET net;
+	int appfd, err;
+
+	appfd = starttls_to(good_port, &net, &err);
+	snprintf(name, sizeof(name), "%s: returns the plaintext socket", what);
+	check(name, appfd >= 0);
 	if (appfd >= 0) {
-		check("starttls: the daemon wrote on the plaintext side",
-		      arrives((SOCKET)(intptr_t)appfd, "plain"));
+		snprintf(name, sizeof(name), "%s: data echoes through TLS",
+			 what);
+		check(name, echoes((SOCKET)(intptr_t)appfd, "hello pool\n"));
 		closesocket((SOCKET)(intptr_t)appfd);
 	}
-	closesocket(net[0]);
-	closesocket(net[1]);
+	if (net != INVALID_SOCKET)
+		closesocket(net);
+}
+
+static void test_starttls(void)
+{
+	starttls_t st;
+	SOCKET net;
+	int appfd, err;
+
+	starttls_echo("starttls");
+	appfd = starttls_to(evil_port, &net, &err);
+	check("starttls: a server from another CA is refused, errno set",
+	      appfd == -1 && err > 0);
+	if (appfd >= 0)
+		closesocket((SOCKET)(intptr_t)appfd);
+	if (net != INVALID_SOCKET)
+		closesocket(net);
+	net = connect_port(good_port);
+	if (net != INVALID_SOCKET)
+		closesocket(net);
+	memset(&st, 0, sizeof(st));
+	st.flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
+		   PIOF_STARTTLS_REMOTEROLE_SERVER;
+	st.ipproto = IPPROTO_TCP;
+	strcpy(st.remoteid, "localhost");
 	errno = 0;
 	check("starttls: a closed cryptfd is EBADF",
-	      tlspool_starttls((int)(intptr_t)net[1], &st, NULL, NULL) == -1 &&
+	      net != INVALID_SOCKET &&
+	      tlspool_starttls((int)(intptr_t)net, &st, NULL, NULL) == -1 &&
 	      errno == EBADF);
-}
-
-/* The library made to pass sockets by handle value (what it does when it
- * may not open the daemon's process): the connection is made anew, both
- * sockets arrive although the library closed its plaintext end right
- * after sending it (it holds a private duplicate until the answer). */
-static void test_starttls_by_handle(struct fake_daemon *f)
-{
-	pingpool_t ping;
-	starttls_t st;
-	SOCKET net[2];
-	LONG before = f->handles_received;
-	int appfd;
-
-	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", "handle");
-	ping_as(FAKE_HANG_UP, &ping);	/* the next call reconnects */
-	if (socketpair_win32(net) != 0) {
-		check("starttls by handle: a connection to hand over", 0);
-		goto out;
-	}
-	memset(&st, 0, sizeof(st));
-	st.flags = PIOF_STARTTLS_LOCALROLE_CLIENT |
-		   PIOF_STARTTLS_REMOTEROLE_SERVER;
-	st.ipproto = IPPROTO_TCP;
-	strcpy(st.remoteid, "peer.example");
-	appfd = tlspool_starttls((int)(intptr_t)net[1], &st, NULL, NULL);
-	check("starttls by handle: returns the plaintext socket", appfd >= 0);
-	check("starttls by handle: both sockets arrived as handle values",
-	      f->handles_received == before + 2);
-	check("starttls by handle: the daemon wrote on cryptfd",
-	      arrives(net[0], "crypt"));
-	if (appfd >= 0) {
-		check("starttls by handle: the daemon wrote on the plaintext side",
-		      arrives((SOCKET)(intptr_t)appfd, "plain"));
-		closesocket((SOCKET)(intptr_t)appfd);
-	}
-	closesocket(net[0]);
-	closesocket(net[1]);
-out:
-	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", NULL);
-	ping_as(FAKE_HANG_UP, &ping);	/* back to WSAPROTOCOL_INFOW */
 }
 
 static int async_done;
@@ -290,7 +316,7 @@ static void async_cb(struct tlspool_async_request *req, int opt_fd)
 	async_done = req->cmd.pio_cmd == PIOC_PING_V2 ? 1 : -1;
 }
 
-static void test_async(struct fake_daemon *f)
+static void test_async(void)
 {
 	struct tlspool_async_pool pool;
 	struct tlspool_async_request req;
@@ -298,9 +324,10 @@ static void test_async(struct fake_daemon *f)
 
 	ok = tlspool_async_open(&pool, sizeof(struct tlspool_command),
 				TLSPOOL_IDENTITY_V2, PIOF_FACILITY_STARTTLS,
-				f->path);
+				(char *)pipe_path);
 	check("async: open with ping", ok &&
-	      strcmp(pool.pingdata.YYYYMMDD_producer, FAKE_IDENTITY) == 0);
+	      strncmp(pool.pingdata.YYYYMMDD_producer, DAEMON_IDENTITY,
+		      strlen(DAEMON_IDENTITY)) == 0);
 	if (!ok)
 		return;
 	check("async: nothing to process yet", tlspool_async_process(&pool));
@@ -310,13 +337,71 @@ static void test_async(struct fake_daemon *f)
 	strcpy(req.cmd.pio_data.pioc_ping.YYYYMMDD_producer,
 	       TLSPOOL_IDENTITY_V2);
 	check("async: request", tlspool_async_request(&pool, &req, -1));
-	for (int i = 0; i < 200 && async_done == 0; i++) {
+	for (int i = 0; i < 500 && async_done == 0; i++) {
 		Sleep(10);
 		tlspool_async_process(&pool);
 	}
-	check("async: the callback got the reply", async_done == 1);
+	check("async: the callback got the daemon's reply", async_done == 1);
 	check("async: close", tlspool_async_close(&pool, true) &&
 	      pool.handle == INVALID_POOL_HANDLE);
+}
+
+/* Tell run.sh what to do ("SYNC stop" / "SYNC start" on stdout) and wait
+ * (60 s at most) until it made SYNC_DIR\done-WHAT. */
+static int sync_with_runner(const char *what)
+{
+	char f[MAX_PATH];
+
+	snprintf(f, sizeof(f), "%s\\done-%s", sync_dir, what);
+	printf("SYNC %s\n", what);
+	fflush(stdout);
+	for (int i = 0; i < 600; i++) {
+		if (GetFileAttributesA(f) != INVALID_FILE_ATTRIBUTES)
+			return 0;
+		Sleep(100);
+	}
+	return -1;
+}
+
+/* The daemon stopped while we are connected: a clean error; started
+ * again: the library reconnects (and then passes sockets by handle value,
+ * as it does when it may not open the daemon's process). */
+static int daemon_stops(struct poolconn *pc)
+{
+	pingpool_t ping;
+	ULONGLONG t0;
+	int rc, err;
+
+	rc = ping_as(TLSPOOL_IDENTITY_V2, &ping);
+	check("daemon stop: connected before", rc == 0);
+	if (sync_with_runner("stop") != 0) {
+		check("daemon stop: run.sh stopped the daemon", 0);
+		return -1;
+	}
+	t0 = GetTickCount64();
+	errno = 0;
+	rc = ping_as(TLSPOOL_IDENTITY_V2, &ping);
+	err = errno;
+	printf("     (errno %d: %s)\n", err, strerror(err));
+	check("daemon stopped: ping fails with ECONNRESET or ENOENT",
+	      rc == -1 && (err == ECONNRESET || err == ENOENT));
+	/* the library tries to reconnect for 5 s (CLIENT_POOL_BACKOFF_*) */
+	check("daemon stopped: within 10 s (the reconnect back-off)",
+	      GetTickCount64() - t0 < 10000);
+	if (pc != NULL)
+		test_poolconn_hangup_end(pc, check);
+	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", "handle");
+	if (sync_with_runner("start") != 0) {
+		check("daemon restart: run.sh started the daemon", 0);
+		return -1;
+	}
+	rc = ping_as(TLSPOOL_IDENTITY_V2, &ping);
+	check("daemon restarted: the library reconnects", rc == 0 &&
+	      strncmp(ping.YYYYMMDD_producer, DAEMON_IDENTITY,
+		      strlen(DAEMON_IDENTITY)) == 0);
+	starttls_echo("starttls by handle");
+	SetEnvironmentVariableA("TLSPOOL_SOCKET_HANDOVER", NULL);
+	return 0;
 }
 
 /* tlspool_configvar and tlspool_pid with files in the temp directory. */
@@ -362,11 +447,10 @@ static void test_files(void)
 	remove(pidf);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	struct fake_daemon f;
+	struct poolconn *pc = NULL;
 	WSADATA wsa;
-	char name[64];
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
@@ -377,16 +461,20 @@ int main(void)
 	test_socketpair();
 	test_unserved();
 	test_files();
-	snprintf(name, sizeof(name), "tlspool-fake-%lu",
-		 (unsigned long)GetCurrentProcessId());
-	if (fake_daemon_start(&f, name) != 0) {
-		check("fake daemon: started", 0);
-	} else {
-		test_ping(&f);
-		test_starttls(&f);
-		test_starttls_by_handle(&f);
-		test_async(&f);
-		test_poolconn(f.path, FAKE_HANG_UP, check);
+	if (argc == 5) {
+		pipe_path = argv[1];
+		good_port = atoi(argv[2]);
+		evil_port = atoi(argv[3]);
+		sync_dir = argv[4];
+		test_ping();
+		test_starttls();
+		test_async();
+		test_poolconn(pipe_path, check);
+		pc = test_poolconn_hangup_begin(pipe_path, check);
+		daemon_stops(pc);
+	} else if (argc != 1) {
+		check("usage: test_winlib [PIPE GOOD_PORT EVIL_PORT SYNC_DIR]",
+		      0);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
