@@ -57,7 +57,8 @@ static void tunnel_usage(FILE *f)
 		"  -N            no Server Name Indication\n"
 		"  -O            LOCALID_ONTHEFLY: without a credential for the local\n"
 		"                identity, the daemon makes one with its on-the-fly CA\n"
-		"  -1            serve one connection, then exit\n"
+		"  -1            serve one connection, leave it to the pool\n"
+		"                (detached: it outlives tlstunnel), then exit\n"
 		"  -q            quiet: do not report successful connections\n"
 		"  --stdio       client only: use stdin/stdout as the plaintext side\n"
 		"HOST:PORT may be [IPv6]:PORT; port 0 listens on a free port.\n");
@@ -377,7 +378,12 @@ static int tunnel_option(struct tunnel_opts *o, int opt, const char *arg)
 	case 'R': o->flags |= PIOF_STARTTLS_REQUEST_REMOTEID; return 0;
 	case 'I': o->flags |= PIOF_STARTTLS_IGNORE_REMOTEID; return 0;
 	case 'N': o->flags |= PIOF_STARTTLS_WITHOUT_SNI; return 0;
-	case '1': o->once = true; return 0;
+	case '1':
+		/* tlstunnel exits after the handover: the connection must not
+		 * end with tlstunnel's control connection to the pool. */
+		o->once = true;
+		o->flags |= PIOF_STARTTLS_DETACH;
+		return 0;
 	case 'q': o->quiet = true; return 0;
 	case 'O': o->flags |= PIOF_STARTTLS_LOCALID_ONTHEFLY; return 0;
 	case OPT_STDIO: o->stdio = true; return 0;

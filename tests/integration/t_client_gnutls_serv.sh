@@ -20,6 +20,13 @@ expect_log "$TUNNEL_LOG" "tlstunnel: connected local= remote=localhost service="
 expect_count "$TUNNEL_LOG" "tlstunnel: connected" 2 "two connections reported"
 grep -q "refused" "$TUNNEL_LOG" && fail "a connection was refused"
 
+step "-1: one connection, detached, tlstunnel gone"
+start_tunnel once -c -1 -r localhost 127.0.0.1:0 "127.0.0.1:$SERV_PORT"
+"$NETUTIL" echo-check "$TUNNEL_PORT" 65536 10000 text >"$T/echo-once.out" 2>&1 ||
+	fail "-1: 64 KiB not echoed: $(cat "$T/echo-once.out")"
+wait "$TUNNEL_PID" 2>/dev/null
+expect_log "$TUNNEL_LOG" "tlstunnel: connected local= remote=localhost" 	"-1 reports its one connection"
+
 step "stdio form"
 printf 'stdio line\n' | timeout 10 "$TUNNEL_BIN" -c --stdio -r localhost "127.0.0.1:$SERV_PORT" \
 	>"$T/stdio.out" 2>"$T/stdio.log" || true
