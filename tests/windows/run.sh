@@ -132,26 +132,6 @@ check "tlstunnel: --help" timeout 30 "$wine" "$stage/bin/tlstunnel.exe" --help
 # client (Python's ssl, a client certificate of the CA) to tlstunnel's
 # listener, the daemon serving as localhost, tlstunnel connected to a
 # Linux plaintext line-echo server.
-# echo_line PORT LINE [CA CERT KEY]: LINE sent to PORT (over TLS to
-# "localhost" with a client certificate when CA is given) comes back.
-echo_line() {
-	python3 -c '
-import socket, ssl, sys
-line = sys.argv[2].encode() + b"\n"
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-if len(sys.argv) > 3:
-	ctx = ssl.create_default_context(cafile=sys.argv[3])
-	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
-	s = ctx.wrap_socket(s, server_hostname="localhost")
-s.sendall(line)
-got = b""
-while not got.endswith(b"\n"):
-	b = s.recv(64)
-	if not b:
-		break
-	got += b
-sys.exit(got != line)' "$@"
-}
 tunnel_test() {	# tunnel_test -c|-s
 	local mode=$1 tmp=$T/tunnel$1 target lport id tpid rc=0
 	mkdir -p "$tmp"
@@ -190,9 +170,9 @@ PY
 	win_track "$tpid"
 	lport=$(win_listening_port "$tmp/tun.err" 30) || return 1
 	if [ "$mode" = -c ]; then
-		echo_line "$lport" "hello tunnel" || rc=1
+		win_echo_line "$lport" "hello tunnel" || rc=1
 	else
-		echo_line "$lport" "hello tunnel" "$T/ca.pem" "$T/app.pem" \
+		win_echo_line "$lport" "hello tunnel" "$T/ca.pem" "$T/app.pem" \
 			"$T/app.key" || rc=1
 	fi
 	kill "$tpid" 2>/dev/null

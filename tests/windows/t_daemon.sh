@@ -115,28 +115,6 @@ else
 	ko policy_rules_written "no Linux tlspool-ctl (CTL): $(tail -1 "$T/db.ctl.out" 2>/dev/null)"
 fi
 
-# echo_line PORT LINE [CA CERT KEY]: a Linux client sends LINE to PORT
-# (over TLS to "localhost" with a client certificate when CA is given)
-# and wants it back.
-echo_line() {
-	python3 -c '
-import socket, ssl, sys
-line = sys.argv[2].encode() + b"\n"
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-if len(sys.argv) > 3:
-	ctx = ssl.create_default_context(cafile=sys.argv[3])
-	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
-	s = ctx.wrap_socket(s, server_hostname="localhost")
-s.sendall(line)
-got = b""
-while not got.endswith(b"\n"):
-	b = s.recv(64)
-	if not b:
-		break
-	got += b
-print(got)
-sys.exit(got != line)' "$@"
-}
 
 # The server role: a Linux TLS client (Python's ssl, with a client
 # certificate from the CA) to a socket the Windows client hands over as
@@ -146,7 +124,7 @@ server_role() {	# server_role NAME
 	SPORT=$(free_port)
 	win_background "$T/$1.out" "OK listening" client server "$SPORT" localhost
 	CPID=$BGPID
-	win_check "$1_tls" echo_line "$SPORT" "hello server" \
+	win_check "$1_tls" win_echo_line "$SPORT" "hello server" \
 		"$T/ca.pem" "$T/app.pem" "$T/app.key"
 	if wait "$CPID" && grep -q "OK received hello server" "$T/$1.out"; then
 		ok "$1_client"
@@ -213,7 +191,7 @@ tunnel_echo() {	# tunnel_echo NAME: tlstunnel.exe -c, a line through it
 		"127.0.0.1:$GOOD_PORT" 2>"$T/$1.err" &
 	win_track "$!"
 	lport=$(win_listening_port "$T/$1.err")
-	win_check "$1" echo_line "${lport:-1}" "hello tunnel"
+	win_check "$1" win_echo_line "${lport:-1}" "hello tunnel"
 }
 if [ -f "$TLSTUNNEL_EXE" ] && [ -f "$TLSPOOL_DLL" ]; then
 	cp "$TLSTUNNEL_EXE" "$TLSPOOL_DLL" "$T/"

@@ -48,6 +48,9 @@
 #   win_start_daemon CONF LOG   tlspool-daemon.exe -c CONF -f >LOG (env
 #                       assignments before the call reach it); DPID; 0
 #                       once it logs "listening on" (30 s)
+#   win_echo_line PORT LINE [CA CERT KEY]   a Linux client (TLS to
+#                       "localhost" with a client certificate given CA)
+#                       sends LINE and wants it back
 #   win_echo_server CERT KEY LOG   gnutls-serv --echo on a free port;
 #                       PORT, 1 when it does not listen (3 ports tried)
 #   win_ca NAME; win_leaf NAME CA TEMPLATE-TEXT   certtool ECDSA keys and
@@ -322,4 +325,27 @@ wine_service_running_or_boot() {
 	wine_service_state "$1" RUNNING && return 0
 	wine_reboot
 	wine_service_state "$1" RUNNING
+}
+
+# win_echo_line PORT LINE [CA CERT KEY]: a Linux client sends LINE to PORT
+# (over TLS to "localhost" with a client certificate when CA is given)
+# and wants it back.
+win_echo_line() {
+	python3 -c '
+import socket, ssl, sys
+line = sys.argv[2].encode() + b"\n"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+if len(sys.argv) > 3:
+	ctx = ssl.create_default_context(cafile=sys.argv[3])
+	ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+	s = ctx.wrap_socket(s, server_hostname="localhost")
+s.sendall(line)
+got = b""
+while not got.endswith(b"\n"):
+	b = s.recv(64)
+	if not b:
+		break
+	got += b
+print(got)
+sys.exit(got != line)' "$@"
 }
