@@ -52,16 +52,7 @@ for f in "$dll" "$stage/bin/tlstunnel.exe" "$stage/bin/tlspool-ping.exe"; do
 done
 
 # ---- the real daemon: a test CA, a server of it and one of another CA ----
-leaf() {	# leaf NAME CA [tls_www_client]: with NAME.chain.pem
-	win_leaf "$1" "$2" "cn = \"localhost\"
-dns_name = \"localhost\"
-signing_key
-${3:-tls_www_server}
-expiration_days = 2" &&
-	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
-}
-{ win_ca ca && win_ca other && leaf good ca && leaf evil other &&
-	leaf app ca tls_www_client; } || bail "certtool failed"
+win_localhost_pki || bail "certtool failed"
 win_echo_server "$T/good.chain.pem" "$T/good.key" "$T/serv-good.log" ||
 	bail "gnutls-serv did not start"
 GOOD_PORT=$PORT

@@ -28,16 +28,7 @@ client() { pool_client "$PIPE" "$@"; }
 win_build_client
 
 # ---- two CAs, a server certificate from each ----
-leaf() {	# leaf NAME CA [tls_www_client]: with NAME.chain.pem
-	win_leaf "$1" "$2" "cn = \"localhost\"
-dns_name = \"localhost\"
-signing_key
-${3:-tls_www_server}
-expiration_days = 2" &&
-	cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
-}
-{ win_ca ca && win_ca other && leaf good ca && leaf evil other &&
-	leaf app ca tls_www_client; } || bail "certtool failed"
+win_localhost_pki || bail "certtool failed"
 
 serve() {	# serve NAME: gnutls-serv --echo with NAME's chain; sets PORT
 	win_echo_server "$T/$1.chain.pem" "$T/$1.key" "$T/serv-$1.log" ||

@@ -48,6 +48,8 @@
 #   win_start_daemon CONF LOG   tlspool-daemon.exe -c CONF -f >LOG (env
 #                       assignments before the call reach it); DPID; 0
 #                       once it logs "listening on" (30 s)
+#   win_localhost_pki   CAs ca, other; localhost certificates good (ca),
+#                       evil (other), app (ca, client), each with .chain.pem
 #   win_echo_line PORT LINE [CA CERT KEY]   a Linux client (TLS to
 #                       "localhost" with a client certificate given CA)
 #                       sends LINE and wants it back
@@ -348,4 +350,21 @@ while not got.endswith(b"\n"):
 	got += b
 print(got)
 sys.exit(got != line)' "$@"
+}
+
+# win_localhost_pki: CAs ca and other, and certificates for "localhost"
+# with NAME.chain.pem: good (of ca), evil (of other), app (of ca, a TLS
+# client certificate).
+win_localhost_pki() {
+	_win_localhost_leaf() {	# NAME CA [tls_www_client]
+		win_leaf "$1" "$2" "cn = \"localhost\"
+dns_name = \"localhost\"
+signing_key
+${3:-tls_www_server}
+expiration_days = 2" &&
+			cat "$T/$1.pem" "$T/$2.pem" >"$T/$1.chain.pem"
+	}
+	win_ca ca && win_ca other && _win_localhost_leaf good ca &&
+		_win_localhost_leaf evil other &&
+		_win_localhost_leaf app ca tls_www_client
 }
